@@ -1,0 +1,56 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+// Module boundaries follow DESIGN.md's architecture:
+//   CLibPQ -> PostgresClient -> Engine -> lockstorm
+//   LockstormCore (pure, no I/O) <- Engine, Reports
+let package = Package(
+    name: "lockstorm",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "lockstorm", targets: ["lockstorm"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CLibPQ",
+            pkgConfig: "libpq",
+            providers: [.apt(["libpq-dev"]), .brew(["libpq"])]
+        ),
+        .target(
+            name: "PostgresClient",
+            dependencies: ["CLibPQ"]
+        ),
+        .target(
+            name: "LockstormCore",
+            dependencies: [
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+            ]
+        ),
+        .target(
+            name: "Engine",
+            dependencies: ["PostgresClient", "LockstormCore"]
+        ),
+        .target(
+            name: "Reports",
+            dependencies: ["LockstormCore"]
+        ),
+        .executableTarget(
+            name: "lockstorm",
+            dependencies: [
+                "Engine", "Reports", "LockstormCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "LockstormCoreTests", dependencies: ["LockstormCore"]),
+        .testTarget(name: "ReportsTests", dependencies: ["Reports", "LockstormCore"]),
+        .testTarget(name: "PostgresClientTests", dependencies: ["PostgresClient", "Engine"]),
+        .testTarget(name: "EngineTests", dependencies: ["Engine", "LockstormCore", "Reports", "PostgresClient"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

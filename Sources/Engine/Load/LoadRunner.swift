@@ -1,0 +1,185 @@
+import Dispatch
+import Foundation
+import LockstormCore
+import PostgresClient
+import Synchronization
+
+/// How much load to generate and for how long.
+public struct LoadOptions: Sendable {
+    public var clients: Int
+    /// Event-loop threads (`-j`).
+    public var threads: Int
+    /// Stop starting transactions after this many seconds (`-T`).
+    public var durationSeconds: Double?
+    /// Transactions per client (`-t`), as in pgbench.
+    public var transactionsPerClient: Int?
+    public var seed: UInt64
+    /// Time in-flight transactions get to finish after the stop, before they are canceled.
+    public var graceSeconds: Double
+    public var connectTimeoutSeconds: Int
+    /// Run the workload's teardown then setup before the load.
+    public var runSetup: Bool
+    /// Run the workload's teardown after the invariants.
+    public var runTeardown: Bool
+
+    public init(
+        clients: Int, threads: Int, durationSeconds: Double? = nil, transactionsPerClient: Int? = nil, seed: UInt64,
+        graceSeconds: Double = 5, connectTimeoutSeconds: Int = 10, runSetup: Bool = true, runTeardown: Bool = true
+    ) {
+        self.clients = clients
+        self.threads = threads
+        self.durationSeconds = durationSeconds
+        self.transactionsPerClient = transactionsPerClient
+        self.seed = seed
+        self.graceSeconds = graceSeconds
+        self.connectTimeoutSeconds = connectTimeoutSeconds
+        self.runSetup = runSetup
+        self.runTeardown = runTeardown
+    }
+}
+
+/// Why a run could not be carried out (as opposed to a run that measured failures).
+public struct RunError: Error, CustomStringConvertible, Sendable {
+    public enum Kind: Sendable { case connect, setup, serverLost }
+    public var kind: Kind
+    public var message: String
+
+    public init(_ kind: Kind, _ message: String) {
+        self.kind = kind
+        self.message = message
+    }
+
+    public var description: String { message }
+}
+
+/// Facts about the server, recorded with the results.
+public struct ServerInfo: Sendable {
+    public var version: String
+    public var settings: [(name: String, value: String)]
+}
+
+/// What a finished (or stopped) run produced.
+public struct RunOutcome: Sendable {
+    public var summary: RunSummary
+    public var server: ServerInfo
+    /// Clients whose connection broke during the run.
+    public var lostConnections: Int
+    /// The server went away: connections broke and the admin connection is gone.
+    public var serverLost: Bool
+}
+
+/// Runs a compiled workload against a server: setup, load over event-loop
+/// threads, invariants, teardown.
+public enum LoadRunner {
+    public static func run(plan: RunPlan, dsn: ConnectionString, options: LoadOptions, stop: StopSignal) throws(RunError) -> RunOutcome {
+        let admin: PostgresConnection
+        do {
+            admin = try PostgresConnection(dsn: dsn, connectTimeout: options.connectTimeoutSeconds, applicationName: "lockstorm-admin")
+        } catch {
+            throw RunError(.connect, "cannot connect to \(dsn): \(error)")
+        }
+        let server = serverInfo(admin)
+        if options.runSetup {
+            try runScript(plan.teardown, on: admin, what: "teardown")
+            try runScript(plan.setup, on: admin, what: "setup")
+        }
+
+        let applicationName = "lockstorm-\(getpid())"
+        let threadCount = max(1, min(options.threads, options.clients))
+        var assignments: [[Int]] = Array(repeating: [], count: threadCount)
+        for client in 0..<options.clients { assignments[client % threadCount].append(client) }
+
+        let connectErrors = Mutex<[PostgresError]>([])
+        let results = Mutex<[WorkerResult]>([])
+        let go = Mutex<RunTiming?>(nil)
+        let release = DispatchSemaphore(value: 0)
+        let connected = DispatchGroup()
+        let finished = DispatchGroup()
+        for clients in assignments {
+            let assignment = WorkerAssignment(
+                plan: plan, dsn: dsn, applicationName: applicationName, clientIndices: clients, seed: options.seed,
+                transactionsPerClient: options.transactionsPerClient, connectTimeoutSeconds: options.connectTimeoutSeconds
+            )
+            connected.enter()
+            finished.enter()
+            let thread = Thread {
+                let worker = Worker(assignment: assignment)
+                if let error = worker.connect() { connectErrors.withLock { $0.append(error) } }
+                connected.leave()
+                release.wait()
+                if let timing = go.withLock({ $0 }) {
+                    let result = worker.run(timing: timing, stop: stop)
+                    results.withLock { $0.append(result) }
+                }
+                finished.leave()
+            }
+            thread.name = "lockstorm-worker"
+            thread.stackSize = 1 << 20
+            thread.start()
+        }
+        connected.wait()
+        let firstConnectError = connectErrors.withLock { $0.first }
+        let start = MonotonicClock.now()
+        if firstConnectError == nil {
+            let deadline = options.durationSeconds.map { start &+ UInt64($0 * 1e9) } ?? .max
+            go.withLock { $0 = RunTiming(start: start, deadline: deadline, graceNanoseconds: UInt64(options.graceSeconds * 1e9)) }
+        }
+        for _ in 0..<threadCount { release.signal() }
+        finished.wait()
+        let end = MonotonicClock.now()
+        if let firstConnectError {
+            throw RunError(.connect, "cannot open \(options.clients) connections to \(dsn): \(firstConnectError.message)")
+        }
+
+        var stats = RunStats(transactionCount: plan.transactions.count)
+        var lostConnections = 0
+        for result in results.withLock({ $0 }) {
+            stats.merge(result.stats)
+            lostConnections += result.lostConnections
+        }
+
+        // Invariants, on the admin connection that sat idle during the load.
+        var invariants: [InvariantResult] = []
+        if lostConnections > 0 { _ = try? admin.execute("SELECT 1") }
+        var adminHealthy = admin.isHealthy
+        for invariant in plan.invariants {
+            do {
+                let result = try admin.execute(invariant.statement.sql, invariant.statement.parameters)
+                invariants.append(InvariantResult(name: invariant.name, expected: invariant.expected, actual: result.scalar))
+            } catch {
+                invariants.append(InvariantResult(name: invariant.name, expected: invariant.expected, actual: nil, error: "\(error)"))
+                adminHealthy = admin.isHealthy
+            }
+        }
+        if options.runTeardown && adminHealthy {
+            try? runScript(plan.teardown, on: admin, what: "teardown")
+        }
+
+        let summary = RunSummary(
+            workload: plan.workloadName, variant: plan.variantLabel, clients: options.clients, threads: threadCount,
+            durationSeconds: Double(end &- start) / 1e9, seed: options.seed, transactionNames: plan.transactions.map(\.name),
+            stats: stats, invariants: invariants, partial: stop.isSet || !adminHealthy
+        )
+        return RunOutcome(summary: summary, server: server, lostConnections: lostConnections, serverLost: !adminHealthy)
+    }
+
+    private static func runScript(_ statements: [BoundStatement], on connection: PostgresConnection, what: String) throws(RunError) {
+        for (index, statement) in statements.enumerated() {
+            do {
+                try connection.execute(statement.sql, statement.parameters)
+            } catch {
+                let firstLine = statement.sql.split(separator: "\n").first.map(String.init) ?? statement.sql
+                throw RunError(.setup, "\(what) statement \(index + 1) failed: \(error)\n  statement: \(firstLine)")
+            }
+        }
+    }
+
+    private static func serverInfo(_ connection: PostgresConnection) -> ServerInfo {
+        let version = (try? connection.execute("SHOW server_version").scalar) ?? "unknown"
+        var settings: [(String, String)] = []
+        for name in ["deadlock_timeout", "max_connections", "default_transaction_isolation", "lock_timeout", "statement_timeout"] {
+            if let value = try? connection.execute("SELECT current_setting($1)", [name]).scalar { settings.append((name, value)) }
+        }
+        return ServerInfo(version: version, settings: settings)
+    }
+}

@@ -1,0 +1,85 @@
+import Foundation
+import Synchronization
+
+/// Things that must be undone however the process ends (a throwaway
+/// server, its directory). The signal handler runs them on a second Ctrl-C.
+public final class CleanupRegistry: Sendable {
+    public static let shared = CleanupRegistry()
+
+    private let actions = Mutex<[Int: @Sendable () -> Void]>([:])
+    private let nextID = Atomic<Int>(0)
+
+    /// Registers `action`; returns a token for `remove`.
+    public func add(_ action: @escaping @Sendable () -> Void) -> Int {
+        let id = nextID.wrappingAdd(1, ordering: .relaxed).newValue
+        actions.withLock { $0[id] = action }
+        return id
+    }
+
+    public func remove(_ id: Int) {
+        _ = actions.withLock { $0.removeValue(forKey: id) }
+    }
+
+    /// Runs and forgets every registered action.
+    public func runAll() {
+        let pending = actions.withLock { current -> [@Sendable () -> Void] in
+            let list = current.sorted { $0.key > $1.key }.map(\.value)
+            current.removeAll()
+            return list
+        }
+        for action in pending { action() }
+    }
+}
+
+/// A flag the engine polls to stop starting work (set by Ctrl-C, SIGTERM,
+/// or a test).
+public final class StopSignal: Sendable {
+    private let flag = Atomic<Bool>(false)
+
+    public init() {}
+
+    public var isSet: Bool { flag.load(ordering: .relaxed) }
+
+    public func set() { flag.store(true, ordering: .relaxed) }
+}
+
+/// Turns SIGINT and SIGTERM into a graceful stop; a second signal runs the
+/// cleanup registry and exits at once. Keep the trap alive for as long as
+/// the handlers should stay installed.
+public final class SignalTrap {
+    private final class Counter: Sendable {
+        let value = Atomic<Int>(0)
+    }
+
+    private var sources: [DispatchSourceSignal] = []
+    private let counter = Counter()
+
+    /// Installs the handlers. `onFirst` is called once, on the first signal.
+    public init(stop: StopSignal, onFirst: @escaping @Sendable (Int32) -> Void) {
+        let counter = self.counter
+        for signalNumber in [SIGINT, SIGTERM] {
+            signal(signalNumber, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
+            source.setEventHandler {
+                let seen = counter.value.wrappingAdd(1, ordering: .relaxed).newValue
+                if seen == 1 {
+                    stop.set()
+                    onFirst(signalNumber)
+                } else {
+                    FileHandle.standardError.write(Data("lockstorm: stopping now; removing the embedded server\n".utf8))
+                    CleanupRegistry.shared.runAll()
+                    exit(signalNumber == SIGINT ? 130 : 143)
+                }
+            }
+            source.resume()
+            sources.append(source)
+        }
+    }
+
+    /// Whether a signal has arrived.
+    public var triggered: Bool { counter.value.load(ordering: .relaxed) > 0 }
+
+    deinit {
+        for source in sources { source.cancel() }
+    }
+}

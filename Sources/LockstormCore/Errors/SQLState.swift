@@ -1,0 +1,89 @@
+/// A five-character SQLSTATE code. Compare codes through these named
+/// constants; new codes never break callers.
+public struct SQLState: Hashable, Sendable, CustomStringConvertible, Comparable {
+    public let code: String
+
+    public init(_ code: String) {
+        self.code = code
+    }
+
+    public var description: String { code }
+
+    /// The two-character class, e.g. "40" for transaction rollback.
+    public var errorClass: Substring { code.prefix(2) }
+
+    public static func < (lhs: SQLState, rhs: SQLState) -> Bool { lhs.code < rhs.code }
+
+    public static let successfulCompletion = SQLState("00000")
+    public static let deadlockDetected = SQLState("40P01")
+    public static let serializationFailure = SQLState("40001")
+    public static let lockNotAvailable = SQLState("55P03")
+    public static let queryCanceled = SQLState("57014")
+    public static let inFailedTransaction = SQLState("25P02")
+    public static let adminShutdown = SQLState("57P01")
+    public static let crashShutdown = SQLState("57P02")
+    public static let cannotConnectNow = SQLState("57P03")
+    public static let connectionFailure = SQLState("08006")
+    public static let connectionException = SQLState("08000")
+    public static let uniqueViolation = SQLState("23505")
+    public static let tooManyConnections = SQLState("53300")
+
+    /// Whether `text` has the shape of a SQLSTATE: five digits or uppercase letters.
+    public static func isWellFormed(_ text: String) -> Bool {
+        text.utf8.count == 5 && text.utf8.allSatisfy { (48...57).contains($0) || (65...90).contains($0) }
+    }
+}
+
+/// What kind of failure an error is, for counting. Every failed attempt falls
+/// into exactly one class; the classes map one to one onto summary columns.
+public enum ErrorClass: Int, CaseIterable, Sendable, Hashable, CustomStringConvertible {
+    case deadlock
+    case lockNotAvailable
+    case serializationFailure
+    case statementTimeout
+    case connection
+    case other
+
+    /// The summary column that counts this class.
+    public var columnName: String {
+        switch self {
+        case .deadlock: "deadlocks"
+        case .lockNotAvailable: "lock_not_available"
+        case .serializationFailure: "serialization_failures"
+        case .statementTimeout: "statement_timeouts"
+        case .connection: "connection_errors"
+        case .other: "other_errors"
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .deadlock: "deadlock"
+        case .lockNotAvailable: "lock not available"
+        case .serializationFailure: "serialization failure"
+        case .statementTimeout: "statement timeout / canceled"
+        case .connection: "connection"
+        case .other: "other"
+        }
+    }
+
+    /// The one place SQLSTATEs are classified.
+    ///
+    /// - 40P01 deadlock_detected → deadlock
+    /// - 55P03 lock_not_available (NOWAIT, lock_timeout) → lockNotAvailable
+    /// - 40001 serialization_failure → serializationFailure
+    /// - 57014 query_canceled (statement_timeout, cancel) → statementTimeout
+    /// - class 08 and 57P01–57P03 (server gone or going) → connection
+    /// - anything else, including a missing code → other
+    public static func classify(_ state: SQLState?) -> ErrorClass {
+        guard let state else { return .other }
+        switch state {
+        case .deadlockDetected: return .deadlock
+        case .lockNotAvailable: return .lockNotAvailable
+        case .serializationFailure: return .serializationFailure
+        case .queryCanceled: return .statementTimeout
+        case .adminShutdown, .crashShutdown, .cannotConnectNow: return .connection
+        default: return state.errorClass == "08" ? .connection : .other
+        }
+    }
+}

@@ -1,0 +1,154 @@
+/// The result of one invariant after a run.
+public struct InvariantResult: Sendable, Hashable {
+    public var name: String
+    public var expected: Value
+    /// What the statement returned (first column of the first row), as text.
+    public var actual: String?
+    /// Set when the statement itself failed.
+    public var error: String?
+
+    public init(name: String, expected: Value, actual: String?, error: String? = nil) {
+        self.name = name
+        self.expected = expected
+        self.actual = actual
+        self.error = error
+    }
+
+    /// Numbers compare by value (`100000` equals `100000.00`), anything else as text.
+    public var passed: Bool {
+        guard error == nil else { return false }
+        let actualValue = Value.parse(text: actual)
+        if let expectedNumber = expected.number, let actualNumber = actualValue.number {
+            return expectedNumber == actualNumber
+        }
+        return expected.bindText == actual
+    }
+}
+
+/// One row of `summary.csv`: one transaction type, or the `total`.
+///
+/// The columns are defined here once, in order, by `columns`; `values`
+/// produces them. Version 1 of the schema. Latencies are in milliseconds,
+/// `tps` is committed transactions per second of measured duration, and the
+/// counting rules are those of `TransactionStats`.
+public struct SummaryRow: Sendable {
+    public static let schemaVersion = 1
+
+    public static let columns = [
+        "workload", "variant", "transaction", "clients", "duration_s", "attempts", "committed", "failed", "retries",
+        "deadlocks", "lock_not_available", "serialization_failures", "statement_timeouts", "connection_errors", "other_errors",
+        "tps", "lat_mean_ms", "lat_p50_ms", "lat_p90_ms", "lat_p95_ms", "lat_p99_ms", "lat_p999_ms", "lat_max_ms", "invariant_failures",
+    ]
+
+    public var workload: String
+    public var variant: String
+    public var transaction: String
+    public var clients: Int
+    public var durationSeconds: Double
+    public var stats: TransactionStats
+    public var invariantFailures: Int
+
+    public init(workload: String, variant: String, transaction: String, clients: Int, durationSeconds: Double, stats: TransactionStats, invariantFailures: Int) {
+        self.workload = workload
+        self.variant = variant
+        self.transaction = transaction
+        self.clients = clients
+        self.durationSeconds = durationSeconds
+        self.stats = stats
+        self.invariantFailures = invariantFailures
+    }
+
+    public var tps: Double { durationSeconds > 0 ? Double(stats.committed) / durationSeconds : 0 }
+
+    /// Latency at `percentile` (0–100) in milliseconds; 0 when nothing committed.
+    public func latencyMilliseconds(_ percentile: Double) -> Double {
+        guard stats.latency.totalCount > 0 else { return 0 }
+        return Double(stats.latency.valueAtPercentile(percentile)) / 1_000
+    }
+
+    public var meanMilliseconds: Double { stats.latency.totalCount > 0 ? stats.latency.mean / 1_000 : 0 }
+    public var maxMilliseconds: Double { stats.latency.totalCount > 0 ? Double(stats.latency.max) / 1_000 : 0 }
+
+    /// The row's values, in `columns` order, formatted for CSV.
+    public var values: [String] {
+        func fixed(_ value: Double, _ digits: Int) -> String { Format.fixed(value, digits: digits) }
+        return [
+            workload, variant, transaction, String(clients), fixed(durationSeconds, 3), String(stats.attempts), String(stats.committed),
+            String(stats.failed), String(stats.retries),
+            String(stats.count(.deadlock)), String(stats.count(.lockNotAvailable)), String(stats.count(.serializationFailure)),
+            String(stats.count(.statementTimeout)), String(stats.count(.connection)), String(stats.count(.other)),
+            fixed(tps, 2), fixed(meanMilliseconds, 3), fixed(latencyMilliseconds(50), 3), fixed(latencyMilliseconds(90), 3),
+            fixed(latencyMilliseconds(95), 3), fixed(latencyMilliseconds(99), 3), fixed(latencyMilliseconds(99.9), 3),
+            fixed(maxMilliseconds, 3), String(invariantFailures),
+        ]
+    }
+}
+
+/// The outcome of a whole run, ready for reports.
+public struct RunSummary: Sendable {
+    public var workload: String
+    public var variant: String
+    public var clients: Int
+    public var threads: Int
+    public var durationSeconds: Double
+    public var seed: UInt64
+    /// Names in `RunPlan.transactions` order.
+    public var transactionNames: [String]
+    public var stats: RunStats
+    public var invariants: [InvariantResult]
+    /// The run was stopped early (Ctrl-C, lost server) and covers only what ran.
+    public var partial: Bool
+
+    public init(
+        workload: String, variant: String, clients: Int, threads: Int, durationSeconds: Double, seed: UInt64,
+        transactionNames: [String], stats: RunStats, invariants: [InvariantResult], partial: Bool
+    ) {
+        self.workload = workload
+        self.variant = variant
+        self.clients = clients
+        self.threads = threads
+        self.durationSeconds = durationSeconds
+        self.seed = seed
+        self.transactionNames = transactionNames
+        self.stats = stats
+        self.invariants = invariants
+        self.partial = partial
+    }
+
+    public var invariantFailures: Int { invariants.filter { !$0.passed }.count }
+
+    /// One row per transaction type, then `total`.
+    public var rows: [SummaryRow] {
+        var rows = zip(transactionNames, stats.transactions).map { name, stats in
+            SummaryRow(workload: workload, variant: variant, transaction: name, clients: clients, durationSeconds: durationSeconds, stats: stats, invariantFailures: invariantFailures)
+        }
+        rows.append(SummaryRow(workload: workload, variant: variant, transaction: "total", clients: clients, durationSeconds: durationSeconds, stats: stats.total, invariantFailures: invariantFailures))
+        return rows
+    }
+
+    /// Errors by SQLSTATE, most frequent first.
+    public var errorsByFrequency: [ErrorRecord] {
+        stats.errors.values.sorted { ($0.count, $1.sqlState) > ($1.count, $0.sqlState) }
+    }
+}
+
+/// Number formatting that does not depend on the locale.
+public enum Format {
+    /// `value` with exactly `digits` decimals.
+    public static func fixed(_ value: Double, digits: Int) -> String {
+        guard value.isFinite else { return value.isNaN ? "nan" : (value > 0 ? "inf" : "-inf") }
+        var scale = 1.0
+        for _ in 0..<digits { scale *= 10 }
+        let rounded = (abs(value) * scale).rounded()
+        let negative = value < 0 && rounded > 0
+        guard rounded < 9e18 else { return String(value) }
+        let integer = UInt64(rounded)
+        let whole = integer / UInt64(scale)
+        var text = (negative ? "-" : "") + String(whole)
+        if digits > 0 {
+            let fraction = String(integer % UInt64(scale))
+            text += "." + String(repeating: "0", count: digits - fraction.count) + fraction
+        }
+        return text
+    }
+}

@@ -1,0 +1,112 @@
+import Histogram
+
+/// Counters and the latency histogram of one transaction type.
+///
+/// Counting rules (the only place they are defined):
+/// - An *attempt* is one BEGIN … COMMIT/ROLLBACK. `attempts = committed + failed`.
+/// - `committed` counts attempts that committed; each is one finished transaction.
+/// - `failed` counts attempts that ended in an error, whatever happened next;
+///   `errorCounts` splits them by `ErrorClass`, so the classes sum to `failed`.
+/// - `retries` counts failed attempts that were tried again (a transaction
+///   retried twice adds 2). Transactions that finally failed = `failed − retries`.
+/// - `latency` holds one value per committed transaction, in microseconds,
+///   from the start of its first attempt to its COMMIT returning: retries,
+///   backoff and in-transaction pauses included.
+public struct TransactionStats: Sendable {
+    public var attempts = 0
+    public var committed = 0
+    public var failed = 0
+    public var retries = 0
+    public var errorCounts = [Int](repeating: 0, count: ErrorClass.allCases.count)
+    public var latency: Histogram<UInt64>
+
+    /// Microseconds; values above an hour are clamped to it.
+    public static let highestTrackableMicroseconds: UInt64 = 3_600_000_000
+
+    public init() {
+        latency = Histogram(lowestDiscernibleValue: 1, highestTrackableValue: Self.highestTrackableMicroseconds, numberOfSignificantValueDigits: .three)
+    }
+
+    public func count(_ errorClass: ErrorClass) -> Int { errorCounts[errorClass.rawValue] }
+
+    /// Transactions that ended in failure after their last attempt.
+    public var abandoned: Int { failed - retries }
+
+    mutating func recordCommit(latencyNanoseconds: UInt64) {
+        attempts += 1
+        committed += 1
+        let micros = min(max(latencyNanoseconds / 1_000, 1), Self.highestTrackableMicroseconds)
+        _ = latency.record(micros)
+    }
+
+    mutating func recordFailure(_ errorClass: ErrorClass) {
+        attempts += 1
+        failed += 1
+        errorCounts[errorClass.rawValue] += 1
+    }
+
+    /// Adds another worker's figures (histograms merge without loss).
+    public mutating func add(_ other: TransactionStats) {
+        attempts += other.attempts
+        committed += other.committed
+        failed += other.failed
+        retries += other.retries
+        for index in errorCounts.indices { errorCounts[index] += other.errorCounts[index] }
+        latency.add(other.latency)
+    }
+}
+
+/// One SQLSTATE seen during a run: how often, and one message as a sample.
+public struct ErrorRecord: Sendable, Hashable {
+    public var sqlState: String
+    public var errorClass: ErrorClass
+    public var count: Int
+    public var sampleMessage: String
+    public var sampleDetail: String?
+
+    public init(sqlState: String, errorClass: ErrorClass, count: Int, sampleMessage: String, sampleDetail: String? = nil) {
+        self.sqlState = sqlState
+        self.errorClass = errorClass
+        self.count = count
+        self.sampleMessage = sampleMessage
+        self.sampleDetail = sampleDetail
+    }
+}
+
+/// Everything one worker measured; workers merge theirs at the end, so the
+/// hot path takes no locks.
+public struct RunStats: Sendable {
+    /// Indexed like `RunPlan.transactions`.
+    public var transactions: [TransactionStats]
+    /// Keyed by SQLSTATE (`-----` when there was none).
+    public var errors: [String: ErrorRecord] = [:]
+
+    public init(transactionCount: Int) {
+        transactions = Array(repeating: TransactionStats(), count: transactionCount)
+    }
+
+    /// All transaction types together.
+    public var total: TransactionStats {
+        var total = TransactionStats()
+        for stats in transactions { total.add(stats) }
+        return total
+    }
+
+    mutating func recordError(_ failure: StatementFailure) {
+        let key = failure.sqlState?.code ?? "-----"
+        if errors[key] != nil {
+            errors[key]?.count += 1
+        } else {
+            errors[key] = ErrorRecord(sqlState: key, errorClass: failure.errorClass, count: 1, sampleMessage: failure.message, sampleDetail: failure.detail)
+        }
+    }
+
+    public mutating func merge(_ other: RunStats) {
+        for index in transactions.indices where index < other.transactions.count {
+            transactions[index].add(other.transactions[index])
+        }
+        for (key, record) in other.errors {
+            if errors[key] != nil { errors[key]?.count += record.count } else { errors[key] = record }
+        }
+    }
+}

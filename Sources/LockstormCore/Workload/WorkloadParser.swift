@@ -1,0 +1,534 @@
+import Yams
+
+/// Decodes a workload YAML file strictly: unknown keys, wrong types and bad
+/// expressions are reported together, each with file, line and column.
+public struct WorkloadParser {
+    private let file: String
+    private var diagnostics: [Diagnostic] = []
+
+    /// Parses and validates `text`; `file` names it in diagnostics.
+    public static func parse(_ text: String, file: String) throws(WorkloadError) -> Workload {
+        var parser = WorkloadParser(file: file)
+        let workload = parser.parseDocument(text)
+        if let workload { parser.diagnostics += WorkloadValidator.validate(workload, file: file) }
+        guard parser.diagnostics.isEmpty, let workload else {
+            throw WorkloadError(parser.diagnostics.isEmpty ? [Diagnostic(file: file, location: SourceLocation(line: 1, column: 1), message: "not a workload")] : parser.diagnostics)
+        }
+        return workload
+    }
+
+    private init(file: String) {
+        self.file = file
+    }
+
+    static let topLevelKeys = ["name", "description", "params", "setup", "teardown", "defaults", "default_variant", "transactions", "variants", "invariants", "checks"]
+    static let transactionKeys = ["weight", "isolation", "settings", "let", "steps", "retry"]
+    static let variantKeys = ["description", "params", "transactions"]
+
+    private mutating func parseDocument(_ text: String) -> Workload? {
+        let root: Node?
+        do {
+            root = try Yams.compose(yaml: text)
+        } catch let error as YamlError {
+            report(yamlError: error)
+            return nil
+        } catch {
+            diagnostics.append(Diagnostic(file: file, location: SourceLocation(line: 1, column: 1), message: "cannot read YAML: \(error)"))
+            return nil
+        }
+        guard let root else {
+            diagnostics.append(Diagnostic(file: file, location: SourceLocation(line: 1, column: 1), message: "the file is empty; a workload needs at least 'name' and 'transactions'"))
+            return nil
+        }
+        guard let entries = mapping(root, what: "the workload", allowed: Self.topLevelKeys) else { return nil }
+        var workload = Workload(name: "")
+        var sawName = false, sawTransactions = false
+        for (key, keyNode, value) in entries {
+            switch key {
+            case "name":
+                if let name = string(value, what: "'name'") { workload.name = name; sawName = true }
+            case "description":
+                workload.description = string(value, what: "'description'") ?? ""
+            case "params":
+                workload.parameters = parameters(value)
+            case "setup":
+                if let sql = string(value, what: "'setup'") { workload.setup = SQLScript(text: sql, location: location(value)) }
+            case "teardown":
+                if let sql = string(value, what: "'teardown'") { workload.teardown = SQLScript(text: sql, location: location(value)) }
+            case "defaults":
+                workload.defaults = defaults(value)
+            case "default_variant":
+                workload.defaultVariant = string(value, what: "'default_variant'")
+            case "transactions":
+                sawTransactions = true
+                guard let items = mapping(value, what: "'transactions'", allowed: nil) else { continue }
+                for (name, nameNode, body) in items {
+                    if let template = transaction(name: name, body, nameLocation: location(nameNode)) {
+                        workload.transactions.append(template)
+                    }
+                }
+            case "variants":
+                guard let items = mapping(value, what: "'variants'", allowed: nil) else { continue }
+                for (name, nameNode, body) in items {
+                    if let variant = variant(name: name, body, nameLocation: location(nameNode)) { workload.variants.append(variant) }
+                }
+            case "invariants":
+                workload.invariants = invariants(value)
+            case "checks":
+                workload.checks = stringList(value, what: "'checks'")
+            default:
+                _ = keyNode
+            }
+        }
+        if !sawName { error(root, "missing 'name': every workload needs a name") }
+        if !sawTransactions { error(root, "missing 'transactions': a workload needs at least one transaction") }
+        return workload
+    }
+
+    // MARK: Sections
+
+    private mutating func parameters(_ node: Node) -> [Parameter] {
+        guard let items = mapping(node, what: "'params'", allowed: nil) else { return [] }
+        var result: [Parameter] = []
+        for (name, nameNode, value) in items {
+            guard isIdentifier(name) else {
+                error(nameNode, "parameter name '\(name)' must start with a letter or '_' and contain only letters, digits and '_'")
+                continue
+            }
+            guard let scalar = value.scalar else {
+                error(value, "parameter '\(name)' must be a single value (a number, string or boolean)")
+                continue
+            }
+            result.append(Parameter(name: name, value: scalarValue(scalar), location: location(nameNode)))
+        }
+        return result
+    }
+
+    private mutating func defaults(_ node: Node) -> RunDefaults {
+        var defaults = RunDefaults()
+        guard let items = mapping(node, what: "'defaults'", allowed: ["clients", "duration", "transactions"]) else { return defaults }
+        for (key, _, value) in items {
+            switch key {
+            case "clients": defaults.clients = positiveInt(value, what: "'defaults.clients'")
+            case "transactions": defaults.transactionsPerClient = positiveInt(value, what: "'defaults.transactions'")
+            default:
+                if let nanoseconds = duration(value, what: "'defaults.duration'") { defaults.durationSeconds = Double(nanoseconds) / 1e9 }
+            }
+        }
+        return defaults
+    }
+
+    private mutating func transaction(name: String, _ node: Node, nameLocation: SourceLocation) -> TransactionTemplate? {
+        guard isIdentifier(name) else {
+            diagnostics.append(Diagnostic(file: file, location: nameLocation, message: "transaction name '\(name)' must start with a letter or '_' and contain only letters, digits and '_'"))
+            return nil
+        }
+        let parts = transactionParts(node, what: "transaction '\(name)'")
+        guard let parts else { return nil }
+        return TransactionTemplate(
+            name: name, weight: parts.weight ?? 1, isolation: parts.isolation, settings: parts.settings ?? [],
+            draws: parts.draws ?? [], steps: parts.steps ?? [], retry: parts.retry, location: nameLocation
+        )
+    }
+
+    private mutating func variant(name: String, _ node: Node, nameLocation: SourceLocation) -> Variant? {
+        var variant = Variant(name: name, location: nameLocation)
+        if node.scalar?.string.isEmpty == true || node.null != nil { return variant }
+        guard let items = mapping(node, what: "variant '\(name)'", allowed: Self.variantKeys) else { return nil }
+        for (key, _, value) in items {
+            switch key {
+            case "description": variant.description = string(value, what: "'description'") ?? ""
+            case "params": variant.parameters = parameters(value)
+            default:
+                guard let transactions = mapping(value, what: "'transactions' of variant '\(name)'", allowed: nil) else { continue }
+                for (transactionName, transactionNode, body) in transactions {
+                    guard let parts = transactionParts(body, what: "transaction '\(transactionName)' in variant '\(name)'") else { continue }
+                    variant.transactions.append(TransactionOverride(
+                        name: transactionName, weight: parts.weight, isolation: parts.isolation, settings: parts.settings,
+                        draws: parts.draws, steps: parts.steps, retry: parts.retry, location: location(transactionNode)
+                    ))
+                }
+            }
+        }
+        return variant
+    }
+
+    private struct TransactionParts {
+        var weight: Double?
+        var isolation: IsolationLevel?
+        var settings: [Setting]?
+        var draws: [Draw]?
+        var steps: [Step]?
+        var retry: RetryPolicy?
+    }
+
+    private mutating func transactionParts(_ node: Node, what: String) -> TransactionParts? {
+        guard let items = mapping(node, what: what, allowed: Self.transactionKeys) else { return nil }
+        var parts = TransactionParts()
+        for (key, _, value) in items {
+            switch key {
+            case "weight":
+                if let weight = number(value, what: "'weight'") {
+                    if weight < 0 { error(value, "'weight' must not be negative") } else { parts.weight = weight }
+                }
+            case "isolation":
+                if let text = string(value, what: "'isolation'") {
+                    let normalized = text.lowercased().split(whereSeparator: { $0 == " " || $0 == "_" || $0 == "-" }).joined(separator: " ")
+                    if let level = IsolationLevel(rawValue: normalized) {
+                        parts.isolation = level
+                    } else {
+                        error(value, "unknown isolation level '\(text)'\(Suggestion.didYouMean(normalized, in: IsolationLevel.allCases.map(\.rawValue)))")
+                    }
+                }
+            case "settings":
+                guard let settings = mapping(value, what: "'settings'", allowed: nil) else { continue }
+                parts.settings = settings.compactMap { name, _, value in
+                    guard let text = value.scalar?.string else {
+                        error(value, "setting '\(name)' must be a single value")
+                        return nil
+                    }
+                    return Setting(name: name, value: text)
+                }
+            case "let":
+                parts.draws = draws(value)
+            case "steps":
+                parts.steps = steps(value)
+            default:
+                parts.retry = retry(value)
+            }
+        }
+        return parts
+    }
+
+    private mutating func draws(_ node: Node) -> [Draw] {
+        guard let items = mapping(node, what: "'let'", allowed: nil) else { return [] }
+        var result: [Draw] = []
+        for (name, nameNode, value) in items {
+            guard isIdentifier(name) else {
+                error(nameNode, "variable name '\(name)' must start with a letter or '_' and contain only letters, digits and '_'")
+                continue
+            }
+            guard let text = value.scalar?.string else {
+                error(value, "'\(name)' must be a draw such as uniform(1, :accounts)")
+                continue
+            }
+            if let distribution = drawExpression(text, node: value) {
+                result.append(Draw(name: name, distribution: distribution.0, distinctFrom: distribution.1, location: location(nameNode)))
+            }
+        }
+        return result
+    }
+
+    /// Parses `dist(args) [!= name, name…]`.
+    private mutating func drawExpression(_ text: String, node: Node) -> (Distribution, [String])? {
+        do {
+            let (expression, restOffset) = try ExpressionParser.parsePrefix(text, stopAt: ["!="])
+            guard let distribution = distribution(expression, node: node) else { return nil }
+            var distinct: [String] = []
+            if restOffset < text.utf8.count {
+                let rest = String(text.utf8.dropFirst(restOffset + 2)) ?? ""
+                for part in rest.split(separator: ",") {
+                    var name = part.trimmingCharacters()
+                    if name.hasPrefix(":") { name.removeFirst() }
+                    guard isIdentifier(name) else {
+                        error(node, "expected a variable name after '!=', found '\(part.trimmingCharacters())'")
+                        return nil
+                    }
+                    distinct.append(name)
+                }
+                if distinct.isEmpty { error(node, "expected a variable name after '!='") }
+            }
+            return (distribution, distinct)
+        } catch {
+            expressionError(error, in: node)
+            return nil
+        }
+    }
+
+    static let distributions = ["uniform"]
+
+    private mutating func distribution(_ expression: Expression, node: Node) -> Distribution? {
+        guard case .call(let name, let arguments, let offset) = expression else {
+            return .constant(expression)
+        }
+        switch name {
+        case "uniform":
+            guard arguments.count == 2 else {
+                error(node, offset: offset, "uniform takes 2 arguments (lower, upper), got \(arguments.count)")
+                return nil
+            }
+            return .uniform(arguments[0], arguments[1])
+        default:
+            error(node, offset: offset, "unknown distribution '\(name)'\(Suggestion.didYouMean(name, in: Self.distributions))")
+            return nil
+        }
+    }
+
+    private mutating func steps(_ node: Node) -> [Step] {
+        guard let sequence = node.sequence else {
+            error(node, "'steps' must be a list of SQL statements or pauses")
+            return []
+        }
+        var result: [Step] = []
+        for item in sequence {
+            if let scalar = item.scalar {
+                let sql = scalar.string.trimmingWhitespace()
+                if sql.isEmpty { error(item, "empty step") } else { result.append(.sql(sql, location: location(item))) }
+                continue
+            }
+            guard let entries = mapping(item, what: "a step", allowed: ["sql", "pause"]) else { continue }
+            guard entries.count == 1, let (key, _, value) = entries.first else {
+                error(item, "a step has exactly one of 'sql' or 'pause'")
+                continue
+            }
+            if key == "sql" {
+                if let sql = string(value, what: "'sql'") { result.append(.sql(sql.trimmingWhitespace(), location: location(value))) }
+            } else if let text = value.scalar?.string {
+                guard let (distribution, distinct) = drawExpression(text, node: value) else { continue }
+                if !distinct.isEmpty { error(value, "a pause cannot use '!='") }
+                result.append(.pause(distribution, location: location(value)))
+            } else {
+                error(value, "'pause' must be a duration such as 5ms or uniform(0ms, 2ms)")
+            }
+        }
+        return result
+    }
+
+    private mutating func retry(_ node: Node) -> RetryPolicy? {
+        guard let items = mapping(node, what: "'retry'", allowed: ["on", "max_attempts", "backoff", "redraw"]) else { return nil }
+        var policy = RetryPolicy(on: [], maxAttempts: 3)
+        var sawOn = false
+        for (key, _, value) in items {
+            switch key {
+            case "on":
+                sawOn = true
+                let codes = stringList(value, what: "'retry.on'")
+                for code in codes {
+                    let state = SQLState(code.uppercased())
+                    if SQLState.isWellFormed(state.code) { policy.on.insert(state) } else { error(value, "'\(code)' is not a SQLSTATE (five digits or capital letters, such as 40P01)") }
+                }
+            case "max_attempts":
+                if let attempts = positiveInt(value, what: "'retry.max_attempts'") { policy.maxAttempts = attempts }
+            case "redraw":
+                if let flag = bool(value, what: "'retry.redraw'") { policy.redraw = flag }
+            default:
+                if let backoff = backoff(value) { policy.backoff = backoff }
+            }
+        }
+        if !sawOn { error(node, "'retry' needs 'on': the SQLSTATEs to retry, such as [40P01, 40001]") }
+        return policy
+    }
+
+    private mutating func backoff(_ node: Node) -> Backoff? {
+        guard let text = string(node, what: "'backoff'") else { return nil }
+        if text == "none" { return Backoff.none }
+        do {
+            let expression = try ExpressionParser.parse(text)
+            switch expression {
+            case .constant(.int(let nanoseconds)):
+                return .constant(nanoseconds)
+            case .call("constant", let arguments, _) where arguments.count == 1:
+                if case .constant(.int(let nanoseconds)) = arguments[0] { return .constant(nanoseconds) }
+            case .call("exponential", let arguments, _) where arguments.count == 2 || arguments.count == 3:
+                guard case .constant(.int(let base)) = arguments[0], case .constant(.int(let cap)) = arguments[1] else { break }
+                var jitter = false
+                if arguments.count == 3 {
+                    guard case .reference("jitter", _) = arguments[2] else { break }
+                    jitter = true
+                }
+                return .exponential(base: base, cap: cap, jitter: jitter)
+            default:
+                break
+            }
+        } catch {
+            expressionError(error, in: node)
+            return nil
+        }
+        error(node, "'backoff' must be none, a duration (10ms), constant(10ms) or exponential(base, cap[, jitter]) with durations")
+        return nil
+    }
+
+    private mutating func invariants(_ node: Node) -> [Invariant] {
+        guard let sequence = node.sequence else {
+            error(node, "'invariants' must be a list of {name, sql, equals}")
+            return []
+        }
+        var result: [Invariant] = []
+        for item in sequence {
+            guard let entries = mapping(item, what: "an invariant", allowed: ["name", "sql", "equals"]) else { continue }
+            var name: String?, sql: String?, expected: Expression?
+            for (key, _, value) in entries {
+                switch key {
+                case "name": name = string(value, what: "'name'")
+                case "sql": sql = string(value, what: "'sql'")
+                default:
+                    guard let text = value.scalar?.string else {
+                        error(value, "'equals' must be a value or an expression over parameters")
+                        continue
+                    }
+                    do { expected = try ExpressionParser.parse(text) } catch { expressionError(error, in: value) }
+                }
+            }
+            if name == nil { error(item, "an invariant needs a 'name'") }
+            if sql == nil { error(item, "an invariant needs 'sql'") }
+            if expected == nil && entries.contains(where: { $0.0 == "equals" }) == false { error(item, "an invariant needs 'equals': the expected value") }
+            if let name, let sql, let expected {
+                result.append(Invariant(name: name, sql: sql, expected: expected, location: location(item)))
+            }
+        }
+        return result
+    }
+
+    // MARK: Node helpers
+
+    private func location(_ node: Node) -> SourceLocation {
+        guard let mark = node.mark else { return SourceLocation(line: 1, column: 1) }
+        return SourceLocation(line: mark.line, column: mark.column)
+    }
+
+    private mutating func error(_ node: Node, _ message: String) {
+        diagnostics.append(Diagnostic(file: file, location: location(node), message: message))
+    }
+
+    /// Reports a problem at a character offset inside a one-line scalar.
+    private mutating func error(_ node: Node, offset: Int, _ message: String) {
+        var place = location(node)
+        if let scalar = node.scalar, scalar.style == .plain || scalar.style == .singleQuoted || scalar.style == .doubleQuoted, !scalar.string.contains("\n") {
+            place.column += offset + (scalar.style == .plain ? 0 : 1)
+        }
+        diagnostics.append(Diagnostic(file: file, location: place, message: message))
+    }
+
+    private mutating func expressionError(_ failure: ExpressionError, in node: Node) {
+        error(node, offset: failure.offset, failure.message)
+    }
+
+    private mutating func report(yamlError: YamlError) {
+        switch yamlError {
+        case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _), .composer(let context, let problem, let mark, _):
+            var message = "invalid YAML: \(problem)"
+            if let context { message += " (\(context.text) at \(context.mark.line):\(context.mark.column))" }
+            diagnostics.append(Diagnostic(file: file, location: SourceLocation(line: mark.line, column: mark.column), message: message))
+        case .reader(let problem, _, _, _):
+            diagnostics.append(Diagnostic(file: file, location: SourceLocation(line: 1, column: 1), message: "cannot read the file as YAML text: \(problem)"))
+        default:
+            diagnostics.append(Diagnostic(file: file, location: SourceLocation(line: 1, column: 1), message: "invalid YAML: \(yamlError)"))
+        }
+    }
+
+    /// The entries of a mapping node in file order. With `allowed`, unknown
+    /// keys are reported with a suggestion; duplicates are always reported.
+    private mutating func mapping(_ node: Node, what: String, allowed: [String]?) -> [(String, Node, Node)]? {
+        guard let mapping = node.mapping else {
+            error(node, "\(what) must be a mapping of keys to values")
+            return nil
+        }
+        var seen: Set<String> = []
+        var entries: [(String, Node, Node)] = []
+        for (keyNode, value) in mapping {
+            guard let key = keyNode.scalar?.string else {
+                error(keyNode, "keys of \(what) must be plain names")
+                continue
+            }
+            if let allowed, !allowed.contains(key) {
+                error(keyNode, "unknown key '\(key)' in \(what)\(Suggestion.didYouMean(key, in: allowed))")
+                continue
+            }
+            if !seen.insert(key).inserted {
+                error(keyNode, "duplicate key '\(key)' in \(what)")
+                continue
+            }
+            entries.append((key, keyNode, value))
+        }
+        return entries
+    }
+
+    private mutating func string(_ node: Node, what: String) -> String? {
+        guard let scalar = node.scalar else {
+            error(node, "\(what) must be text")
+            return nil
+        }
+        return scalar.string
+    }
+
+    private mutating func stringList(_ node: Node, what: String) -> [String] {
+        if let scalar = node.scalar { return [scalar.string] }
+        guard let sequence = node.sequence else {
+            error(node, "\(what) must be a list")
+            return []
+        }
+        return sequence.compactMap { item in
+            guard let text = item.scalar?.string else {
+                error(item, "items of \(what) must be text")
+                return nil
+            }
+            return text
+        }
+    }
+
+    private mutating func number(_ node: Node, what: String) -> Double? {
+        guard let text = node.scalar?.string, let value = Double(text), value.isFinite else {
+            error(node, "\(what) must be a number")
+            return nil
+        }
+        return value
+    }
+
+    private mutating func positiveInt(_ node: Node, what: String) -> Int? {
+        guard let text = node.scalar?.string, let value = Int(text.replacingUnderscores()), value > 0 else {
+            error(node, "\(what) must be a whole number greater than 0")
+            return nil
+        }
+        return value
+    }
+
+    private mutating func bool(_ node: Node, what: String) -> Bool? {
+        switch node.scalar?.string.lowercased() {
+        case "true", "yes", "on": return true
+        case "false", "no", "off": return false
+        default:
+            error(node, "\(what) must be true or false")
+            return nil
+        }
+    }
+
+    /// A duration with a unit, in nanoseconds.
+    private mutating func duration(_ node: Node, what: String) -> Int64? {
+        guard let text = node.scalar?.string else {
+            error(node, "\(what) must be a duration such as 10s")
+            return nil
+        }
+        if Double(text) != nil {
+            error(node, "\(what) '\(text)' needs a unit: ms, s, min or h (for example \(text)s)")
+            return nil
+        }
+        guard case .constant(.int(let nanoseconds))? = try? ExpressionParser.parse(text), nanoseconds > 0 else {
+            error(node, "\(what) must be a duration such as 10s, 500ms or 2min")
+            return nil
+        }
+        return nanoseconds
+    }
+
+    private func scalarValue(_ scalar: Node.Scalar) -> Value {
+        if scalar.style != .plain { return .string(scalar.string) }
+        let text = scalar.string
+        if let int = Int64(text.replacingUnderscores()) { return .int(int) }
+        if let double = Double(text) { return .double(double) }
+        switch text.lowercased() {
+        case "true", "yes", "on": return .bool(true)
+        case "false", "no", "off": return .bool(false)
+        case "null", "~", "": return .null
+        default: return .string(text)
+        }
+    }
+
+    private func isIdentifier(_ name: String) -> Bool {
+        guard let first = name.unicodeScalars.first, first == "_" || first.properties.isAlphabetic else { return false }
+        return name.unicodeScalars.allSatisfy { $0 == "_" || $0.properties.isAlphabetic || ("0"..."9").contains($0) }
+    }
+}
+
+extension StringProtocol {
+    func trimmingCharacters() -> String { String(self).trimmingWhitespace() }
+    func replacingUnderscores() -> String { String(filter { $0 != "_" }) }
+}

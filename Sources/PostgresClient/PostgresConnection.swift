@@ -1,0 +1,282 @@
+import CLibPQ
+import Foundation
+
+/// One libpq connection. It owns its `PGconn` and frees it exactly once.
+///
+/// Two APIs sit side by side: blocking `execute` for setup, invariants and
+/// tests, and the non-blocking `send`/`flush`/`consumeInput`/`nextResult`
+/// family that the engine's event loops drive over many connections. A
+/// connection is used by one thread at a time; it is not `Sendable`.
+public final class PostgresConnection {
+    private let handle: OpaquePointer
+    /// The backend process ID serving this connection.
+    public let backendPID: Int32
+
+    /// Opens a connection, blocking for at most `connectTimeout` seconds.
+    ///
+    /// `dsn` is a URL or conninfo string; `applicationName` shows up in
+    /// `pg_stat_activity` unless the DSN sets one itself.
+    public init(dsn: ConnectionString, connectTimeout: Int = 10, applicationName: String = "lockstorm") throws {
+        // Our defaults come first so that the DSN's own values override them.
+        let keywords = ["connect_timeout", "application_name", "dbname"]
+        let values = [String(connectTimeout), applicationName, dsn.raw]
+        let connection: OpaquePointer? = withCStringArray(keywords) { keywordPointers in
+            withCStringArray(values) { valuePointers in
+                PQconnectdbParams(keywordPointers, valuePointers, 1)
+            }
+        }
+        guard let connection else {
+            throw PostgresError(kind: .connectionFailed, message: "out of memory while connecting")
+        }
+        guard PQstatus(connection) == CONNECTION_OK else {
+            let message = Self.trimmed(PQerrorMessage(connection)) ?? "could not connect"
+            PQfinish(connection)
+            throw PostgresError(kind: .connectionFailed, sqlState: "08001", message: ConnectionString.redact(message))
+        }
+        handle = connection
+        backendPID = PQbackendPID(connection)
+        // Notices ("table does not exist, skipping") would otherwise go to stderr.
+        PQsetNoticeProcessor(connection, { _, _ in }, nil)
+    }
+
+    deinit {
+        PQfinish(handle)
+    }
+
+    /// Whether the connection is still usable.
+    public var isHealthy: Bool { PQstatus(handle) == CONNECTION_OK }
+
+    /// The server's version as an integer, e.g. 150018.
+    public var serverVersion: Int { Int(PQserverVersion(handle)) }
+
+    /// The socket descriptor to poll for readiness.
+    public var socket: Int32 { PQsocket(handle) }
+
+    /// Whether a transaction block is open (or failed) on this connection.
+    public var transactionStatus: PGTransactionStatusType { PQtransactionStatus(handle) }
+
+    // MARK: Blocking API
+
+    /// Runs one statement with bind parameters (`$1`, `$2`, … in text form)
+    /// and waits for its result. Throws `PostgresError` on failure.
+    @discardableResult
+    public func execute(_ sql: String, _ parameters: [String?] = []) throws -> QueryResult {
+        let result: OpaquePointer? = sql.withCString { sqlPointer in
+            withParameterPointers(parameters) { count, pointers in
+                PQexecParams(handle, sqlPointer, count, nil, pointers, nil, nil, 0)
+            }
+        }
+        return try consume(result, copyRows: true)
+    }
+
+    /// Runs a script of one or more statements without parameters, using
+    /// the simple query protocol. Returns the last statement's result.
+    @discardableResult
+    public func executeScript(_ sql: String) throws -> QueryResult {
+        try consume(PQexec(handle, sql), copyRows: true)
+    }
+
+    // MARK: Non-blocking API
+
+    /// Puts the connection in non-blocking mode (required before `send`).
+    public func setNonBlocking(_ enabled: Bool) throws {
+        if PQsetnonblocking(handle, enabled ? 1 : 0) != 0 {
+            throw connectionError()
+        }
+    }
+
+    /// Queues one statement with bind parameters. Call `flush` until it
+    /// returns `true`, then wait for the socket to become readable.
+    public func send(_ sql: String, _ parameters: [String?]) throws {
+        let accepted = sql.withCString { sqlPointer in
+            withParameterPointers(parameters) { count, pointers in
+                PQsendQueryParams(handle, sqlPointer, count, nil, pointers, nil, nil, 0)
+            }
+        }
+        if accepted == 0 { throw connectionError() }
+    }
+
+    /// Sends buffered output. Returns `true` when everything is sent, `false`
+    /// when the socket is full and the caller should wait for writability.
+    public func flush() throws -> Bool {
+        switch PQflush(handle) {
+        case 0: return true
+        case 1: return false
+        default: throw connectionError()
+        }
+    }
+
+    /// Reads whatever the server has sent; call when the socket is readable.
+    public func consumeInput() throws {
+        if PQconsumeInput(handle) == 0 { throw connectionError() }
+    }
+
+    /// Whether `nextResult` would block.
+    public var isBusy: Bool { PQisBusy(handle) != 0 }
+
+    /// One result of the statement in flight, or `nil` once the statement is
+    /// complete. Call only while `isBusy` is false. With `copyRows: false`
+    /// the rows are not copied (the hot path needs only success or failure).
+    public func nextResult(copyRows: Bool) -> Result<QueryResult, PostgresError>? {
+        guard let result = PQgetResult(handle) else { return nil }
+        do {
+            return .success(try consume(result, copyRows: copyRows))
+        } catch let error as PostgresError {
+            return .failure(error)
+        } catch {
+            return .failure(PostgresError(kind: .client, message: "\(error)"))
+        }
+    }
+
+    /// A handle that can cancel the statement in flight from any thread.
+    public func makeCancelHandle() -> CancelHandle? {
+        guard let cancel = PQgetCancel(handle) else { return nil }
+        return CancelHandle(cancel)
+    }
+
+    // MARK: Helpers
+
+    private func consume(_ result: OpaquePointer?, copyRows: Bool) throws -> QueryResult {
+        guard let result else { throw connectionError() }
+        defer { PQclear(result) }
+        switch PQresultStatus(result) {
+        case PGRES_COMMAND_OK, PGRES_EMPTY_QUERY:
+            return QueryResult(commandTag: Self.string(PQcmdStatus(result)) ?? "", affectedRows: Int(Self.string(PQcmdTuples(result)) ?? "") ?? 0)
+        case PGRES_TUPLES_OK, PGRES_SINGLE_TUPLE:
+            let rowCount = Int(PQntuples(result))
+            let columnCount = Int(PQnfields(result))
+            var query = QueryResult(commandTag: Self.string(PQcmdStatus(result)) ?? "", affectedRows: rowCount)
+            guard copyRows else { return query }
+            query.columns = (0..<columnCount).map { Self.string(PQfname(result, Int32($0))) ?? "" }
+            query.columnTypes = (0..<columnCount).map { UInt32(PQftype(result, Int32($0))) }
+            query.rows.reserveCapacity(rowCount)
+            for row in 0..<Int32(rowCount) {
+                var values: [String?] = []
+                values.reserveCapacity(columnCount)
+                for column in 0..<Int32(columnCount) {
+                    if PQgetisnull(result, row, column) != 0 {
+                        values.append(nil)
+                    } else {
+                        values.append(Self.string(PQgetvalue(result, row, column)))
+                    }
+                }
+                query.rows.append(values)
+            }
+            return query
+        default:
+            throw serverError(result)
+        }
+    }
+
+    private func serverError(_ result: OpaquePointer) -> PostgresError {
+        func field(_ code: Int32) -> String? { Self.string(PQresultErrorField(result, code)) }
+        let sqlState = field(Int32(LS_PG_DIAG_SQLSTATE))
+        let message = field(Int32(LS_PG_DIAG_MESSAGE_PRIMARY))
+            ?? Self.trimmed(PQresultErrorMessage(result))
+            ?? Self.trimmed(PQerrorMessage(handle))
+            ?? "unknown error"
+        // A result without SQLSTATE is libpq's own report, usually a lost connection.
+        let kind: PostgresError.Kind = sqlState == nil && PQstatus(handle) != CONNECTION_OK ? .connectionLost : .server
+        return PostgresError(
+            kind: kind,
+            sqlState: sqlState ?? (kind == .connectionLost ? "08006" : nil),
+            severity: field(Int32(LS_PG_DIAG_SEVERITY_NONLOCALIZED)),
+            message: message,
+            detail: field(Int32(LS_PG_DIAG_MESSAGE_DETAIL)),
+            hint: field(Int32(LS_PG_DIAG_MESSAGE_HINT)),
+            context: field(Int32(LS_PG_DIAG_CONTEXT))
+        )
+    }
+
+    private func connectionError() -> PostgresError {
+        let message = Self.trimmed(PQerrorMessage(handle)) ?? "connection error"
+        if PQstatus(handle) != CONNECTION_OK {
+            return PostgresError(kind: .connectionLost, sqlState: "08006", message: message)
+        }
+        return PostgresError(kind: .client, message: message)
+    }
+
+    private static func string(_ pointer: UnsafePointer<CChar>?) -> String? {
+        guard let pointer else { return nil }
+        return String(cString: pointer)
+    }
+
+    private static func string(_ pointer: UnsafeMutablePointer<CChar>?) -> String? {
+        guard let pointer else { return nil }
+        return String(cString: pointer)
+    }
+
+    private static func trimmed(_ pointer: UnsafeMutablePointer<CChar>?) -> String? {
+        guard let text = string(pointer)?.trimmingCharacters(in: .whitespacesAndNewlines), !text.isEmpty else { return nil }
+        return text
+    }
+}
+
+/// Cancels the statement running on a connection, from any thread.
+///
+/// `@unchecked Sendable`: libpq documents `PQcancel` as safe to call from a
+/// thread other than the one using the connection, and the `PGcancel` object
+/// is immutable after `PQgetCancel`; it is freed exactly once, in `deinit`.
+public final class CancelHandle: @unchecked Sendable {
+    private let handle: OpaquePointer
+
+    init(_ handle: OpaquePointer) {
+        self.handle = handle
+    }
+
+    deinit {
+        PQfreeCancel(handle)
+    }
+
+    /// Asks the server to cancel the running statement. Returns whether the
+    /// request was delivered (the statement may still finish first).
+    @discardableResult
+    public func cancel() -> Bool {
+        var buffer = [CChar](repeating: 0, count: 256)
+        return PQcancel(handle, &buffer, Int32(buffer.count)) == 1
+    }
+}
+
+/// Calls `body` with a C array of C strings for `strings` plus a NULL terminator.
+private func withCStringArray<R>(_ strings: [String], _ body: (UnsafePointer<UnsafePointer<CChar>?>) -> R) -> R {
+    var storage: [CChar] = []
+    var offsets: [Int] = []
+    for string in strings {
+        offsets.append(storage.count)
+        storage.append(contentsOf: string.utf8CString)
+    }
+    return storage.withUnsafeBufferPointer { buffer in
+        guard let base = buffer.baseAddress else {
+            let empty: [UnsafePointer<CChar>?] = [nil]
+            return empty.withUnsafeBufferPointer { body($0.baseAddress.unsafelyUnwrapped) }
+        }
+        var pointers: [UnsafePointer<CChar>?] = offsets.map { base + $0 }
+        pointers.append(nil)
+        return pointers.withUnsafeBufferPointer { body($0.baseAddress.unsafelyUnwrapped) }
+    }
+}
+
+/// Calls `body` with libpq's parameter count and value array for text-format
+/// bind parameters; `nil` values become SQL NULL. One buffer holds all values.
+private func withParameterPointers<R>(_ parameters: [String?], _ body: (Int32, UnsafePointer<UnsafePointer<CChar>?>?) -> R) -> R {
+    if parameters.isEmpty { return body(0, nil) }
+    var storage: [CChar] = []
+    storage.reserveCapacity(parameters.count * 8)
+    var offsets: [Int] = []
+    offsets.reserveCapacity(parameters.count)
+    for parameter in parameters {
+        if let parameter {
+            offsets.append(storage.count)
+            for byte in parameter.utf8 { storage.append(CChar(bitPattern: byte)) }
+            storage.append(0)
+        } else {
+            offsets.append(-1)
+        }
+    }
+    storage.append(0)
+    return storage.withUnsafeBufferPointer { buffer in
+        let base = buffer.baseAddress.unsafelyUnwrapped
+        let pointers: [UnsafePointer<CChar>?] = offsets.map { $0 < 0 ? nil : base + $0 }
+        return pointers.withUnsafeBufferPointer { body(Int32(parameters.count), $0.baseAddress) }
+    }
+}

@@ -1,0 +1,63 @@
+import Foundation
+import LockstormCore
+
+/// Writes a run's files into a new directory `<root>/<workload>-<variant>-<timestamp>/`,
+/// never overwriting: an existing name gets a `-2`, `-3`, … suffix, and
+/// each file is written under a temporary name and renamed into place.
+public struct ResultWriter {
+    public let directory: URL
+
+    /// Creates the run's directory under `root`.
+    public init(root: URL, workload: String, variant: String, date: Date = Date()) throws {
+        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        let base = "\(Self.safe(workload))-\(Self.safe(variant))-\(Self.timestamp(date))"
+        var attempt = 1
+        while true {
+            let name = attempt == 1 ? base : "\(base)-\(attempt)"
+            let candidate = root.appendingPathComponent(name, isDirectory: true)
+            // mkdir fails when the name exists, so two runs never share a directory.
+            if mkdir(candidate.path, 0o755) == 0 {
+                directory = candidate
+                return
+            }
+            guard errno == EEXIST, attempt < 10_000 else {
+                throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: candidate.path, NSLocalizedDescriptionKey: "cannot create \(candidate.path): \(String(cString: strerror(errno)))"])
+            }
+            attempt += 1
+        }
+    }
+
+    /// Writes `contents` to `name` atomically (temporary file, then rename).
+    @discardableResult
+    public func write(_ name: String, _ contents: String) throws -> URL {
+        let target = directory.appendingPathComponent(name)
+        let temporary = directory.appendingPathComponent(".\(name).tmp")
+        try Data(contents.utf8).write(to: temporary)
+        if rename(temporary.path, target.path) != 0 {
+            throw CocoaError(.fileWriteUnknown, userInfo: [NSLocalizedDescriptionKey: "cannot rename \(temporary.path): \(String(cString: strerror(errno)))"])
+        }
+        return target
+    }
+
+    /// Writes `summary.csv` for the run.
+    @discardableResult
+    public func writeSummary(_ summary: RunSummary) throws -> URL {
+        try write("summary.csv", SummaryReport.csv(summary))
+    }
+
+    /// `20261123T184512Z`, UTC.
+    static func timestamp(_ date: Date) -> String {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC") ?? calendar.timeZone
+        let parts = calendar.dateComponents([.year, .month, .day, .hour, .minute, .second], from: date)
+        func two(_ value: Int?) -> String { let text = String(value ?? 0); return text.count < 2 ? "0" + text : text }
+        return "\(parts.year ?? 0)\(two(parts.month))\(two(parts.day))T\(two(parts.hour))\(two(parts.minute))\(two(parts.second))Z"
+    }
+
+    /// A name safe as a path component.
+    static func safe(_ name: String) -> String {
+        let mapped = name.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "." ? $0 : "_" }
+        let text = String(mapped)
+        return text.isEmpty ? "run" : text
+    }
+}

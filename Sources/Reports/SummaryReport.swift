@@ -1,0 +1,86 @@
+import LockstormCore
+
+/// The summary of a run as `summary.csv` and as the table printed at the end.
+public enum SummaryReport {
+    /// `summary.csv`: `SummaryRow.columns`, one row per transaction type and `total`.
+    public static func csv(_ summary: RunSummary) -> String {
+        CSV.document(header: SummaryRow.columns, rows: summary.rows.map(\.values))
+    }
+
+    /// The human summary: a header line, an aligned table, invariants and top errors.
+    public static func table(_ summary: RunSummary, server: String? = nil) -> String {
+        var out = ""
+        var title = "\(summary.workload) / \(summary.variant): \(summary.clients) clients, \(summary.threads) threads, \(Format.fixed(summary.durationSeconds, digits: 1)) s, seed \(summary.seed)"
+        if let server { title += ", PostgreSQL \(server)" }
+        if summary.partial { title += "  [PARTIAL: stopped early]" }
+        out += title + "\n\n"
+
+        let header = ["transaction", "attempts", "committed", "failed", "retries", "deadlock", "lock n/a", "serializ.", "timeout", "other", "tps", "mean ms", "p50 ms", "p95 ms", "p99 ms", "max ms"]
+        let rows: [[String]] = summary.rows.map { row in
+            let stats = row.stats
+            let other = stats.count(.other) + stats.count(.connection)
+            return [
+                row.transaction, String(stats.attempts), String(stats.committed), String(stats.failed), String(stats.retries),
+                String(stats.count(.deadlock)), String(stats.count(.lockNotAvailable)), String(stats.count(.serializationFailure)),
+                String(stats.count(.statementTimeout)), String(other), Format.fixed(row.tps, digits: 1),
+                Format.fixed(row.meanMilliseconds, digits: 2), Format.fixed(row.latencyMilliseconds(50), digits: 2),
+                Format.fixed(row.latencyMilliseconds(95), digits: 2), Format.fixed(row.latencyMilliseconds(99), digits: 2),
+                Format.fixed(row.maxMilliseconds, digits: 2),
+            ]
+        }
+        out += TextTable.render(header: header, rows: rows, separatorBeforeLast: rows.count > 2)
+
+        if !summary.invariants.isEmpty {
+            out += "\ninvariants:\n"
+            for invariant in summary.invariants {
+                let mark = invariant.passed ? "PASS" : "FAIL"
+                var line = "  \(mark)  \(invariant.name): expected \(invariant.expected.bindText ?? "NULL"), got \(invariant.actual ?? "NULL")"
+                if let error = invariant.error { line = "  \(mark)  \(invariant.name): \(error.split(separator: "\n").first ?? "")" }
+                out += line + "\n"
+            }
+        }
+        let errors = summary.errorsByFrequency
+        if !errors.isEmpty {
+            out += "\nerrors by SQLSTATE:\n"
+            let rows = errors.prefix(5).map { [$0.sqlState, $0.errorClass.description, String($0.count), truncate($0.sampleMessage, 70)] }
+            out += TextTable.render(header: ["sqlstate", "class", "count", "sample message"], rows: Array(rows), indent: "  ", rightAlignFrom: 2, rightAlignTo: 2)
+        }
+        return out
+    }
+
+    private static func truncate(_ text: String, _ limit: Int) -> String {
+        let line = text.split(separator: "\n").first.map(String.init) ?? text
+        return line.count <= limit ? line : String(line.prefix(limit - 1)) + "…"
+    }
+}
+
+/// Aligned plain-text tables: the first column left-aligned, numbers right-aligned.
+public enum TextTable {
+    public static func render(
+        header: [String], rows: [[String]], separatorBeforeLast: Bool = false, indent: String = "",
+        rightAlignFrom: Int = 1, rightAlignTo: Int = Int.max
+    ) -> String {
+        var widths = header.map(\.count)
+        for row in rows {
+            for (index, cell) in row.enumerated() where index < widths.count { widths[index] = max(widths[index], cell.count) }
+        }
+        func format(_ cells: [String]) -> String {
+            var parts: [String] = []
+            for (index, cell) in cells.enumerated() {
+                let pad = String(repeating: " ", count: max(0, widths[index] - cell.count))
+                let right = index >= rightAlignFrom && index <= rightAlignTo
+                parts.append(right ? pad + cell : cell + pad)
+            }
+            var line = indent + parts.joined(separator: "  ")
+            while line.hasSuffix(" ") { line.removeLast() }
+            return line + "\n"
+        }
+        let rule = indent + widths.map { String(repeating: "-", count: $0) }.joined(separator: "  ") + "\n"
+        var out = format(header) + rule
+        for (index, row) in rows.enumerated() {
+            if separatorBeforeLast && index == rows.count - 1 { out += rule }
+            out += format(row)
+        }
+        return out
+    }
+}

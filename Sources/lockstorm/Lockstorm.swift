@@ -1,0 +1,67 @@
+import ArgumentParser
+import Foundation
+
+/// lockstorm's exit codes, part of its interface (documented in the README).
+enum ExitStatus: Int32 {
+    case success = 0
+    /// A check or an invariant failed.
+    case checksFailed = 1
+    /// Bad command line or workload file.
+    case usage = 2
+    /// The run could not be carried out: no connection, setup failed, server lost.
+    case runError = 3
+    /// Stopped by Ctrl-C (SIGINT) or SIGTERM; results so far were written.
+    case interrupted = 130
+    case terminated = 143
+}
+
+/// An error that ends the program with a given status after printing its message.
+struct Failure: Error {
+    var status: ExitStatus
+    var message: String
+
+    init(_ status: ExitStatus, _ message: String) {
+        self.status = status
+        self.message = message
+    }
+}
+
+@main
+struct Lockstorm: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "lockstorm",
+        abstract: "PostgreSQL concurrency load-tester and deadlock fuzzer.",
+        discussion: """
+            Runs declarative workloads over many concurrent connections and reports throughput, \
+            latency percentiles and every failure by SQLSTATE (40P01 deadlocks, 55P03 lock not available, \
+            40001 serialization failures, 57014 timeouts). Without --dsn or DATABASE_URL it starts a \
+            throwaway PostgreSQL of its own.
+
+            Exit codes: 0 success, 1 checks or invariants failed, 2 usage or workload error, \
+            3 run error (cannot connect, setup failed, server lost), 130/143 interrupted.
+            """,
+        version: LockstormVersion.string,
+        subcommands: [RunCommand.self, ValidateCommand.self, ListCommand.self, ServerCommand.self]
+    )
+
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch let failure as Failure {
+            if !failure.message.isEmpty { FileHandle.standardError.write(Data((failure.message + "\n").utf8)) }
+            Foundation.exit(failure.status.rawValue)
+        } catch {
+            let code = exitCode(for: error)
+            if code == .success { exit(withError: error) }
+            // Parse and validation errors are usage errors: exit 2, not 64.
+            FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+            if code == .validationFailure { Foundation.exit(ExitStatus.usage.rawValue) }
+            Foundation.exit(code.rawValue == 0 ? ExitStatus.runError.rawValue : code.rawValue)
+        }
+    }
+}
+
+enum LockstormVersion {
+    static let string = "0.1.0"
+}

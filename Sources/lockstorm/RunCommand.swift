@@ -1,0 +1,118 @@
+import ArgumentParser
+import Engine
+import Foundation
+import LockstormCore
+import PostgresClient
+import Reports
+
+struct RunCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run a workload and report throughput, latency and failures by SQLSTATE.",
+        discussion: "WORKLOAD is a YAML file, or the name of a shipped workload (see 'lockstorm list')."
+    )
+
+    @Argument(help: "Workload file or shipped workload name.")
+    var workload: String
+
+    @Option(name: .long, help: "Variant to run (default: the workload's default variant).")
+    var variant: String?
+
+    @Flag(name: .customLong("all-variants"), help: "Run every variant in turn.")
+    var allVariants = false
+
+    @OptionGroup var load: LoadArguments
+    @OptionGroup var database: DatabaseOptions
+
+    @Option(name: .long, help: ArgumentHelp("Directory for result folders.", valueName: "dir"))
+    var out: String = "results"
+
+    @Flag(name: .customLong("keep-data"), help: "Skip the workload's teardown after the run (inspect the tables afterwards).")
+    var keepData = false
+
+    func validate() throws {
+        if variant != nil && allVariants { throw ValidationError("give either --variant or --all-variants, not both") }
+    }
+
+    func run() throws {
+        let (workload, _) = try WorkloadLoader.load(self.workload)
+        let variants: [String?]
+        if allVariants {
+            variants = workload.variants.isEmpty ? [nil] : workload.variantNames
+        } else {
+            variants = [variant]
+        }
+        // Compile every variant first: a mistake is reported before anything runs.
+        var plans: [RunPlan] = []
+        for name in variants {
+            do {
+                plans.append(try workload.plan(variant: name, overrides: load.parameterOverrides, file: self.workload))
+            } catch {
+                throw Failure(.usage, error.description)
+            }
+        }
+        let runs = plans.map { ($0, load.options(for: $0)) }
+
+        let stop = StopSignal()
+        let trap = SignalTrap(stop: stop) { signal in
+            Console.note("\(signal == SIGINT ? "interrupted" : "terminated"): finishing in-flight transactions and writing results (press Ctrl-C again to quit at once)")
+        }
+        defer { withExtendedLifetime(trap) {} }
+
+        var server: EmbeddedServer?
+        defer { server?.stop() }
+        let dsn: ConnectionString
+        if let external = database.external {
+            dsn = external
+            if database.deadlockTimeout != nil {
+                Console.note("--deadlock-timeout applies only to the embedded server; set deadlock_timeout on \(external) yourself")
+            }
+        } else {
+            let maxClients = runs.map(\.1.clients).max() ?? 1
+            Console.note("starting an embedded PostgreSQL (max_connections \(maxClients + 10))…")
+            do {
+                let started = try EmbeddedServer.start(EmbeddedServerOptions(maxConnections: maxClients + 10, deadlockTimeoutMilliseconds: database.deadlockTimeoutMilliseconds))
+                server = started
+                dsn = started.dsn
+            } catch {
+                throw Failure(.runError, "lockstorm: cannot start the embedded server: \(error)")
+            }
+        }
+
+        var status = ExitStatus.success
+        for (plan, options) in runs {
+            if stop.isSet { break }
+            var options = options
+            options.runTeardown = !keepData
+            let length = options.durationSeconds.map { "\(Format.fixed($0, digits: 1)) s" } ?? "\(options.transactionsPerClient ?? 0) transactions per client"
+            Console.note("running \(plan.workloadName)/\(plan.variantLabel): \(options.clients) clients, \(min(options.threads, options.clients)) threads, \(length), seed \(options.seed)")
+            let outcome: RunOutcome
+            do {
+                outcome = try LoadRunner.run(plan: plan, dsn: dsn, options: options, stop: stop)
+            } catch {
+                throw Failure(.runError, "lockstorm: \(error)")
+            }
+            print(SummaryReport.table(outcome.summary, server: outcome.server.version))
+            do {
+                let writer = try ResultWriter(root: URL(fileURLWithPath: out), workload: plan.workloadName, variant: plan.variantLabel)
+                let file = try writer.writeSummary(outcome.summary)
+                print("results: \(relativePath(file.path))\n")
+            } catch {
+                Console.note("could not write results: \(error.localizedDescription)")
+                status = .runError
+            }
+            if outcome.serverLost {
+                Console.note("lost the server during the run (\(outcome.lostConnections) client connection(s) broke); results so far were written")
+                throw Failure(.runError, "")
+            }
+            if outcome.summary.invariantFailures > 0 && status == .success { status = .checksFailed }
+        }
+        if trap.triggered { throw Failure(.interrupted, "") }
+        if status != .success { throw Failure(status, "") }
+    }
+
+    private func relativePath(_ path: String) -> String {
+        let current = FileManager.default.currentDirectoryPath + "/"
+        return path.hasPrefix(current) ? String(path.dropFirst(current.count)) : path
+    }
+}

@@ -1,0 +1,106 @@
+import ArgumentParser
+import Engine
+import Foundation
+import LockstormCore
+import PostgresClient
+
+/// Where the database comes from: `--dsn`, else `DATABASE_URL`, else an embedded server.
+struct DatabaseOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("PostgreSQL URL or conninfo string (default: $DATABASE_URL, else an embedded throwaway server).", valueName: "url"))
+    var dsn: String?
+
+    @Option(name: .customLong("deadlock-timeout"), help: ArgumentHelp("deadlock_timeout of the embedded server, e.g. 100ms (default: PostgreSQL's 1s).", valueName: "duration"))
+    var deadlockTimeout: String?
+
+    func validate() throws {
+        if let deadlockTimeout, Durations.parseMilliseconds(deadlockTimeout) == nil {
+            throw ValidationError("--deadlock-timeout '\(deadlockTimeout)' is not a duration such as 100ms or 1s")
+        }
+    }
+
+    /// The DSN the user gave, if any.
+    var external: ConnectionString? {
+        if let dsn, !dsn.isEmpty { return ConnectionString(dsn) }
+        if let url = ProcessInfo.processInfo.environment["DATABASE_URL"], !url.isEmpty { return ConnectionString(url) }
+        return nil
+    }
+
+    var deadlockTimeoutMilliseconds: Int? { deadlockTimeout.flatMap(Durations.parseMilliseconds) }
+}
+
+/// How much load: pgbench's flags where pgbench has one.
+struct LoadArguments: ParsableArguments {
+    @Option(name: [.customShort("c"), .long], help: "Concurrent clients (connections).")
+    var clients: Int?
+
+    @Option(name: [.customShort("j"), .long], help: "Event-loop threads (default: the number of cores).")
+    var jobs: Int?
+
+    @Option(name: [.customShort("T"), .long], help: ArgumentHelp("Run for this long: seconds, or a duration such as 30s or 2min.", valueName: "duration"))
+    var time: String?
+
+    @Option(name: [.customShort("t"), .long], help: "Transactions per client (instead of -T).")
+    var transactions: Int?
+
+    @Option(name: .long, help: "Seed for every random draw; the same seed gives every client the same sequence.")
+    var seed: UInt64?
+
+    @Option(name: .customLong("set"), help: ArgumentHelp("Override a workload parameter (repeatable).", valueName: "name=value"))
+    var overrides: [String] = []
+
+    func validate() throws {
+        if let clients, clients < 1 { throw ValidationError("-c/--clients must be at least 1") }
+        if let jobs, jobs < 1 { throw ValidationError("-j/--jobs must be at least 1") }
+        if let transactions, transactions < 1 { throw ValidationError("-t/--transactions must be at least 1") }
+        if time != nil && transactions != nil { throw ValidationError("give either -T (duration) or -t (transactions per client), not both") }
+        if let time, Durations.parseSeconds(time) == nil { throw ValidationError("-T '\(time)' is not a duration: give seconds (10) or a duration (30s, 2min)") }
+        for override in overrides where !override.contains("=") || override.hasPrefix("=") {
+            throw ValidationError("--set '\(override)' must look like name=value")
+        }
+    }
+
+    /// `--set` pairs, values parsed as numbers or booleans where they look like one.
+    var parameterOverrides: [(name: String, value: Value)] {
+        overrides.compactMap { pair in
+            guard let equals = pair.firstIndex(of: "=") else { return nil }
+            let name = String(pair[..<equals]).trimmingCharacters(in: .whitespaces)
+            return (name, Value.parse(text: String(pair[pair.index(after: equals)...])))
+        }
+    }
+
+    /// The load options for `plan`, with the workload's defaults under the flags.
+    func options(for plan: RunPlan) -> LoadOptions {
+        let clients = self.clients ?? plan.defaults.clients ?? 8
+        var duration = time.flatMap(Durations.parseSeconds)
+        var perClient = transactions
+        if duration == nil && perClient == nil {
+            if let seconds = plan.defaults.durationSeconds { duration = seconds } else if let count = plan.defaults.transactionsPerClient { perClient = count } else { duration = 10 }
+        }
+        return LoadOptions(
+            clients: clients, threads: jobs ?? ProcessInfo.processInfo.activeProcessorCount, durationSeconds: duration,
+            transactionsPerClient: perClient, seed: seed ?? UInt64.random(in: 1...UInt64(Int64.max))
+        )
+    }
+}
+
+/// Duration arguments: a bare number means seconds (as in pgbench).
+enum Durations {
+    static func parseSeconds(_ text: String) -> Double? {
+        if let seconds = Double(text) { return seconds > 0 ? seconds : nil }
+        guard case .constant(.int(let nanoseconds))? = try? ExpressionParser.parse(text), nanoseconds > 0 else { return nil }
+        return Double(nanoseconds) / 1e9
+    }
+
+    static func parseMilliseconds(_ text: String) -> Int? {
+        if let milliseconds = Int(text) { return milliseconds > 0 ? milliseconds : nil }
+        guard case .constant(.int(let nanoseconds))? = try? ExpressionParser.parse(text), nanoseconds >= 1_000_000 else { return nil }
+        return Int(nanoseconds / 1_000_000)
+    }
+}
+
+/// Messages for a person, on stderr, so stdout stays for results.
+enum Console {
+    static func note(_ text: String) {
+        FileHandle.standardError.write(Data(("lockstorm: " + text + "\n").utf8))
+    }
+}

@@ -1,0 +1,54 @@
+import ArgumentParser
+import Foundation
+import LockstormCore
+
+struct ValidateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "validate",
+        abstract: "Check workload files without a database; print every problem as file:line:col."
+    )
+
+    @Argument(help: "Workload files or shipped workload names.")
+    var workloads: [String]
+
+    func run() throws {
+        var failed = false
+        for name in workloads {
+            do {
+                let (workload, _) = try WorkloadLoader.load(name)
+                let variants = workload.variants.isEmpty ? "no variants" : "variants: \(workload.variantNames.joined(separator: ", "))"
+                print("\(name): ok (\(workload.transactions.count) transaction(s), \(variants))")
+            } catch let failure as Failure {
+                failed = true
+                FileHandle.standardError.write(Data((failure.message + "\n").utf8))
+            }
+        }
+        if failed { throw Failure(.usage, "") }
+    }
+}
+
+struct ListCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "list", abstract: "List the shipped workloads and their variants.")
+
+    func run() throws {
+        let directory = WorkloadLoader.shippedDirectory
+        let files = ((try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []).filter { $0.hasSuffix(".yaml") }.sorted()
+        guard !files.isEmpty else { throw Failure(.usage, "lockstorm: no workloads in \(directory.path)") }
+        for file in files {
+            let path = directory.appendingPathComponent(file).path
+            guard let (workload, _) = try? WorkloadLoader.load(path) else {
+                print("\(file): invalid (run 'lockstorm validate \(path)')")
+                continue
+            }
+            print("\(workload.name) (\(file)): \(firstLine(workload.description))")
+            for variant in workload.variants {
+                let marker = variant.name == workload.effectiveDefaultVariant ? " (default)" : ""
+                print("  \(variant.name)\(marker): \(firstLine(variant.description))")
+            }
+        }
+    }
+
+    private func firstLine(_ text: String) -> String {
+        text.split(separator: "\n").first.map { String($0).trimmingCharacters(in: .whitespaces) } ?? ""
+    }
+}
