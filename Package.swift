@@ -49,8 +49,11 @@ let package = Package(
         ),
         .testTarget(name: "LockstormCoreTests", dependencies: ["LockstormCore"]),
         .testTarget(name: "ReportsTests", dependencies: ["Reports", "LockstormCore"]),
-        .testTarget(name: "PostgresClientTests", dependencies: ["PostgresClient", "Engine"]),
-        .testTarget(name: "EngineTests", dependencies: ["Engine", "LockstormCore", "Reports", "PostgresClient"]),
+        // Helpers for tests that need a real server or the built binary.
+        .target(name: "TestSupport", dependencies: ["Engine", "PostgresClient"], path: "Tests/TestSupport"),
+        .testTarget(name: "PostgresClientTests", dependencies: ["PostgresClient", "TestSupport"]),
+        .testTarget(name: "EngineTests", dependencies: ["Engine", "LockstormCore", "PostgresClient", "TestSupport"]),
+        .testTarget(name: "lockstormTests", dependencies: ["lockstorm", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

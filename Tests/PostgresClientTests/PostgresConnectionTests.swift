@@ -1,0 +1,147 @@
+import Foundation
+import PostgresClient
+import Testing
+import TestSupport
+
+@Suite("PostgresConnection against a real server", .serialized, .disabled(if: TestServer.skipped, "LOCKSTORM_SKIP_DB_TESTS=1"))
+struct PostgresConnectionTests {
+    @Test("values travel as bind parameters and come back unchanged, NULL included")
+    func bindParametersRoundTrip() throws {
+        try TestServer.with { server in
+            let connection = try PostgresConnection(dsn: server.dsn)
+            let tricky = "O'Brien; DROP TABLE x; -- $1 :name"
+            let result = try connection.execute("SELECT $1::text AS a, $2::int + 1 AS b, $3::text IS NULL AS c", [tricky, "41", nil])
+            #expect(result.columns == ["a", "b", "c"])
+            #expect(result.rows == [[tricky, "42", "t"]])
+            #expect(result.columnTypes == [25, 23, 16])
+        }
+    }
+
+    @Test("the backend PID is the server's pg_backend_pid()")
+    func backendPID() throws {
+        try TestServer.with { server in
+            let connection = try PostgresConnection(dsn: server.dsn)
+            let reported = try connection.execute("SELECT pg_backend_pid()").int(0, 0)
+            #expect(reported == Int64(connection.backendPID))
+        }
+    }
+
+    @Test("a deadlock comes back to the victim as 40P01 with the cycle in DETAIL")
+    func deadlockIsReported() throws {
+        try TestServer.with(deadlockTimeoutMilliseconds: 50) { server in
+            let setup = try PostgresConnection(dsn: server.dsn)
+            try setup.executeScript("CREATE TABLE t (id int PRIMARY KEY, v int); INSERT INTO t VALUES (1, 0), (2, 0);")
+            let a = try PostgresConnection(dsn: server.dsn)
+            let b = try PostgresConnection(dsn: server.dsn)
+            try a.execute("BEGIN")
+            try a.execute("UPDATE t SET v = v + 1 WHERE id = 1")
+            try b.execute("BEGIN")
+            try b.execute("UPDATE t SET v = v + 1 WHERE id = 2")
+            try a.setNonBlocking(true)
+            try b.setNonBlocking(true)
+            try a.send("UPDATE t SET v = v + 1 WHERE id = $1", ["2"])
+            _ = try a.flush()
+            // Wait until a is really queued behind b before closing the cycle.
+            let waiting = try eventually {
+                try setup.execute("SELECT count(*) FROM pg_stat_activity WHERE pid = $1 AND wait_event_type = 'Lock'", [String(a.backendPID)]).scalar == "1"
+            }
+            #expect(waiting)
+            try b.send("UPDATE t SET v = v + 1 WHERE id = $1", ["1"])
+            _ = try b.flush()
+            let outcomes = [(a, try a.drain()), (b, try b.drain())]
+            let failures = outcomes.compactMap { connection, outcome -> (PostgresConnection, PostgresError)? in
+                if case .failure(let error) = outcome { return (connection, error) }
+                return nil
+            }
+            try #require(failures.count == 1, "exactly one session is the victim")
+            let (victim, error) = failures[0]
+            let other = victim === a ? b : a
+            #expect(error.sqlState == "40P01")
+            #expect(error.kind == .server)
+            #expect(error.message == "deadlock detected")
+            let detail = try #require(error.detail)
+            #expect(detail.contains("Process \(victim.backendPID) waits for ShareLock on transaction"))
+            #expect(detail.contains("blocked by process \(other.backendPID)."))
+            #expect(detail.contains("Process \(other.backendPID) waits for ShareLock on transaction"))
+            #expect(error.context?.contains("while updating tuple") == true)
+        }
+    }
+
+    @Test("NOWAIT on a locked row fails at once with 55P03")
+    func nowaitConflictIsLockNotAvailable() throws {
+        try TestServer.with { server in
+            let holder = try PostgresConnection(dsn: server.dsn)
+            try holder.executeScript("CREATE TABLE jobs (id int PRIMARY KEY); INSERT INTO jobs VALUES (1);")
+            try holder.execute("BEGIN")
+            try holder.execute("SELECT id FROM jobs WHERE id = 1 FOR UPDATE")
+            let other = try PostgresConnection(dsn: server.dsn)
+            try other.execute("BEGIN")
+            let error = #expect(throws: PostgresError.self) {
+                try other.execute("SELECT id FROM jobs WHERE id = $1 FOR UPDATE NOWAIT", ["1"])
+            }
+            #expect(error?.sqlState == "55P03")
+            #expect(error?.message.contains("could not obtain lock on row in relation \"jobs\"") == true)
+            // After an error the transaction only accepts ROLLBACK (25P02).
+            let aborted = #expect(throws: PostgresError.self) { try other.execute("SELECT 1") }
+            #expect(aborted?.sqlState == "25P02")
+            try other.execute("ROLLBACK")
+            #expect(try other.execute("SELECT 1").scalar == "1")
+        }
+    }
+
+    @Test("cancel stops a running statement with 57014")
+    func cancelRunningStatement() throws {
+        try TestServer.with { server in
+            let connection = try PostgresConnection(dsn: server.dsn)
+            try connection.setNonBlocking(true)
+            try connection.send("SELECT pg_sleep(30)", [])
+            _ = try connection.flush()
+            let cancel = try #require(connection.makeCancelHandle())
+            usleep(100_000)
+            #expect(cancel.cancel())
+            let outcome = try connection.drain(timeout: 10)
+            guard case .failure(let error) = outcome else {
+                Issue.record("pg_sleep(30) was not canceled")
+                return
+            }
+            #expect(error.sqlState == "57014")
+        }
+    }
+
+    @Test("a terminated backend is a lost connection, not a server error")
+    func terminatedBackendIsConnectionLost() throws {
+        try TestServer.with { server in
+            let admin = try PostgresConnection(dsn: server.dsn)
+            let victim = try PostgresConnection(dsn: server.dsn)
+            try admin.execute("SELECT pg_terminate_backend($1)", [String(victim.backendPID)])
+            _ = try eventually { try admin.execute("SELECT count(*) FROM pg_stat_activity WHERE pid = $1", [String(victim.backendPID)]).scalar == "0" }
+            let error = #expect(throws: PostgresError.self) { try victim.execute("SELECT 1") }
+            #expect(error?.kind == .connectionLost || error?.sqlState == "57P01")
+            #expect(victim.isHealthy == false)
+        }
+    }
+}
+
+@Suite("Connecting")
+struct ConnectingTests {
+    @Test("a wrong DSN fails with a clear error that never shows the password")
+    func wrongDSNRedactsPassword() {
+        let dsn = ConnectionString("postgresql://alice:s3cr3t@/nodb?host=/nonexistent-lockstorm-dir")
+        let error = #expect(throws: PostgresError.self) { try PostgresConnection(dsn: dsn, connectTimeout: 2) }
+        #expect(error?.kind == .connectionFailed)
+        #expect(error?.message.contains("/nonexistent-lockstorm-dir") == true)
+        #expect(error.map { "\($0)" }?.contains("s3cr3t") == false)
+        #expect(dsn.description == "postgresql://alice:****@/nodb?host=/nonexistent-lockstorm-dir")
+    }
+
+    @Test("passwords are redacted in URLs and conninfo strings", arguments: [
+        ("postgresql://bob:pw@db.example:5432/app", "postgresql://bob:****@db.example:5432/app"),
+        ("postgres://bob@db/app?password=pw&sslmode=require", "postgres://bob@db/app?password=****&sslmode=require"),
+        ("host=db user=bob password=pw dbname=app", "host=db user=bob password=**** dbname=app"),
+        ("host=db password = 'p w\\'x' dbname=app", "host=db password=**** dbname=app"),
+        ("host=db dbname=app", "host=db dbname=app"),
+    ])
+    func redaction(input: String, expected: String) {
+        #expect(ConnectionString(input).description == expected)
+    }
+}
