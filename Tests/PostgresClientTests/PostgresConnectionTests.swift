@@ -14,6 +14,18 @@ struct PostgresConnectionTests {
             #expect(result.columns == ["a", "b", "c"])
             #expect(result.rows == [[tricky, "42", "t"]])
             #expect(result.columnTypes == [25, 23, 16])
+            #expect(result.value(0, 0) == .text(tricky))
+            #expect(result.value(0, 1) == .int(42))
+            #expect(result.value(0, 2) == .bool(true))
+        }
+    }
+
+    @Test("column values are decoded by type")
+    func typedValues() throws {
+        try TestServer.with { server in
+            let connection = try PostgresConnection(dsn: server.dsn)
+            let result = try connection.execute("SELECT 7::int2, 9000000000::int8, 1.5::float8, false, NULL::int, 12.30::numeric, 'x'::text")
+            #expect((0..<7).map { result.value(0, $0) } == [.int(7), .int(9_000_000_000), .double(1.5), .bool(false), .null, .text("12.30"), .text("x")])
         }
     }
 
