@@ -14,13 +14,15 @@ public struct InvariantResult: Sendable, Hashable {
         self.error = error
     }
 
-    /// Numbers compare by value (`100000` equals `100000.00`), anything else as text.
+    /// Numbers compare by value (`100000` equals `100000.00`), booleans by
+    /// value (PostgreSQL's `t` is `true`), anything else as text.
     public var passed: Bool {
         guard error == nil else { return false }
         let actualValue = Value.parse(text: actual)
         if let expectedNumber = expected.number, let actualNumber = actualValue.number {
             return expectedNumber == actualNumber
         }
+        if case .bool = expected { return actualValue == expected }
         return expected.bindText == actual
     }
 }

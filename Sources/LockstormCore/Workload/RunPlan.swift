@@ -116,7 +116,7 @@ enum WorkloadValidator {
             diagnostics.append(Diagnostic(file: file, location: variant.location, message: "duplicate variant '\(variant.name)'"))
         }
         if let defaultVariant = workload.defaultVariant, !workload.variantNames.contains(defaultVariant) {
-            diagnostics.append(Diagnostic(file: file, location: SourceLocation(line: 1, column: 1), message: "default_variant '\(defaultVariant)' is not a variant of this workload\(Suggestion.didYouMean(defaultVariant, in: workload.variantNames))"))
+            diagnostics.append(Diagnostic(file: file, location: workload.defaultVariantLocation, message: "default_variant '\(defaultVariant)' is not a variant of this workload\(Suggestion.didYouMean(defaultVariant, in: workload.variantNames))"))
         }
         let variants: [String?] = workload.variants.isEmpty ? [nil] : workload.variantNames
         for variant in variants {
@@ -195,7 +195,7 @@ struct PlanCompiler {
             error(SourceLocation(line: 1, column: 1), "the workload has no transactions")
         }
 
-        let transactions = templates.map { compileTransaction($0, parameters: lookup, variant: variant?.name) }
+        let transactions = templates.map { compileTransaction($0, parameters: lookup) }
         var cumulative: [Double] = []
         var total = 0.0
         for template in templates {
@@ -247,10 +247,12 @@ struct PlanCompiler {
         return ok ? BoundStatement(sql: template.sql, parameters: values) : nil
     }
 
-    private mutating func compileTransaction(_ template: TransactionTemplate, parameters: [String: Value], variant: String?) -> CompiledTransaction {
+    private mutating func compileTransaction(_ template: TransactionTemplate, parameters: [String: Value]) -> CompiledTransaction {
         var variables: [String] = []
         var draws: [CompiledDraw] = []
-        let context = "transaction '\(template.name)'" + (variant.map { " (variant '\($0)')" } ?? "")
+        // The variant is left out of messages: a mistake in a base transaction
+        // then reads the same for every variant and is reported once.
+        let context = "transaction '\(template.name)'"
         for draw in template.draws {
             if parameters[draw.name] != nil {
                 error(draw.location, "variable '\(draw.name)' in \(context) has the same name as a parameter")

@@ -129,8 +129,10 @@ public enum SQLLexer {
         var hasContent = false
         func flush(_ end: Int) {
             if hasContent {
-                let text = String(decoding: bytes[start..<end], as: UTF8.self).trimmingWhitespace()
-                if !text.isEmpty { statements.append((text, start)) }
+                var first = start
+                while first < end && bytes[first] <= 32 { first += 1 }
+                let text = String(decoding: bytes[first..<end], as: UTF8.self).trimmingWhitespace()
+                if !text.isEmpty { statements.append((text, first)) }
             }
             hasContent = false
         }

@@ -17,6 +17,7 @@ public struct Workload: Sendable {
     public var variants: [Variant]
     /// The variant run when none is named (default: the first one).
     public var defaultVariant: String?
+    public var defaultVariantLocation: SourceLocation = .unknown
     public var invariants: [Invariant]
     /// Check expressions the workload asks for (`invariant_failures == 0`).
     public var checks: [String]

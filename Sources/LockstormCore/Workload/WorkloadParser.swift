@@ -59,6 +59,7 @@ public struct WorkloadParser {
                 workload.defaults = defaults(value)
             case "default_variant":
                 workload.defaultVariant = string(value, what: "'default_variant'")
+                workload.defaultVariantLocation = location(value)
             case "transactions":
                 sawTransactions = true
                 guard let items = mapping(value, what: "'transactions'", allowed: nil) else { continue }
@@ -214,6 +215,9 @@ public struct WorkloadParser {
             }
             if let distribution = drawExpression(text, node: value) {
                 result.append(Draw(name: name, distribution: distribution.0, distinctFrom: distribution.1, location: location(nameNode)))
+            } else {
+                // Keep the name (its error is reported) so later uses of it are not reported too.
+                result.append(Draw(name: name, distribution: .constant(.constant(.null)), location: location(nameNode)))
             }
         }
         return result
@@ -409,11 +413,34 @@ public struct WorkloadParser {
             var message = "invalid YAML: \(problem)"
             if let context { message += " (\(context.text) at \(context.mark.line):\(context.mark.column))" }
             diagnostics.append(Diagnostic(file: file, location: SourceLocation(line: mark.line, column: mark.column), message: message))
+        case .duplicatedKeysInMapping(let duplicates, let context):
+            // Yams rejects the whole document; point at each repeated key.
+            for key in duplicates {
+                let place = Self.repeatedKey(key, after: context.mark, in: context.text)
+                diagnostics.append(Diagnostic(file: file, location: place, message: "duplicate key '\(key)': each key may appear once in a mapping"))
+            }
         case .reader(let problem, _, _, _):
             diagnostics.append(Diagnostic(file: file, location: SourceLocation(line: 1, column: 1), message: "cannot read the file as YAML text: \(problem)"))
         default:
             diagnostics.append(Diagnostic(file: file, location: SourceLocation(line: 1, column: 1), message: "invalid YAML: \(yamlError)"))
         }
+    }
+
+    /// Where `key` appears again at the same indentation after its first
+    /// occurrence at `first` (Yams reports only the first).
+    static func repeatedKey(_ key: String, after first: Mark, in text: String) -> SourceLocation {
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        let indent = first.column - 1
+        guard first.line >= 1, first.line < lines.count else { return SourceLocation(line: first.line, column: first.column) }
+        for index in first.line..<lines.count {
+            let line = lines[index]
+            guard line.count > indent, line.prefix(indent).allSatisfy({ $0 == " " }) else { continue }
+            let rest = line.dropFirst(indent)
+            if rest.hasPrefix(key), rest.dropFirst(key.count).drop(while: { $0 == " " }).first == ":" {
+                return SourceLocation(line: index + 1, column: first.column)
+            }
+        }
+        return SourceLocation(line: first.line, column: first.column)
     }
 
     /// The entries of a mapping node in file order. With `allowed`, unknown

@@ -1,0 +1,504 @@
+import Foundation
+import Testing
+@testable import LockstormCore
+
+/// The workload shipped in `workloads/`, read from disk relative to this file.
+func transfersWorkloadText() throws -> String {
+    let url = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("workloads/transfers.yaml")
+    return try String(contentsOf: url, encoding: .utf8)
+}
+
+/// The diagnostics `WorkloadParser.parse` throws for `text`, as `file:line:col: message`.
+func diagnostics(_ text: String, file: String = "w.yaml") -> [String] {
+    do {
+        _ = try WorkloadParser.parse(text, file: file)
+        return []
+    } catch {
+        return error.diagnostics.map(\.description)
+    }
+}
+
+/// The SQL texts of `steps`; pauses appear as `pause`.
+func stepTexts(_ steps: [Step]) -> [String] {
+    steps.map { step in
+        switch step {
+        case .sql(let sql, _): sql
+        case .pause: "pause"
+        }
+    }
+}
+
+@Suite struct WorkloadParserTests {
+    // MARK: The shipped workload
+
+    @Test func transfersWorkloadParses() throws {
+        let workload = try WorkloadParser.parse(try transfersWorkloadText(), file: "transfers.yaml")
+        #expect(workload.name == "transfers")
+        #expect(workload.description == "Two-account transfers; compares lock orderings (unordered deadlocks, ordered does not).")
+        #expect(workload.parameters.map(\.name) == ["accounts", "initial_balance", "max_amount"])
+        #expect(workload.parameters.map(\.value) == [.int(100), .int(1000), .int(50)])
+        #expect(workload.parameters.first?.location == SourceLocation(line: 23, column: 3))
+        #expect(workload.setup?.text == """
+            CREATE TABLE accounts (id int PRIMARY KEY, balance bigint NOT NULL);
+            INSERT INTO accounts SELECT g, :initial_balance::bigint FROM generate_series(1, :accounts::int) g;
+
+            """)
+        #expect(workload.teardown?.text == "DROP TABLE IF EXISTS accounts;")
+        #expect(workload.defaults == RunDefaults(clients: 16, durationSeconds: 10, transactionsPerClient: nil))
+        #expect(workload.defaultVariant == "unordered")
+        #expect(workload.effectiveDefaultVariant == "unordered")
+        #expect(workload.checks == ["invariant_failures == 0"])
+    }
+
+    @Test func transfersTransactionHasItsDrawsAndSteps() throws {
+        let workload = try WorkloadParser.parse(try transfersWorkloadText(), file: "transfers.yaml")
+        let transfer = try #require(workload.transactions.first)
+        #expect(workload.transactions.count == 1)
+        #expect(transfer.name == "transfer")
+        #expect(transfer.weight == 1)
+        #expect(transfer.isolation == .readCommitted)
+        #expect(transfer.settings.isEmpty)
+        #expect(transfer.retry == nil)
+        #expect(transfer.location == SourceLocation(line: 40, column: 3))
+        #expect(transfer.draws.map(\.name) == ["src", "dst", "amount"])
+        #expect(transfer.draws.map(\.distinctFrom) == [[], ["src"], []])
+        #expect(transfer.draws[0].distribution == .uniform(.constant(.int(1)), .reference("accounts", offset: 11)))
+        #expect(transfer.draws[2].distribution == .uniform(.constant(.int(1)), .reference("max_amount", offset: 11)))
+        #expect(stepTexts(transfer.steps) == [
+            "UPDATE accounts SET balance = balance - :amount WHERE id = :src",
+            "UPDATE accounts SET balance = balance + :amount WHERE id = :dst",
+        ])
+        #expect(transfer.steps.first == .sql("UPDATE accounts SET balance = balance - :amount WHERE id = :src", location: SourceLocation(line: 48, column: 9)))
+    }
+
+    @Test func transfersVariantsOverrideStepsWithPauses() throws {
+        let workload = try WorkloadParser.parse(try transfersWorkloadText(), file: "transfers.yaml")
+        #expect(workload.variantNames == ["unordered", "ordered"])
+        let unordered = workload.variants[0], ordered = workload.variants[1]
+        #expect(unordered.description == "Debit then credit, in request order; deadlocks under contention.")
+        #expect(ordered.description == "Lock both rows in id order first; never deadlocks.")
+        #expect(unordered.transactions.map(\.name) == ["transfer"])
+        #expect(unordered.transactions[0].weight == nil)
+        #expect(unordered.transactions[0].draws == nil)
+        let unorderedSteps = try #require(unordered.transactions[0].steps)
+        #expect(stepTexts(unorderedSteps) == [
+            "UPDATE accounts SET balance = balance - :amount WHERE id = :src",
+            "pause",
+            "UPDATE accounts SET balance = balance + :amount WHERE id = :dst",
+        ])
+        #expect(unorderedSteps[1] == .pause(.uniform(.constant(.int(0)), .constant(.int(1_000_000))), location: SourceLocation(line: 58, column: 20)))
+        let orderedSteps = try #require(ordered.transactions[0].steps)
+        #expect(stepTexts(orderedSteps) == [
+            "SELECT id FROM accounts WHERE id IN (:src, :dst) ORDER BY id FOR UPDATE",
+            "UPDATE accounts SET balance = balance - :amount WHERE id = :src",
+            "pause",
+            "UPDATE accounts SET balance = balance + :amount WHERE id = :dst",
+        ])
+    }
+
+    @Test func transfersInvariantParsesItsExpression() throws {
+        let workload = try WorkloadParser.parse(try transfersWorkloadText(), file: "transfers.yaml")
+        #expect(workload.invariants == [Invariant(
+            name: "money is conserved", sql: "SELECT sum(balance) FROM accounts",
+            expected: .binary(.multiply, .reference("accounts", offset: 0), .reference("initial_balance", offset: 12)),
+            location: SourceLocation(line: 72, column: 5)
+        )])
+    }
+
+    // MARK: Other accepted forms
+
+    @Test func retrySettingsAndIsolationAreDecoded() throws {
+        let workload = try WorkloadParser.parse("""
+            name: t
+            transactions:
+              tx:
+                weight: 2.5
+                isolation: REPEATABLE_READ
+                settings:
+                  lock_timeout: 50ms
+                  statement_timeout: 1s
+                retry:
+                  on: [40p01, 40001]
+                  max_attempts: 5
+                  backoff: exponential(1ms, 100ms, jitter)
+                  redraw: yes
+                steps:
+                  - sql: SELECT 1
+                  - pause: 5ms
+            """, file: "t.yaml")
+        let tx = try #require(workload.transactions.first)
+        #expect(tx.weight == 2.5)
+        #expect(tx.isolation == .repeatableRead)
+        #expect(tx.settings == [Setting(name: "lock_timeout", value: "50ms"), Setting(name: "statement_timeout", value: "1s")])
+        #expect(tx.retry == RetryPolicy(on: [.deadlockDetected, .serializationFailure], maxAttempts: 5, backoff: .exponential(base: 1_000_000, cap: 100_000_000, jitter: true), redraw: true))
+        #expect(stepTexts(tx.steps) == ["SELECT 1", "pause"])
+        #expect(tx.steps[1] == .pause(.constant(.constant(.int(5_000_000))), location: SourceLocation(line: 16, column: 16)))
+    }
+
+    @Test(arguments: [
+        ("none", Backoff.none),
+        ("10ms", .constant(10_000_000)),
+        ("constant(2ms)", .constant(2_000_000)),
+        ("exponential(1ms, 1s)", .exponential(base: 1_000_000, cap: 1_000_000_000, jitter: false)),
+    ])
+    func backoffForms(text: String, expected: Backoff) throws {
+        let workload = try WorkloadParser.parse("""
+            name: t
+            transactions:
+              tx:
+                retry:
+                  on: 40P01
+                  backoff: \(text)
+                steps: [SELECT 1]
+            """, file: "t.yaml")
+        #expect(workload.transactions.first?.retry?.backoff == expected)
+        #expect(workload.transactions.first?.retry?.maxAttempts == 3)
+    }
+
+    @Test func quotedParameterStaysAString() throws {
+        let workload = try WorkloadParser.parse("""
+            name: t
+            params:
+              label: "42"
+              plain: 42
+              ratio: 0.5
+              flag: true
+            transactions:
+              tx:
+                steps: [SELECT :label]
+            """, file: "t.yaml")
+        #expect(workload.parameters.map(\.value) == [.string("42"), .int(42), .double(0.5), .bool(true)])
+    }
+
+    // MARK: Diagnostics
+
+    @Test func unknownTopLevelKeySuggestsTheClosest() {
+        #expect(diagnostics("""
+            name: t
+            transactons:
+              tx:
+                steps: [SELECT 1]
+            """) == [
+            "w.yaml:1:1: missing 'transactions': a workload needs at least one transaction",
+            "w.yaml:1:1: the workload has no transactions",
+            "w.yaml:2:1: unknown key 'transactons' in the workload; did you mean 'transactions'?",
+        ])
+    }
+
+    @Test func unknownKeyFarFromAnyListsTheExpectedOnes() {
+        #expect(diagnostics("""
+            name: t
+            transactions:
+              tx:
+                steps: [SELECT 1]
+                zzz: 1
+            """) == [
+            "w.yaml:5:5: unknown key 'zzz' in transaction 'tx' (expected one of: weight, isolation, settings, let, steps, retry)",
+        ])
+    }
+
+    @Test func wrongTypeIsReportedAtTheValue() {
+        #expect(diagnostics("""
+            name: t
+            defaults:
+              clients: many
+            transactions:
+              tx:
+                steps: SELECT 1
+            """) == [
+            "w.yaml:3:12: 'defaults.clients' must be a whole number greater than 0",
+            "w.yaml:6:12: 'steps' must be a list of SQL statements or pauses",
+            "w.yaml:5:3: transaction 'tx' has no steps",
+        ].sorted(by: lineThenColumn))
+    }
+
+    @Test func unknownDefaultVariantSuggestsTheClosest() {
+        #expect(diagnostics("""
+            name: t
+            default_variant: orderd
+            transactions:
+              tx:
+                steps: [SELECT 1]
+            variants:
+              ordered:
+                description: a
+              unordered:
+                description: b
+            """).map(dropLocation) == [
+            "default_variant 'orderd' is not a variant of this workload; did you mean 'ordered'?",
+        ])
+    }
+
+    @Test
+    func unknownDefaultVariantIsReportedAtItsValue() {
+        #expect(diagnostics("""
+            name: t
+            default_variant: orderd
+            transactions:
+              tx:
+                steps: [SELECT 1]
+            variants:
+              ordered:
+                description: a
+            """) == ["w.yaml:2:18: default_variant 'orderd' is not a variant of this workload; did you mean 'ordered'?"])
+    }
+
+    @Test func undefinedParameterInAStepIsReportedAtTheStep() {
+        #expect(diagnostics("""
+            name: t
+            params:
+              accounts: 10
+            transactions:
+              tx:
+                steps:
+                  - SELECT :acounts
+            """) == [
+            "w.yaml:7:9: ':acounts' in transaction 'tx' is neither a parameter nor a variable; did you mean 'accounts'?",
+        ])
+    }
+
+    @Test func unknownDistributionIsReportedAtItsName() {
+        #expect(diagnostics("""
+            name: t
+            transactions:
+              tx:
+                let:
+                  x: unifrom(1, 10)
+                steps: [SELECT 1]
+            """) == [
+            "w.yaml:5:10: unknown distribution 'unifrom'; did you mean 'uniform'?",
+        ])
+    }
+
+    @Test
+    func brokenDrawDoesNotCascadeIntoUndefinedVariables() {
+        #expect(diagnostics("""
+            name: t
+            transactions:
+              tx:
+                let:
+                  x: unifrom(1, 10)
+                steps: [SELECT :x]
+            """) == [
+            "w.yaml:5:10: unknown distribution 'unifrom'; did you mean 'uniform'?",
+        ])
+    }
+
+    @Test func badSQLStateInRetryIsReported() {
+        #expect(diagnostics("""
+            name: t
+            transactions:
+              tx:
+                retry:
+                  on: 4001
+                steps: [SELECT 1]
+            """) == [
+            "w.yaml:5:11: '4001' is not a SQLSTATE (five digits or capital letters, such as 40P01)",
+        ])
+    }
+
+    @Test func retryWithoutOnIsReported() {
+        #expect(diagnostics("""
+            name: t
+            transactions:
+              tx:
+                retry:
+                  max_attempts: 0
+                steps: [SELECT 1]
+            """) == [
+            "w.yaml:5:7: 'retry' needs 'on': the SQLSTATEs to retry, such as [40P01, 40001]",
+            "w.yaml:5:21: 'retry.max_attempts' must be a whole number greater than 0",
+        ])
+    }
+
+    @Test func durationWithoutUnitIsReported() {
+        #expect(diagnostics("""
+            name: t
+            defaults:
+              duration: 10
+            transactions:
+              tx:
+                steps: [SELECT 1]
+            """) == [
+            "w.yaml:3:13: 'defaults.duration' '10' needs a unit: ms, s, min or h (for example 10s)",
+        ])
+    }
+
+    @Test func durationsInDefaultsAreConvertedToSeconds() throws {
+        let workload = try WorkloadParser.parse("""
+            name: t
+            defaults:
+              duration: 1500ms
+              transactions: 20
+            transactions:
+              tx:
+                steps: [SELECT 1]
+            """, file: "t.yaml")
+        #expect(workload.defaults == RunDefaults(clients: nil, durationSeconds: 1.5, transactionsPerClient: 20))
+    }
+
+    @Test func weightsSummingToZeroAreReportedAtTheFirstTransaction() {
+        #expect(diagnostics("""
+            name: t
+            transactions:
+              a:
+                weight: 0
+                steps: [SELECT 1]
+              b:
+                weight: 0
+                steps: [SELECT 2]
+            """) == [
+            "w.yaml:3:3: transaction weights sum to zero: at least one transaction needs a weight above 0",
+        ])
+    }
+
+    @Test func negativeWeightIsReported() {
+        #expect(diagnostics("""
+            name: t
+            transactions:
+              a:
+                weight: -1
+                steps: [SELECT 1]
+            """) == ["w.yaml:4:13: 'weight' must not be negative"])
+    }
+
+    @Test func unknownIsolationLevelSuggestsTheClosest() {
+        #expect(diagnostics("""
+            name: t
+            transactions:
+              a:
+                isolation: serialisable
+                steps: [SELECT 1]
+            """) == ["w.yaml:4:16: unknown isolation level 'serialisable'; did you mean 'serializable'?"])
+    }
+
+    @Test func duplicateKeyIsRejected() {
+        let found = diagnostics("""
+            name: t
+            name: u
+            transactions:
+              a:
+                steps: [SELECT 1]
+            """)
+        #expect(found.count == 1)
+        #expect(found.first?.contains("'name'") == true)
+    }
+
+    @Test
+    func duplicateKeyIsReportedAtTheDuplicateOnOneLine() {
+        #expect(diagnostics("""
+            name: t
+            name: u
+            transactions:
+              a:
+                steps: [SELECT 1]
+            """) == ["w.yaml:2:1: duplicate key 'name': each key may appear once in a mapping"])
+    }
+
+    @Test func distinctFromAnUndrawnVariableIsReported() {
+        #expect(diagnostics("""
+            name: t
+            transactions:
+              a:
+                let:
+                  x: uniform(1, 10) != y
+                steps: [SELECT :x]
+            """) == ["w.yaml:5:7: 'x' must differ from 'y', which is not drawn before it in transaction 'a'"])
+    }
+
+    @Test func distinctDrawWithTooFewValuesIsReported() {
+        #expect(diagnostics("""
+            name: t
+            transactions:
+              a:
+                let:
+                  x: uniform(1, 1)
+                  y: uniform(1, 1) != x
+                steps:
+                  - SELECT :x, :y
+            """) == ["w.yaml:6:7: 'y' in transaction 'a' cannot differ from x: uniform(1, 1) has too few values"])
+    }
+
+    @Test func emptyFileIsReported() {
+        #expect(diagnostics("") == ["w.yaml:1:1: the file is empty; a workload needs at least 'name' and 'transactions'"])
+        #expect(diagnostics("# only a comment\n") == ["w.yaml:1:1: the file is empty; a workload needs at least 'name' and 'transactions'"])
+    }
+
+    @Test func documentThatIsNotAMappingIsReported() {
+        #expect(diagnostics("- a\n- b\n") == ["w.yaml:1:1: the workload must be a mapping of keys to values"])
+    }
+
+    @Test func invalidYAMLIsReportedWithItsLocation() {
+        #expect(diagnostics("name: t\ntransactions: [a, b\n") == [
+            "w.yaml:3:1: invalid YAML: did not find expected ',' or ']' (while parsing a flow sequence at 2:15)",
+        ])
+        #expect(diagnostics("name: t\n  bad: indent\n") == ["w.yaml:2:6: invalid YAML: mapping values are not allowed in this context"])
+    }
+
+    @Test func everyMistakeInOneFileIsReportedAtOnce() {
+        #expect(diagnostics("""
+            name: t
+            params:
+              accounts: 10
+            defaults:
+              duration: 10
+            transactions:
+              tx:
+                isolaton: serializable
+                let:
+                  x: unifrom(1, :accounts)
+                retry:
+                  on: [40P01, 4001]
+                steps:
+                  - SELECT :acounts
+            """) == [
+            "w.yaml:5:13: 'defaults.duration' '10' needs a unit: ms, s, min or h (for example 10s)",
+            "w.yaml:8:5: unknown key 'isolaton' in transaction 'tx'; did you mean 'isolation'?",
+            "w.yaml:10:10: unknown distribution 'unifrom'; did you mean 'uniform'?",
+            "w.yaml:12:11: '4001' is not a SQLSTATE (five digits or capital letters, such as 40P01)",
+            "w.yaml:14:9: ':acounts' in transaction 'tx' is neither a parameter nor a variable; did you mean 'accounts'?",
+        ])
+    }
+
+    @Test func diagnosticDescriptionIsFileLineColumnMessage() {
+        let diagnostic = Diagnostic(file: "a.yaml", location: SourceLocation(line: 3, column: 7), message: "boom")
+        #expect(diagnostic.description == "a.yaml:3:7: boom")
+        let error = WorkloadError([
+            Diagnostic(file: "a.yaml", location: SourceLocation(line: 9, column: 1), message: "later"),
+            diagnostic,
+        ])
+        #expect(error.description == "a.yaml:3:7: boom\na.yaml:9:1: later")
+    }
+
+    @Test
+    func mistakeInABaseTransactionIsReportedOnceWhateverTheVariants() {
+        let found = diagnostics("""
+            name: t
+            transactions:
+              tx:
+                steps: [SELECT :nope]
+            variants:
+              a:
+                description: first
+              b:
+                description: second
+            """)
+        #expect(found.count == 1)
+    }
+}
+
+/// Orders `file:line:col: message` strings the way `WorkloadError` sorts diagnostics.
+func lineThenColumn(_ lhs: String, _ rhs: String) -> Bool {
+    func key(_ text: String) -> (Int, Int, String) {
+        let parts = text.split(separator: ":", maxSplits: 3)
+        return (Int(parts[1]) ?? 0, Int(parts[2]) ?? 0, String(parts[3]))
+    }
+    return key(lhs) < key(rhs)
+}
+
+/// The message of a `file:line:col: message` string.
+func dropLocation(_ text: String) -> String {
+    String(text.split(separator: ":", maxSplits: 3)[3].dropFirst())
+}
