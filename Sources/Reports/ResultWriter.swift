@@ -61,3 +61,20 @@ public struct ResultWriter {
         return text.isEmpty ? "run" : text
     }
 }
+
+extension ResultWriter {
+    /// Writes the full result set of a run: summary, time series, latency
+    /// spectrum, errors and run.json. Returns the files written.
+    @discardableResult
+    public func writeAll(summary: RunSummary, timeseries: [TimeseriesRow], record: RunRecord) throws -> [URL] {
+        var files: [URL] = []
+        files.append(try writeSummary(summary))
+        files.append(try write("timeseries.csv", CSV.document(header: TimeseriesRow.columns, rows: timeseries.map(\.values))))
+        var spectrum: [[String]] = []
+        for row in summary.rows { spectrum += LatencySpectrum.rows(transaction: row.transaction, stats: row.stats) }
+        files.append(try write("latency.csv", CSV.document(header: LatencySpectrum.columns, rows: spectrum)))
+        files.append(try write("errors.csv", CSV.document(header: ErrorTable.columns, rows: ErrorTable.rows(summary))))
+        files.append(try write("run.json", try record.json()))
+        return files
+    }
+}

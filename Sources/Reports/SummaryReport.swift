@@ -1,3 +1,4 @@
+import Foundation
 import LockstormCore
 
 /// The summary of a run as `summary.csv` and as the table printed at the end.
@@ -8,7 +9,7 @@ public enum SummaryReport {
     }
 
     /// The human summary: a header line, an aligned table, invariants and top errors.
-    public static func table(_ summary: RunSummary, server: String? = nil) -> String {
+    public static func table(_ summary: RunSummary, server: String? = nil, deadlocks: RunRecord.DeadlockCheck? = nil) -> String {
         var out = ""
         var title = "\(summary.workload) / \(summary.variant): \(summary.clients) clients, \(summary.threads) threads, \(Format.fixed(summary.durationSeconds, digits: 1)) s, seed \(summary.seed)"
         if let server { title += ", PostgreSQL \(server)" }
@@ -39,6 +40,7 @@ public enum SummaryReport {
                 out += line + "\n"
             }
         }
+        if let deadlocks, let line = deadlockLine(deadlocks) { out += "\n" + line + "\n" }
         let errors = summary.errorsByFrequency
         if !errors.isEmpty {
             out += "\nerrors by SQLSTATE:\n"
@@ -46,6 +48,44 @@ public enum SummaryReport {
             out += TextTable.render(header: ["sqlstate", "class", "count", "sample message"], rows: Array(rows), indent: "  ", rightAlignFrom: 2, rightAlignTo: 2)
         }
         return out
+    }
+
+    /// The client/server deadlock cross-check, in words.
+    static func deadlockLine(_ check: RunRecord.DeadlockCheck) -> String? {
+        guard let server = check.serverDelta else {
+            return check.client > 0 ? "deadlocks: \(check.client) seen by the clients; the server's count (pg_stat_database) could not be read" : nil
+        }
+        if check.client == server { return "deadlocks: \(check.client) seen by the clients, \(server) counted by the server (pg_stat_database): they agree" }
+        return "deadlocks: \(check.client) seen by the clients but \(server) counted by the server (pg_stat_database): they differ (another session deadlocked, or the server's statistics lag)"
+    }
+
+    /// The summary as one JSON object (for `--format json`): the run record,
+    /// the result directory, and the summary rows with typed values.
+    public static func json(_ summary: RunSummary, record: RunRecord, directory: String?) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        let rows: [[String: JSONScalar]] = summary.rows.map { row in
+            var object: [String: JSONScalar] = [:]
+            for (column, value) in zip(SummaryRow.columns, row.values) {
+                if let int = Int64(value) { object[column] = .int(int) } else if let double = Double(value), column != "variant", column != "transaction", column != "workload" { object[column] = .double(double) } else { object[column] = .string(value) }
+            }
+            return object
+        }
+        let errors: [[String: JSONScalar]] = summary.errorsByFrequency.map {
+            ["sqlstate": .string($0.sqlState), "class": .string($0.errorClass.columnName), "count": .int(Int64($0.count)), "sample_message": .string($0.sampleMessage)]
+        }
+        struct Document: Encodable {
+            var run: RunRecord
+            var resultDirectory: String?
+            var summary: [[String: JSONScalar]]
+            var errors: [[String: JSONScalar]]
+            enum CodingKeys: String, CodingKey {
+                case run
+                case resultDirectory = "result_directory"
+                case summary, errors
+            }
+        }
+        return String(decoding: try encoder.encode(Document(run: record, resultDirectory: directory, summary: rows, errors: errors)), as: UTF8.self)
     }
 
     private static func truncate(_ text: String, _ limit: Int) -> String {

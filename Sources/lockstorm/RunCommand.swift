@@ -30,12 +30,25 @@ struct RunCommand: ParsableCommand {
     @Flag(name: .customLong("keep-data"), help: "Skip the workload's teardown after the run (inspect the tables afterwards).")
     var keepData = false
 
+    @Option(name: .long, help: "Summary on stdout as a table (default) or as json, for scripts.")
+    var format: OutputFormat = .table
+
+    @Option(name: .customLong("interval"), help: ArgumentHelp("Length of one time-series interval, e.g. 1s or 500ms.", valueName: "duration"))
+    var interval: String = "1s"
+
+    enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
+        case table, json
+    }
+
     func validate() throws {
         if variant != nil && allVariants { throw ValidationError("give either --variant or --all-variants, not both") }
+        if Durations.parseSeconds(interval).map({ $0 < 0.01 }) ?? true {
+            throw ValidationError("--interval '\(interval)' must be a duration of at least 10ms, such as 1s")
+        }
     }
 
     func run() throws {
-        let (workload, _) = try WorkloadLoader.load(self.workload)
+        let (workload, workloadURL, workloadHash) = try WorkloadLoader.load(self.workload)
         let variants: [String?]
         if allVariants {
             variants = workload.variants.isEmpty ? [nil] : workload.variantNames
@@ -80,10 +93,13 @@ struct RunCommand: ParsableCommand {
         }
 
         var status = ExitStatus.success
+        var jsonSummaries: [String] = []
+        defer { if format == .json { print("[" + jsonSummaries.joined(separator: ",\n") + "]") } }
         for (plan, options) in runs {
             if stop.isSet { break }
             var options = options
             options.runTeardown = !keepData
+            options.intervalSeconds = Durations.parseSeconds(interval) ?? 1
             let length = options.durationSeconds.map { "\(Format.fixed($0, digits: 1)) s" } ?? "\(options.transactionsPerClient ?? 0) transactions per client"
             Console.note("running \(plan.workloadName)/\(plan.variantLabel): \(options.clients) clients, \(min(options.threads, options.clients)) threads, \(length), seed \(options.seed)")
             let outcome: RunOutcome
@@ -92,14 +108,30 @@ struct RunCommand: ParsableCommand {
             } catch {
                 throw Failure(.runError, "lockstorm: \(error)")
             }
-            print(SummaryReport.table(outcome.summary, server: outcome.server.version))
+            let record = RunRecord(
+                version: LockstormVersion.string, commandLine: Self.redactedCommandLine(CommandLine.arguments),
+                workload: .init(name: plan.workloadName, file: relativePath(workloadURL.path), sha256: workloadHash),
+                variant: plan.variantLabel, parameters: plan.parameters, summary: outcome.summary,
+                requestedDurationSeconds: options.durationSeconds, transactionsPerClient: options.transactionsPerClient,
+                intervalSeconds: outcome.intervalSeconds, startedAt: outcome.startedAt, endedAt: outcome.endedAt,
+                server: .init(version: outcome.server.version, settings: Dictionary(outcome.server.settings.map { ($0.name, $0.value) }, uniquingKeysWith: { first, _ in first })),
+                serverDeadlocksDelta: outcome.serverDeadlocksDelta, peakRSSBytes: ResourceUsage.peakRSSBytes()
+            )
+            var directory: String?
             do {
                 let writer = try ResultWriter(root: URL(fileURLWithPath: out), workload: plan.workloadName, variant: plan.variantLabel)
-                let file = try writer.writeSummary(outcome.summary)
-                print("results: \(relativePath(file.path))\n")
+                try writer.writeAll(summary: outcome.summary, timeseries: outcome.timeseries, record: record)
+                directory = relativePath(writer.directory.path)
             } catch {
                 Console.note("could not write results: \(error.localizedDescription)")
                 status = .runError
+            }
+            switch format {
+            case .table:
+                print(SummaryReport.table(outcome.summary, server: outcome.server.version, deadlocks: record.deadlocks))
+                if let directory { print("results: \(directory)/\n") }
+            case .json:
+                if let json = try? SummaryReport.json(outcome.summary, record: record, directory: directory) { jsonSummaries.append(json) }
             }
             if outcome.serverLost {
                 Console.note("lost the server during the run (\(outcome.lostConnections) client connection(s) broke); results so far were written")
@@ -109,6 +141,15 @@ struct RunCommand: ParsableCommand {
         }
         if trap.triggered { throw Failure(.interrupted, "") }
         if status != .success { throw Failure(status, "") }
+    }
+
+    /// The command line with any password in it replaced by `****`.
+    static func redactedCommandLine(_ arguments: [String]) -> String {
+        arguments.map { argument in
+            let redacted = ConnectionString.redact(argument)
+            let plain = !redacted.isEmpty && redacted.allSatisfy { $0.isLetter || $0.isNumber || "-_./=:,@%+".contains($0) }
+            return plain ? redacted : "'" + redacted.replacingOccurrences(of: "'", with: "'\\''") + "'"
+        }.joined(separator: " ")
     }
 
     private func relativePath(_ path: String) -> String {

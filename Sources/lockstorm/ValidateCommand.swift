@@ -15,7 +15,7 @@ struct ValidateCommand: ParsableCommand {
         var failed = false
         for name in workloads {
             do {
-                let (workload, _) = try WorkloadLoader.load(name)
+                let (workload, _, _) = try WorkloadLoader.load(name)
                 let variants = workload.variants.isEmpty ? "no variants" : "variants: \(workload.variantNames.joined(separator: ", "))"
                 print("\(name): ok (\(workload.transactions.count) transaction(s), \(variants))")
             } catch let failure as Failure {
@@ -36,7 +36,7 @@ struct ListCommand: ParsableCommand {
         guard !files.isEmpty else { throw Failure(.usage, "lockstorm: no workloads in \(directory.path)") }
         for file in files {
             let path = directory.appendingPathComponent(file).path
-            guard let (workload, _) = try? WorkloadLoader.load(path) else {
+            guard let (workload, _, _) = try? WorkloadLoader.load(path) else {
                 print("\(file): invalid (run 'lockstorm validate \(path)')")
                 continue
             }

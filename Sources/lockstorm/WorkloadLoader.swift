@@ -35,7 +35,8 @@ enum WorkloadLoader {
     }
 
     /// Reads and parses a workload; every problem is reported at once.
-    static func load(_ name: String) throws -> (Workload, URL) {
+    /// Returns the workload, where it was found, and the file's SHA-256.
+    static func load(_ name: String) throws -> (Workload, URL, String) {
         let url = try resolve(name)
         let data: Data
         do {
@@ -45,7 +46,7 @@ enum WorkloadLoader {
         }
         let text = String(decoding: data, as: UTF8.self)
         do {
-            return (try WorkloadParser.parse(text, file: name), url)
+            return (try WorkloadParser.parse(text, file: name), url, SHA256.hex(data))
         } catch {
             throw Failure(.usage, error.description)
         }

@@ -21,6 +21,8 @@ public struct LoadOptions: Sendable {
     public var runSetup: Bool
     /// Run the workload's teardown after the invariants.
     public var runTeardown: Bool
+    /// Length of one time-series interval, in seconds.
+    public var intervalSeconds: Double = 1
 
     public init(
         clients: Int, threads: Int, durationSeconds: Double? = nil, transactionsPerClient: Int? = nil, seed: UInt64,
@@ -66,6 +68,15 @@ public struct RunOutcome: Sendable {
     public var lostConnections: Int
     /// The server went away: connections broke and the admin connection is gone.
     public var serverLost: Bool
+    /// One row per interval, in order.
+    public var timeseries: [TimeseriesRow]
+    public var intervalSeconds: Double
+    /// Wall-clock start and end of the load.
+    public var startedAt: Date
+    public var endedAt: Date
+    /// `pg_stat_database.deadlocks` after minus before the run, for this
+    /// database; `nil` when it could not be read.
+    public var serverDeadlocksDelta: Int?
 }
 
 /// Runs a compiled workload against a server: setup, load over event-loop
@@ -86,6 +97,9 @@ public enum LoadRunner {
 
         let applicationName = "lockstorm-\(getpid())"
         let threadCount = max(1, min(options.threads, options.clients))
+        let timeseries = TimeseriesCollector(workers: threadCount, intervalNanoseconds: UInt64(max(options.intervalSeconds, 0.01) * 1e9))
+        let deadlocksBefore = serverDeadlocks(admin)
+        let startedAt = Date()
         var assignments: [[Int]] = Array(repeating: [], count: threadCount)
         for client in 0..<options.clients { assignments[client % threadCount].append(client) }
 
@@ -95,10 +109,11 @@ public enum LoadRunner {
         let release = DispatchSemaphore(value: 0)
         let connected = DispatchGroup()
         let finished = DispatchGroup()
-        for clients in assignments {
+        for (workerIndex, clients) in assignments.enumerated() {
             let assignment = WorkerAssignment(
                 plan: plan, dsn: dsn, applicationName: applicationName, clientIndices: clients, seed: options.seed,
-                transactionsPerClient: options.transactionsPerClient, connectTimeoutSeconds: options.connectTimeoutSeconds
+                transactionsPerClient: options.transactionsPerClient, connectTimeoutSeconds: options.connectTimeoutSeconds,
+                workerIndex: workerIndex
             )
             connected.enter()
             finished.enter()
@@ -108,7 +123,7 @@ public enum LoadRunner {
                 connected.leave()
                 release.wait()
                 if let timing = go.withLock({ $0 }) {
-                    let result = worker.run(timing: timing, stop: stop)
+                    let result = worker.run(timing: timing, stop: stop, timeseries: timeseries)
                     results.withLock { $0.append(result) }
                 }
                 finished.leave()
@@ -127,6 +142,7 @@ public enum LoadRunner {
         for _ in 0..<threadCount { release.signal() }
         finished.wait()
         let end = MonotonicClock.now()
+        let endedAt = Date()
         if let firstConnectError {
             throw RunError(.connect, "cannot open \(options.clients) connections to \(dsn): \(firstConnectError.message)")
         }
@@ -142,6 +158,11 @@ public enum LoadRunner {
         var invariants: [InvariantResult] = []
         if lostConnections > 0 { _ = try? admin.execute("SELECT 1") }
         var adminHealthy = admin.isHealthy
+        let clientDeadlocks = stats.total.count(.deadlock)
+        var serverDelta: Int?
+        if adminHealthy, let before = deadlocksBefore {
+            serverDelta = settledDeadlockDelta(admin, before: before, expected: clientDeadlocks)
+        }
         for invariant in plan.invariants {
             do {
                 let result = try admin.execute(invariant.statement.sql, invariant.statement.parameters)
@@ -160,7 +181,11 @@ public enum LoadRunner {
             durationSeconds: Double(end &- start) / 1e9, seed: options.seed, transactionNames: plan.transactions.map(\.name),
             stats: stats, invariants: invariants, partial: stop.isSet || !adminHealthy
         )
-        return RunOutcome(summary: summary, server: server, lostConnections: lostConnections, serverLost: !adminHealthy)
+        return RunOutcome(
+            summary: summary, server: server, lostConnections: lostConnections, serverLost: !adminHealthy, timeseries: timeseries.rows,
+            intervalSeconds: Double(timeseries.intervalNanoseconds) / 1e9, startedAt: startedAt, endedAt: endedAt,
+            serverDeadlocksDelta: serverDelta
+        )
     }
 
     private static func runScript(_ statements: [BoundStatement], on connection: PostgresConnection, what: String) throws(RunError) {
@@ -172,6 +197,36 @@ public enum LoadRunner {
                 throw RunError(.setup, "\(what) statement \(index + 1) failed: \(error)\n  statement: \(firstLine)")
             }
         }
+    }
+
+    /// The server's deadlock counter for this database.
+    private static func serverDeadlocks(_ connection: PostgresConnection) -> Int? {
+        _ = try? connection.execute("SELECT pg_stat_clear_snapshot()")
+        guard let text = try? connection.execute("SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()").scalar else { return nil }
+        return Int(text)
+    }
+
+    /// The counter's change over the run. Backends report a deadlock to the
+    /// statistics system after their transaction (and at the latest when they
+    /// exit), so the count is read until it reaches the client's or stops
+    /// moving for a while.
+    private static func settledDeadlockDelta(_ connection: PostgresConnection, before: Int, expected: Int) -> Int? {
+        var last: Int?
+        var stableSince = Date()
+        let deadline = Date().addingTimeInterval(3)
+        while Date() < deadline {
+            guard let now = serverDeadlocks(connection) else { return last }
+            let delta = now - before
+            if delta == expected { return delta }
+            if delta != last {
+                last = delta
+                stableSince = Date()
+            } else if Date().timeIntervalSince(stableSince) > 1.2 {
+                return delta
+            }
+            usleep(50_000)
+        }
+        return last
     }
 
     private static func serverInfo(_ connection: PostgresConnection) -> ServerInfo {

@@ -15,6 +15,8 @@ struct WorkerAssignment: Sendable {
     var seed: UInt64
     var transactionsPerClient: Int?
     var connectTimeoutSeconds: Int
+    /// This worker's number, for the time series.
+    var workerIndex: Int
 }
 
 /// What a worker hands back when its clients are done.
@@ -96,9 +98,17 @@ final class Worker {
 
     /// Runs the clients until all are done; `stop` and the timing's deadline
     /// end the run. Returns what was measured.
-    func run(timing: RunTiming, stop: StopSignal) -> WorkerResult {
+    func run(timing: RunTiming, stop: StopSignal, timeseries: TimeseriesCollector) -> WorkerResult {
         let backendPIDs = clients.compactMap { $0.connection?.backendPID }
         var now = MonotonicClock.now()
+        var intervalIndex = 0
+        var intervalEnd = timing.start &+ timeseries.intervalNanoseconds
+        defer {
+            // The last, partial interval, then no more.
+            let end = MonotonicClock.now()
+            timeseries.report(worker: assignment.workerIndex, index: intervalIndex, stats: stats.interval, end: end &- timing.start)
+            timeseries.finish(worker: assignment.workerIndex)
+        }
         for index in clients.indices {
             perform(clients[index].machine.start(now: now), client: index, now: now)
         }
@@ -112,6 +122,12 @@ final class Worker {
 
         while clients.contains(where: { if case .done = $0.io { false } else { true } }) {
             now = MonotonicClock.now()
+            while now >= intervalEnd {
+                timeseries.report(worker: assignment.workerIndex, index: intervalIndex, stats: stats.interval, end: intervalEnd &- timing.start)
+                stats.interval.reset()
+                intervalIndex += 1
+                intervalEnd &+= timeseries.intervalNanoseconds
+            }
             if !stopping && (now >= timing.deadline || stop.isSet) {
                 stopping = true
                 stopTime = now
@@ -167,7 +183,7 @@ final class Worker {
                 }
             }
             // Wake for the next timer, the deadline, or at least every 50 ms to see a stop.
-            var waitNanoseconds: UInt64 = 50_000_000
+            var waitNanoseconds: UInt64 = min(50_000_000, intervalEnd > now ? intervalEnd - now : 0)
             if nextWake != .max { waitNanoseconds = min(waitNanoseconds, nextWake > now ? nextWake - now : 0) }
             if !stopping && timing.deadline > now { waitNanoseconds = min(waitNanoseconds, timing.deadline - now) }
             // poll() counts milliseconds: round up so a timer never fires early.

@@ -124,7 +124,7 @@ public struct ClientMachine: Sendable {
         case .running(let index):
             return runStep(index + 1, now: now)
         case .committing:
-            stats.transactions[currentTransaction].recordCommit(latencyNanoseconds: now &- transactionStart)
+            stats.recordCommit(transaction: currentTransaction, latencyNanoseconds: now &- transactionStart)
             phase = .idle
             return start(now: now)
         case .rollingBack:
@@ -138,8 +138,7 @@ public struct ClientMachine: Sendable {
     public mutating func statementFailed(_ failure: StatementFailure, now: UInt64, stats: inout RunStats) -> Action {
         switch phase {
         case .beginning, .setting, .running, .committing:
-            stats.transactions[currentTransaction].recordFailure(failure.errorClass)
-            stats.recordError(failure)
+            stats.recordFailure(transaction: currentTransaction, failure)
             lastFailure = failure
             if failure.connectionLost {
                 phase = .stopped
@@ -223,7 +222,7 @@ public struct ClientMachine: Sendable {
         let transaction = plan.transactions[currentTransaction]
         if let failure = lastFailure, let retry = transaction.retry, !stopRequested,
            let state = failure.sqlState, retry.on.contains(state), attempt < retry.maxAttempts {
-            stats.transactions[currentTransaction].retries += 1
+            stats.recordRetry(transaction: currentTransaction)
             phase = .backingOff
             let delay = retry.backoff.delay(retry: attempt, random: &random)
             return .sleep(until: now &+ UInt64(max(delay, 0)))

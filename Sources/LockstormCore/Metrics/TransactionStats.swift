@@ -80,9 +80,36 @@ public struct RunStats: Sendable {
     public var transactions: [TransactionStats]
     /// Keyed by SQLSTATE (`-----` when there was none).
     public var errors: [String: ErrorRecord] = [:]
+    /// The current interval's figures (all transaction types); the engine
+    /// hands them to the time series and resets them at each boundary.
+    public var interval = IntervalStats()
 
     public init(transactionCount: Int) {
         transactions = Array(repeating: TransactionStats(), count: transactionCount)
+    }
+
+    /// A committed transaction of type `transaction`.
+    mutating func recordCommit(transaction: Int, latencyNanoseconds: UInt64) {
+        transactions[transaction].recordCommit(latencyNanoseconds: latencyNanoseconds)
+        interval.attempts += 1
+        interval.committed += 1
+        _ = interval.latency.record(min(max(latencyNanoseconds / 1_000, 1), TransactionStats.highestTrackableMicroseconds))
+    }
+
+    /// A failed attempt of type `transaction`.
+    mutating func recordFailure(transaction: Int, _ failure: StatementFailure) {
+        let errorClass = failure.errorClass
+        transactions[transaction].recordFailure(errorClass)
+        interval.attempts += 1
+        interval.failed += 1
+        interval.errorCounts[errorClass.rawValue] += 1
+        recordError(failure)
+    }
+
+    /// A failed attempt of type `transaction` is being retried.
+    mutating func recordRetry(transaction: Int) {
+        transactions[transaction].retries += 1
+        interval.retries += 1
     }
 
     /// All transaction types together.

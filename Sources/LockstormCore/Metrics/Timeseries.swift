@@ -1,0 +1,128 @@
+import Histogram
+
+/// What happened during one interval of a run (1 s by default), for one
+/// worker or, merged, for the whole run. Counting rules are those of
+/// `TransactionStats`, restricted to attempts that ended in the interval.
+public struct IntervalStats: Sendable {
+    public var attempts = 0
+    public var committed = 0
+    public var failed = 0
+    public var retries = 0
+    public var errorCounts = [Int](repeating: 0, count: ErrorClass.allCases.count)
+    /// Latency of the transactions that committed in the interval, in µs.
+    /// Two significant digits: enough for p50/p99 over time, and small.
+    public var latency: Histogram<UInt64>
+
+    public init() {
+        latency = Histogram(lowestDiscernibleValue: 1, highestTrackableValue: TransactionStats.highestTrackableMicroseconds, numberOfSignificantValueDigits: .two)
+    }
+
+    public func count(_ errorClass: ErrorClass) -> Int { errorCounts[errorClass.rawValue] }
+
+    public mutating func add(_ other: IntervalStats) {
+        attempts += other.attempts
+        committed += other.committed
+        failed += other.failed
+        retries += other.retries
+        for index in errorCounts.indices { errorCounts[index] += other.errorCounts[index] }
+        latency.add(other.latency)
+    }
+
+    public mutating func reset() {
+        attempts = 0
+        committed = 0
+        failed = 0
+        retries = 0
+        for index in errorCounts.indices { errorCounts[index] = 0 }
+        latency.reset()
+    }
+}
+
+/// One row of `timeseries.csv`: one interval of the whole run.
+///
+/// Version 1 of the schema. Counts are per interval; `tps` is `committed`
+/// divided by the interval's length (the last interval may be shorter).
+public struct TimeseriesRow: Sendable, Hashable {
+    public static let columns = [
+        "interval", "start_s", "end_s", "tps", "attempts", "committed", "failed", "retries",
+        "deadlocks", "lock_not_available", "serialization_failures", "statement_timeouts", "connection_errors", "other_errors",
+        "lat_p50_ms", "lat_p99_ms",
+    ]
+
+    public var interval: Int
+    public var startSeconds: Double
+    public var endSeconds: Double
+    public var attempts: Int
+    public var committed: Int
+    public var failed: Int
+    public var retries: Int
+    public var errorCounts: [Int]
+    public var p50Milliseconds: Double
+    public var p99Milliseconds: Double
+
+    public init(interval: Int, startSeconds: Double, endSeconds: Double, stats: IntervalStats) {
+        self.interval = interval
+        self.startSeconds = startSeconds
+        self.endSeconds = endSeconds
+        attempts = stats.attempts
+        committed = stats.committed
+        failed = stats.failed
+        retries = stats.retries
+        errorCounts = stats.errorCounts
+        let hasLatency = stats.latency.totalCount > 0
+        p50Milliseconds = hasLatency ? Double(stats.latency.valueAtPercentile(50)) / 1_000 : 0
+        p99Milliseconds = hasLatency ? Double(stats.latency.valueAtPercentile(99)) / 1_000 : 0
+    }
+
+    public var tps: Double {
+        let length = endSeconds - startSeconds
+        return length > 0 ? Double(committed) / length : 0
+    }
+
+    public func count(_ errorClass: ErrorClass) -> Int { errorCounts[errorClass.rawValue] }
+
+    public var values: [String] {
+        [
+            String(interval), Format.fixed(startSeconds, digits: 3), Format.fixed(endSeconds, digits: 3), Format.fixed(tps, digits: 2),
+            String(attempts), String(committed), String(failed), String(retries),
+        ] + ErrorClass.allCases.map { String(count($0)) } + [Format.fixed(p50Milliseconds, digits: 3), Format.fixed(p99Milliseconds, digits: 3)]
+    }
+}
+
+/// The latency distribution of one transaction type as `latency.csv` rows.
+///
+/// Version 1 of the schema: `transaction, percentile, latency_ms, count`,
+/// where `count` is how many committed transactions took at most
+/// `latency_ms`; percentile 100 is the maximum.
+public enum LatencySpectrum {
+    public static let columns = ["transaction", "percentile", "latency_ms", "count"]
+
+    /// The percentiles listed for every transaction type.
+    public static let percentiles: [Double] = [0, 10, 20, 30, 40, 50, 60, 70, 75, 80, 85, 90, 95, 97.5, 99, 99.5, 99.9, 99.99, 100]
+
+    public static func rows(transaction: String, stats: TransactionStats) -> [[String]] {
+        let histogram = stats.latency
+        guard histogram.totalCount > 0 else { return [] }
+        return percentiles.map { percentile in
+            let micros: UInt64 = switch percentile {
+            case 0: histogram.min
+            case 100: histogram.max
+            default: histogram.valueAtPercentile(percentile)
+            }
+            let count = histogram.count(within: 0...histogram.highestEquivalentForValue(micros))
+            return [transaction, Format.fixed(percentile, digits: 2), Format.fixed(Double(micros) / 1_000, digits: 3), String(count)]
+        }
+    }
+}
+
+/// `errors.csv`: one row per SQLSTATE seen.
+///
+/// Version 1 of the schema: `sqlstate, class, count, sample_message, sample_detail`,
+/// most frequent first. The counts add up to the summary's `failed` total.
+public enum ErrorTable {
+    public static let columns = ["sqlstate", "class", "count", "sample_message", "sample_detail"]
+
+    public static func rows(_ summary: RunSummary) -> [[String]] {
+        summary.errorsByFrequency.map { [$0.sqlState, $0.errorClass.columnName, String($0.count), $0.sampleMessage, $0.sampleDetail ?? ""] }
+    }
+}

@@ -1,0 +1,175 @@
+import Foundation
+import LockstormCore
+
+/// `run.json`: everything needed to reproduce a run and judge its numbers.
+/// Version 1 of the schema; keys are snake_case and documented in
+/// `results/README.md`.
+public struct RunRecord: Codable, Sendable {
+    public static let currentSchemaVersion = 1
+
+    public struct WorkloadInfo: Codable, Sendable {
+        public var name: String
+        public var file: String
+        public var sha256: String
+
+        public init(name: String, file: String, sha256: String) {
+            self.name = name
+            self.file = file
+            self.sha256 = sha256
+        }
+    }
+
+    public struct ServerInfo: Codable, Sendable {
+        public var version: String
+        public var settings: [String: String]
+
+        public init(version: String, settings: [String: String]) {
+            self.version = version
+            self.settings = settings
+        }
+    }
+
+    /// Deadlocks seen by the clients (40P01 errors) against the server's
+    /// own counter (`pg_stat_database.deadlocks`, after minus before).
+    public struct DeadlockCheck: Codable, Sendable {
+        public var client: Int
+        public var serverDelta: Int?
+        public var agree: Bool?
+
+        enum CodingKeys: String, CodingKey {
+            case client
+            case serverDelta = "server_delta"
+            case agree
+        }
+    }
+
+    public struct InvariantOutcome: Codable, Sendable {
+        public var name: String
+        public var expected: String?
+        public var actual: String?
+        public var passed: Bool
+        public var error: String?
+    }
+
+    public var schemaVersion = RunRecord.currentSchemaVersion
+    public var tool = "lockstorm"
+    public var version: String
+    /// The command line, any password replaced by `****` (the caller redacts it).
+    public var commandLine: String
+    public var workload: WorkloadInfo
+    public var variant: String
+    public var parameters: [String: JSONScalar]
+    public var seed: UInt64
+    public var clients: Int
+    public var threads: Int
+    public var requestedDurationSeconds: Double?
+    public var transactionsPerClient: Int?
+    public var measuredDurationSeconds: Double
+    public var intervalSeconds: Double
+    public var startedAt: String
+    public var endedAt: String
+    public var partial: Bool
+    public var server: ServerInfo
+    public var deadlocks: DeadlockCheck
+    public var peakRSSBytes: Int
+    public var invariants: [InvariantOutcome]
+
+    enum CodingKeys: String, CodingKey {
+        case schemaVersion = "schema_version"
+        case tool, version
+        case commandLine = "command_line"
+        case workload, variant, parameters, seed, clients, threads
+        case requestedDurationSeconds = "requested_duration_s"
+        case transactionsPerClient = "transactions_per_client"
+        case measuredDurationSeconds = "measured_duration_s"
+        case intervalSeconds = "interval_s"
+        case startedAt = "started_at"
+        case endedAt = "ended_at"
+        case partial, server, deadlocks
+        case peakRSSBytes = "peak_rss_bytes"
+        case invariants
+    }
+
+    public init(
+        version: String, commandLine: String, workload: WorkloadInfo, variant: String, parameters: [(name: String, value: Value)],
+        summary: RunSummary, requestedDurationSeconds: Double?, transactionsPerClient: Int?, intervalSeconds: Double,
+        startedAt: Date, endedAt: Date, server: ServerInfo, serverDeadlocksDelta: Int?, peakRSSBytes: Int
+    ) {
+        self.version = version
+        self.commandLine = commandLine
+        self.workload = workload
+        self.variant = variant
+        var values: [String: JSONScalar] = [:]
+        for parameter in parameters { values[parameter.name] = JSONScalar(parameter.value) }
+        self.parameters = values
+        seed = summary.seed
+        clients = summary.clients
+        threads = summary.threads
+        self.requestedDurationSeconds = requestedDurationSeconds
+        self.transactionsPerClient = transactionsPerClient
+        measuredDurationSeconds = (summary.durationSeconds * 1_000).rounded() / 1_000
+        self.intervalSeconds = intervalSeconds
+        self.startedAt = Self.iso8601(startedAt)
+        self.endedAt = Self.iso8601(endedAt)
+        partial = summary.partial
+        self.server = server
+        let client = summary.stats.total.count(.deadlock)
+        deadlocks = DeadlockCheck(client: client, serverDelta: serverDeadlocksDelta, agree: serverDeadlocksDelta.map { $0 == client })
+        self.peakRSSBytes = peakRSSBytes
+        invariants = summary.invariants.map {
+            InvariantOutcome(name: $0.name, expected: $0.expected.bindText, actual: $0.actual, passed: $0.passed, error: $0.error)
+        }
+    }
+
+    /// Pretty, key-sorted JSON with a final newline.
+    public func json() throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        return String(decoding: try encoder.encode(self), as: UTF8.self) + "\n"
+    }
+
+    static func iso8601(_ date: Date) -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return formatter.string(from: date)
+    }
+}
+
+/// A parameter value in JSON: number, string, boolean or null.
+public enum JSONScalar: Codable, Sendable, Equatable {
+    case int(Int64)
+    case double(Double)
+    case string(String)
+    case bool(Bool)
+    case null
+
+    init(_ value: Value) {
+        switch value {
+        case .int(let int): self = .int(int)
+        case .double(let double): self = .double(double)
+        case .string(let string): self = .string(string)
+        case .bool(let bool): self = .bool(bool)
+        case .null: self = .null
+        }
+    }
+
+    public init(from decoder: Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if container.decodeNil() { self = .null }
+        else if let bool = try? container.decode(Bool.self) { self = .bool(bool) }
+        else if let int = try? container.decode(Int64.self) { self = .int(int) }
+        else if let double = try? container.decode(Double.self) { self = .double(double) }
+        else { self = .string(try container.decode(String.self)) }
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var container = encoder.singleValueContainer()
+        switch self {
+        case .int(let int): try container.encode(int)
+        case .double(let double): try container.encode(double)
+        case .string(let string): try container.encode(string)
+        case .bool(let bool): try container.encode(bool)
+        case .null: try container.encodeNil()
+        }
+    }
+}
