@@ -39,6 +39,13 @@ public final class PostgresConnection {
         PQsetNoticeProcessor(connection, { _, _ in }, nil)
     }
 
+    /// Takes over a handle whose connection is established (from `PendingConnection`).
+    init(established handle: OpaquePointer) {
+        self.handle = handle
+        backendPID = PQbackendPID(handle)
+        PQsetNoticeProcessor(handle, { _, _ in }, nil)
+    }
+
     deinit {
         PQfinish(handle)
     }
@@ -209,6 +216,68 @@ public final class PostgresConnection {
     private static func trimmed(_ pointer: UnsafeMutablePointer<CChar>?) -> String? {
         guard let text = string(pointer)?.trimmingCharacters(in: .whitespacesAndNewlines), !text.isEmpty else { return nil }
         return text
+    }
+}
+
+/// A connection being opened without blocking (`PQconnectStartParams` /
+/// `PQconnectPoll`): many can be opened in parallel from one event loop.
+public final class PendingConnection {
+    /// What the caller must wait for before calling `poll` again.
+    public enum Status {
+        case wantRead
+        case wantWrite
+        case ready(PostgresConnection)
+        case failed(PostgresError)
+    }
+
+    private var handle: OpaquePointer?
+    private let deadline: UInt64?
+
+    /// Starts connecting. `deadlineNanoseconds` is a monotonic time after
+    /// which `poll` gives up (libpq does not apply connect_timeout here).
+    public init(dsn: ConnectionString, applicationName: String = "lockstorm", deadlineNanoseconds: UInt64? = nil) throws {
+        let keywords = ["application_name", "dbname"]
+        let values = [applicationName, dsn.raw]
+        let connection: OpaquePointer? = withCStringArray(keywords) { keywordPointers in
+            withCStringArray(values) { valuePointers in
+                PQconnectStartParams(keywordPointers, valuePointers, 1)
+            }
+        }
+        guard let connection else { throw PostgresError(kind: .connectionFailed, message: "out of memory while connecting") }
+        guard PQstatus(connection) != CONNECTION_BAD else {
+            let message = String(cString: PQerrorMessage(connection)).trimmingCharacters(in: .whitespacesAndNewlines)
+            PQfinish(connection)
+            throw PostgresError(kind: .connectionFailed, sqlState: "08001", message: ConnectionString.redact(message))
+        }
+        handle = connection
+        deadline = deadlineNanoseconds
+    }
+
+    deinit {
+        if let handle { PQfinish(handle) }
+    }
+
+    /// The socket to wait on; it may change between polls.
+    public var socket: Int32 { handle.map { PQsocket($0) } ?? -1 }
+
+    /// Advances the connection. Call first when the socket is writable.
+    public func poll(now: UInt64) -> Status {
+        guard let handle else { return .failed(PostgresError(kind: .client, message: "connection already handed over")) }
+        if let deadline, now >= deadline {
+            return .failed(PostgresError(kind: .connectionFailed, sqlState: "08001", message: "timeout expired while connecting"))
+        }
+        switch PQconnectPoll(handle) {
+        case PGRES_POLLING_READING:
+            return .wantRead
+        case PGRES_POLLING_WRITING:
+            return .wantWrite
+        case PGRES_POLLING_OK:
+            self.handle = nil
+            return .ready(PostgresConnection(established: handle))
+        default:
+            let message = String(cString: PQerrorMessage(handle)).trimmingCharacters(in: .whitespacesAndNewlines)
+            return .failed(PostgresError(kind: .connectionFailed, sqlState: "08001", message: ConnectionString.redact(message.isEmpty ? "could not connect" : message)))
+        }
     }
 }
 

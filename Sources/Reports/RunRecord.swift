@@ -43,6 +43,50 @@ public struct RunRecord: Codable, Sendable {
         }
     }
 
+    /// Open-loop figures (`-R`): how well the schedule was kept.
+    public struct Schedule: Codable, Sendable {
+        public var rate: Double
+        public var latencyLimitMilliseconds: Double?
+        public var scheduled: Int
+        public var skipped: Int
+        /// Due or pending when the run ended, so never started.
+        public var unstarted: Int
+        public var lagMeanMilliseconds: Double
+        public var lagP99Milliseconds: Double
+        public var lagMaxMilliseconds: Double
+
+        enum CodingKeys: String, CodingKey {
+            case rate, scheduled, skipped, unstarted
+            case latencyLimitMilliseconds = "latency_limit_ms"
+            case lagMeanMilliseconds = "lag_mean_ms"
+            case lagP99Milliseconds = "lag_p99_ms"
+            case lagMaxMilliseconds = "lag_max_ms"
+        }
+
+        public init(rate: Double, latencyLimitMilliseconds: Double?, stats: ScheduleStats) {
+            self.rate = rate
+            self.latencyLimitMilliseconds = latencyLimitMilliseconds
+            scheduled = stats.scheduled
+            skipped = stats.skipped
+            unstarted = stats.unstarted
+            let has = stats.lag.totalCount > 0
+            lagMeanMilliseconds = has ? (stats.lag.mean / 1_000 * 1_000).rounded() / 1_000 : 0
+            lagP99Milliseconds = has ? Double(stats.lag.valueAtPercentile(99)) / 1_000 : 0
+            lagMaxMilliseconds = has ? Double(stats.lag.max) / 1_000 : 0
+        }
+    }
+
+    /// Connections that broke during the run, and how many were reopened.
+    public struct Connections: Codable, Sendable {
+        public var lost: Int
+        public var reconnected: Int
+
+        public init(lost: Int, reconnected: Int) {
+            self.lost = lost
+            self.reconnected = reconnected
+        }
+    }
+
     public struct InvariantOutcome: Codable, Sendable {
         public var name: String
         public var expected: String?
@@ -65,7 +109,10 @@ public struct RunRecord: Codable, Sendable {
     public var requestedDurationSeconds: Double?
     public var transactionsPerClient: Int?
     public var measuredDurationSeconds: Double
+    public var warmupSeconds: Double
     public var intervalSeconds: Double
+    public var schedule: Schedule?
+    public var connections: Connections
     public var startedAt: String
     public var endedAt: String
     public var partial: Bool
@@ -82,7 +129,9 @@ public struct RunRecord: Codable, Sendable {
         case requestedDurationSeconds = "requested_duration_s"
         case transactionsPerClient = "transactions_per_client"
         case measuredDurationSeconds = "measured_duration_s"
+        case warmupSeconds = "warmup_s"
         case intervalSeconds = "interval_s"
+        case schedule, connections
         case startedAt = "started_at"
         case endedAt = "ended_at"
         case partial, server, deadlocks
@@ -92,7 +141,8 @@ public struct RunRecord: Codable, Sendable {
 
     public init(
         version: String, commandLine: String, workload: WorkloadInfo, variant: String, parameters: [(name: String, value: Value)],
-        summary: RunSummary, requestedDurationSeconds: Double?, transactionsPerClient: Int?, intervalSeconds: Double,
+        summary: RunSummary, requestedDurationSeconds: Double?, transactionsPerClient: Int?, warmupSeconds: Double = 0,
+        schedule: Schedule? = nil, connections: Connections = Connections(lost: 0, reconnected: 0), intervalSeconds: Double,
         startedAt: Date, endedAt: Date, server: ServerInfo, serverDeadlocksDelta: Int?, peakRSSBytes: Int
     ) {
         self.version = version
@@ -109,6 +159,9 @@ public struct RunRecord: Codable, Sendable {
         self.transactionsPerClient = transactionsPerClient
         measuredDurationSeconds = (summary.durationSeconds * 1_000).rounded() / 1_000
         self.intervalSeconds = intervalSeconds
+        self.warmupSeconds = warmupSeconds
+        self.schedule = schedule
+        self.connections = connections
         self.startedAt = Self.iso8601(startedAt)
         self.endedAt = Self.iso8601(endedAt)
         partial = summary.partial

@@ -9,7 +9,7 @@ public enum SummaryReport {
     }
 
     /// The human summary: a header line, an aligned table, invariants and top errors.
-    public static func table(_ summary: RunSummary, server: String? = nil, deadlocks: RunRecord.DeadlockCheck? = nil) -> String {
+    public static func table(_ summary: RunSummary, server: String? = nil, deadlocks: RunRecord.DeadlockCheck? = nil, record: RunRecord? = nil) -> String {
         var out = ""
         var title = "\(summary.workload) / \(summary.variant): \(summary.clients) clients, \(summary.threads) threads, \(Format.fixed(summary.durationSeconds, digits: 1)) s, seed \(summary.seed)"
         if let server { title += ", PostgreSQL \(server)" }
@@ -41,6 +41,16 @@ public enum SummaryReport {
             }
         }
         if let deadlocks, let line = deadlockLine(deadlocks) { out += "\n" + line + "\n" }
+        if let schedule = record?.schedule {
+            var line = "\nschedule (-R \(Format.fixed(schedule.rate, digits: 1)) tx/s): \(schedule.scheduled) starts scheduled, \(schedule.scheduled - schedule.skipped - schedule.unstarted) started"
+            if let limit = schedule.latencyLimitMilliseconds { line += ", \(schedule.skipped) skipped as later than \(Format.fixed(limit, digits: 1)) ms (-L)" }
+            if schedule.unstarted > 0 { line += ", \(schedule.unstarted) not started when the run ended" }
+            line += "; start lag mean \(Format.fixed(schedule.lagMeanMilliseconds, digits: 2)) ms, p99 \(Format.fixed(schedule.lagP99Milliseconds, digits: 2)) ms, max \(Format.fixed(schedule.lagMaxMilliseconds, digits: 2)) ms"
+            out += line + "\n"
+        }
+        if let connections = record?.connections, connections.lost > 0 {
+            out += "\nconnections: \(connections.lost) broke during the run (counted as connection errors), \(connections.reconnected) reopened\n"
+        }
         let errors = summary.errorsByFrequency
         if !errors.isEmpty {
             out += "\nerrors by SQLSTATE:\n"

@@ -30,6 +30,12 @@ struct RunCommand: ParsableCommand {
     @Flag(name: .customLong("keep-data"), help: "Skip the workload's teardown after the run (inspect the tables afterwards).")
     var keepData = false
 
+    @Option(name: [.customShort("P"), .long], help: ArgumentHelp("Print a progress line to stderr every this many seconds.", valueName: "seconds"))
+    var progress: Double?
+
+    @Flag(name: .shortAndLong, help: "No progress output (neither the bar nor -P lines).")
+    var quiet = false
+
     @Option(name: .long, help: "Summary on stdout as a table (default) or as json, for scripts.")
     var format: OutputFormat = .table
 
@@ -42,6 +48,7 @@ struct RunCommand: ParsableCommand {
 
     func validate() throws {
         if variant != nil && allVariants { throw ValidationError("give either --variant or --all-variants, not both") }
+        if let progress, !(progress > 0) { throw ValidationError("-P/--progress must be above 0 seconds") }
         if Durations.parseSeconds(interval).map({ $0 < 0.01 }) ?? true {
             throw ValidationError("--interval '\(interval)' must be a duration of at least 10ms, such as 1s")
         }
@@ -100,6 +107,7 @@ struct RunCommand: ParsableCommand {
             var options = options
             options.runTeardown = !keepData
             options.intervalSeconds = Durations.parseSeconds(interval) ?? 1
+            configureProgress(&options)
             let length = options.durationSeconds.map { "\(Format.fixed($0, digits: 1)) s" } ?? "\(options.transactionsPerClient ?? 0) transactions per client"
             Console.note("running \(plan.workloadName)/\(plan.variantLabel): \(options.clients) clients, \(min(options.threads, options.clients)) threads, \(length), seed \(options.seed)")
             let outcome: RunOutcome
@@ -108,11 +116,16 @@ struct RunCommand: ParsableCommand {
             } catch {
                 throw Failure(.runError, "lockstorm: \(error)")
             }
+            // Clear the progress bar before the summary.
+            if options.onProgress != nil && isatty(STDERR_FILENO) == 1 { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
             let record = RunRecord(
                 version: LockstormVersion.string, commandLine: Self.redactedCommandLine(CommandLine.arguments),
                 workload: .init(name: plan.workloadName, file: relativePath(workloadURL.path), sha256: workloadHash),
                 variant: plan.variantLabel, parameters: plan.parameters, summary: outcome.summary,
                 requestedDurationSeconds: options.durationSeconds, transactionsPerClient: options.transactionsPerClient,
+                warmupSeconds: options.warmupSeconds,
+                schedule: options.rate.map { RunRecord.Schedule(rate: $0, latencyLimitMilliseconds: options.lateLimitMilliseconds, stats: outcome.summary.stats.schedule) },
+                connections: RunRecord.Connections(lost: outcome.lostConnections, reconnected: outcome.reconnects),
                 intervalSeconds: outcome.intervalSeconds, startedAt: outcome.startedAt, endedAt: outcome.endedAt,
                 server: .init(version: outcome.server.version, settings: Dictionary(outcome.server.settings.map { ($0.name, $0.value) }, uniquingKeysWith: { first, _ in first })),
                 serverDeadlocksDelta: outcome.serverDeadlocksDelta, peakRSSBytes: ResourceUsage.peakRSSBytes()
@@ -128,7 +141,7 @@ struct RunCommand: ParsableCommand {
             }
             switch format {
             case .table:
-                print(SummaryReport.table(outcome.summary, server: outcome.server.version, deadlocks: record.deadlocks))
+                print(SummaryReport.table(outcome.summary, server: outcome.server.version, deadlocks: record.deadlocks, record: record))
                 if let directory { print("results: \(directory)/\n") }
             case .json:
                 if let json = try? SummaryReport.json(outcome.summary, record: record, directory: directory) { jsonSummaries.append(json) }
@@ -143,6 +156,33 @@ struct RunCommand: ParsableCommand {
         if status != .success { throw Failure(status, "") }
     }
 
+    /// `-P` lines on stderr, and a bar that redraws itself when stderr is a
+    /// terminal and the run has a known length.
+    private func configureProgress(_ options: inout LoadOptions) {
+        guard !quiet else { return }
+        let terminal = isatty(STDERR_FILENO) == 1
+        let showBar = terminal && options.durationSeconds != nil
+        guard progress != nil || showBar else { return }
+        options.progressSeconds = showBar ? min(progress ?? 1, 1) : progress
+        let lineEvery = progress
+        let state = ProgressState()
+        options.onProgress = { report in
+            var output = ""
+            if let lineEvery {
+                let (due, window, seconds) = state.accumulate(report, every: lineEvery)
+                // The tick after the deadline may come before the last interval is in: skip an empty line there.
+                let finalEmpty = report.window.attempts == 0 && report.plannedSeconds.map { report.elapsedSeconds >= $0 } == true
+                if due && !finalEmpty {
+                    output += (showBar ? "\r\u{1B}[K" : "") + ProgressLine.line(elapsedSeconds: report.elapsedSeconds, window: window, windowSeconds: seconds) + "\n"
+                }
+            }
+            if showBar, let planned = report.plannedSeconds {
+                output += "\r\u{1B}[K" + ProgressLine.bar(elapsedSeconds: report.elapsedSeconds, plannedSeconds: planned, committed: report.committedSoFar, window: report.window, windowSeconds: report.windowSeconds)
+            }
+            FileHandle.standardError.write(Data(output.utf8))
+        }
+    }
+
     /// The command line with any password in it replaced by `****`.
     static func redactedCommandLine(_ arguments: [String]) -> String {
         arguments.map { argument in
@@ -155,5 +195,27 @@ struct RunCommand: ParsableCommand {
     private func relativePath(_ path: String) -> String {
         let current = FileManager.default.currentDirectoryPath + "/"
         return path.hasPrefix(current) ? String(path.dropFirst(current.count)) : path
+    }
+}
+
+/// Accumulates progress reports between `-P` lines (the bar may tick faster).
+final class ProgressState: @unchecked Sendable {
+    // Only the run's coordinating thread calls `accumulate`, one report at a
+    // time (LoadRunner calls onProgress serially), so no lock is needed.
+    private var window = IntervalStats()
+    private var seconds = 0.0
+    private var lastLine = -Double.infinity
+
+    /// Adds `report`; says whether a line is due (every `every` seconds of
+    /// elapsed time) and, if so, hands over what accumulated since the last line.
+    func accumulate(_ report: ProgressReport, every: Double) -> (Bool, IntervalStats, Double) {
+        window.add(report.window)
+        seconds += report.windowSeconds
+        guard report.elapsedSeconds - lastLine >= every - 0.05 else { return (false, window, seconds) }
+        lastLine = report.elapsedSeconds
+        let taken = (true, window, seconds)
+        window.reset()
+        seconds = 0
+        return taken
     }
 }

@@ -48,12 +48,29 @@ struct LoadArguments: ParsableArguments {
     @Option(name: .customLong("set"), help: ArgumentHelp("Override a workload parameter (repeatable).", valueName: "name=value"))
     var overrides: [String] = []
 
+    @Option(name: [.customShort("R"), .long], help: ArgumentHelp("Open-loop load: schedule this many transaction starts per second (Poisson arrivals); latency counts from the scheduled start.", valueName: "tps"))
+    var rate: Double?
+
+    @Option(name: [.customShort("L"), .customLong("latency-limit")], help: ArgumentHelp("With -R: skip (and count) transactions already later than this many milliseconds when their turn comes.", valueName: "ms"))
+    var latencyLimit: Double?
+
+    @Option(name: .long, help: ArgumentHelp("Run this long first without counting (seconds or a duration).", valueName: "duration"))
+    var warmup: String?
+
+    @Option(name: .customLong("reconnect-timeout"), help: ArgumentHelp("How long clients try to reconnect to a lost server before the run ends with a run error.", valueName: "duration"))
+    var reconnectTimeout: String = "30s"
+
     func validate() throws {
         if let clients, clients < 1 { throw ValidationError("-c/--clients must be at least 1") }
         if let jobs, jobs < 1 { throw ValidationError("-j/--jobs must be at least 1") }
         if let transactions, transactions < 1 { throw ValidationError("-t/--transactions must be at least 1") }
         if time != nil && transactions != nil { throw ValidationError("give either -T (duration) or -t (transactions per client), not both") }
-        if let time, Durations.parseSeconds(time) == nil { throw ValidationError("-T '\(time)' is not a duration: give seconds (10) or a duration (30s, 2min)") }
+        if let time, (Durations.parseSeconds(time) ?? 0) <= 0 { throw ValidationError("-T '\(time)' is not a duration: give seconds (10) or a duration (30s, 2min)") }
+        if let rate, !(rate > 0) { throw ValidationError("-R/--rate must be above 0 transactions per second") }
+        if latencyLimit != nil && rate == nil { throw ValidationError("-L/--latency-limit needs -R: it bounds how late a scheduled start may be") }
+        if let latencyLimit, !(latencyLimit > 0) { throw ValidationError("-L/--latency-limit must be above 0 ms") }
+        if let warmup, Durations.parseSeconds(warmup) == nil { throw ValidationError("--warmup '\(warmup)' is not a duration: give seconds (5) or a duration (5s)") }
+        if Durations.parseSeconds(reconnectTimeout) == nil { throw ValidationError("--reconnect-timeout '\(reconnectTimeout)' is not a duration") }
         for override in overrides where !override.contains("=") || override.hasPrefix("=") {
             throw ValidationError("--set '\(override)' must look like name=value")
         }
@@ -76,17 +93,22 @@ struct LoadArguments: ParsableArguments {
         if duration == nil && perClient == nil {
             if let seconds = plan.defaults.durationSeconds { duration = seconds } else if let count = plan.defaults.transactionsPerClient { perClient = count } else { duration = 10 }
         }
-        return LoadOptions(
+        var options = LoadOptions(
             clients: clients, threads: jobs ?? ProcessInfo.processInfo.activeProcessorCount, durationSeconds: duration,
             transactionsPerClient: perClient, seed: seed ?? UInt64.random(in: 1...UInt64(Int64.max))
         )
+        options.rate = rate
+        options.lateLimitMilliseconds = latencyLimit
+        options.warmupSeconds = warmup.flatMap(Durations.parseSeconds) ?? 0
+        options.reconnectTimeoutSeconds = Durations.parseSeconds(reconnectTimeout) ?? 30
+        return options
     }
 }
 
 /// Duration arguments: a bare number means seconds (as in pgbench).
 enum Durations {
     static func parseSeconds(_ text: String) -> Double? {
-        if let seconds = Double(text) { return seconds > 0 ? seconds : nil }
+        if let seconds = Double(text) { return seconds >= 0 && seconds.isFinite ? seconds : nil }
         guard case .constant(.int(let nanoseconds))? = try? ExpressionParser.parse(text), nanoseconds > 0 else { return nil }
         return Double(nanoseconds) / 1e9
     }

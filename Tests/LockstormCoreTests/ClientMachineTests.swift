@@ -44,7 +44,7 @@ import Testing
     /// Drives `machine` with successes and expired timers until it stops; returns every action.
     static func runUntilStopped(_ machine: inout ClientMachine, stats: inout RunStats, now start: UInt64 = 0, limit: Int = 100_000) -> [Action] {
         var now = start
-        var actions = [machine.start(now: now)]
+        var actions = [machine.start(now: now, stats: &stats)]
         while actions.count < limit {
             now += 1_000
             switch actions[actions.count - 1] {
@@ -53,6 +53,7 @@ import Testing
                 now = max(now, until)
                 actions.append(machine.timerFired(now: now, stats: &stats))
             case .stop: return actions
+            case .reconnect: return actions
             }
         }
         return actions
@@ -73,7 +74,7 @@ import Testing
         var machine = ClientMachine(plan: plan, clientIndex: 0, seed: 1)
         var stats = RunStats(transactionCount: 1)
 
-        #expect(machine.start(now: 1_000) == .send(sql: "BEGIN", parameters: []))
+        #expect(machine.start(now: 1_000, stats: &stats) == .send(sql: "BEGIN", parameters: []))
         #expect(machine.isInTransaction)
         #expect(machine.statementSucceeded(now: 2_000, stats: &stats) == .send(sql: "SELECT set_config($1, $2, true)", parameters: ["lock_timeout", "50ms"]))
 
@@ -110,7 +111,7 @@ import Testing
         var machine = ClientMachine(plan: plan, clientIndex: 2, seed: 9, transactionLimit: 200)
         var stats = RunStats(transactionCount: 1)
         var now: UInt64 = 0
-        var action = machine.start(now: now)
+        var action = machine.start(now: now, stats: &stats)
         var delays: [UInt64] = []
         while action != .stop {
             now += 10
@@ -120,7 +121,7 @@ import Testing
                 delays.append(until - now + 10)
                 now = until
                 action = machine.timerFired(now: now, stats: &stats)
-            case .stop: break
+            case .stop, .reconnect: break
             }
         }
         #expect(delays.count == 200)
@@ -135,7 +136,7 @@ import Testing
         let plan = try makePlan(Self.basicYAML)
         var machine = ClientMachine(plan: plan, clientIndex: 0, seed: 1)
         var stats = RunStats(transactionCount: 1)
-        _ = machine.start(now: 0)
+        _ = machine.start(now: 0, stats: &stats)
         _ = machine.statementSucceeded(now: 1, stats: &stats)  // BEGIN → set_config
         _ = machine.statementSucceeded(now: 2, stats: &stats)  // set_config → first step
         let failure = StatementFailure(sqlState: .uniqueViolation, message: "duplicate key", detail: "Key (id)=(1) already exists.")
@@ -164,7 +165,7 @@ import Testing
         let plan = try makePlan(Self.basicYAML)
         var machine = ClientMachine(plan: plan, clientIndex: 0, seed: 1)
         var stats = RunStats(transactionCount: 1)
-        _ = machine.start(now: 0)
+        _ = machine.start(now: 0, stats: &stats)
         #expect(machine.statementFailed(StatementFailure(sqlState: state, message: "x"), now: 1, stats: &stats) == .send(sql: "ROLLBACK", parameters: []))
         for other in ErrorClass.allCases {
             #expect(stats.transactions[0].count(other) == (other == errorClass ? 1 : 0))
@@ -176,7 +177,7 @@ import Testing
         let plan = try makePlan(Self.retryYAML())
         var machine = ClientMachine(plan: plan, clientIndex: 0, seed: 1)
         var stats = RunStats(transactionCount: 1)
-        _ = machine.start(now: 0)
+        _ = machine.start(now: 0, stats: &stats)
         _ = machine.statementSucceeded(now: 1, stats: &stats)  // BEGIN → step
         #expect(machine.statementSucceeded(now: 2, stats: &stats) == .send(sql: "COMMIT", parameters: []))
         let failure = StatementFailure(sqlState: .serializationFailure, message: "could not serialize access")
@@ -185,28 +186,42 @@ import Testing
         #expect(stats.transactions[0].count(.serializationFailure) == 1)
     }
 
-    @Test func lostConnectionStopsTheClient() throws {
+    @Test func lostConnectionAsksToReconnectThenCarriesOn() throws {
         let plan = try makePlan(Self.basicYAML)
         var machine = ClientMachine(plan: plan, clientIndex: 0, seed: 1)
         var stats = RunStats(transactionCount: 1)
-        _ = machine.start(now: 0)
+        _ = machine.start(now: 0, stats: &stats)
         // Even with a retryable SQLSTATE, no ROLLBACK can be sent on a lost connection.
         let failure = StatementFailure(sqlState: .deadlockDetected, message: "server closed the connection", connectionLost: true)
-        #expect(machine.statementFailed(failure, now: 1, stats: &stats) == .stop)
-        #expect(machine.isStopped)
+        #expect(machine.statementFailed(failure, now: 1, stats: &stats) == .reconnect)
+        #expect(!machine.isStopped)
         #expect(!machine.isInTransaction)
         #expect(stats.transactions[0].count(.connection) == 1)
         #expect(stats.transactions[0].failed == 1)
+        // Once reconnected, the next transaction begins.
+        #expect(machine.reconnected(now: 2, stats: &stats) == .send(sql: "BEGIN", parameters: []))
+        #expect(machine.isInTransaction)
     }
 
-    @Test func failedRollbackStopsTheClient() throws {
+    @Test func stopWhileDisconnectedEndsTheClient() throws {
         let plan = try makePlan(Self.basicYAML)
         var machine = ClientMachine(plan: plan, clientIndex: 0, seed: 1)
         var stats = RunStats(transactionCount: 1)
-        _ = machine.start(now: 0)
-        #expect(machine.statementFailed(Self.deadlock, now: 1, stats: &stats) == .send(sql: "ROLLBACK", parameters: []))
-        #expect(machine.statementFailed(StatementFailure(sqlState: nil, message: "no connection"), now: 2, stats: &stats) == .stop)
+        _ = machine.start(now: 0, stats: &stats)
+        _ = machine.statementFailed(StatementFailure(sqlState: nil, message: "gone", connectionLost: true), now: 1, stats: &stats)
+        machine.requestStop()
+        #expect(machine.reconnected(now: 2, stats: &stats) == .stop)
         #expect(machine.isStopped)
+    }
+
+    @Test func failedRollbackAsksToReconnect() throws {
+        let plan = try makePlan(Self.basicYAML)
+        var machine = ClientMachine(plan: plan, clientIndex: 0, seed: 1)
+        var stats = RunStats(transactionCount: 1)
+        _ = machine.start(now: 0, stats: &stats)
+        #expect(machine.statementFailed(Self.deadlock, now: 1, stats: &stats) == .send(sql: "ROLLBACK", parameters: []))
+        #expect(machine.statementFailed(StatementFailure(sqlState: nil, message: "no connection"), now: 2, stats: &stats) == .reconnect)
+        #expect(!machine.isInTransaction)
         // The ROLLBACK is not an attempt of its own.
         #expect(stats.transactions[0].attempts == 1)
     }
@@ -217,7 +232,7 @@ import Testing
         let plan = try makePlan(Self.retryYAML())
         var machine = ClientMachine(plan: plan, clientIndex: 0, seed: 1)
         var stats = RunStats(transactionCount: 1)
-        #expect(machine.start(now: 0) == .send(sql: "BEGIN", parameters: []))
+        #expect(machine.start(now: 0, stats: &stats) == .send(sql: "BEGIN", parameters: []))
         let step = machine.statementSucceeded(now: 1_000, stats: &stats)
         guard case .send(let sql, let firstParameters) = step else {
             Issue.record("expected the step, got \(step)")
@@ -250,7 +265,7 @@ import Testing
         var machine = ClientMachine(plan: plan, clientIndex: 0, seed: 1)
         var stats = RunStats(transactionCount: 1)
         var now: UInt64 = 0
-        #expect(machine.start(now: now) == .send(sql: "BEGIN", parameters: []))
+        #expect(machine.start(now: now, stats: &stats) == .send(sql: "BEGIN", parameters: []))
         for attempt in 1...3 {
             now += 1_000
             _ = machine.statementSucceeded(now: now, stats: &stats)  // BEGIN → step
@@ -278,7 +293,7 @@ import Testing
         let plan = try makePlan(Self.retryYAML())
         var machine = ClientMachine(plan: plan, clientIndex: 0, seed: 1)
         var stats = RunStats(transactionCount: 1)
-        _ = machine.start(now: 0)
+        _ = machine.start(now: 0, stats: &stats)
         _ = machine.statementSucceeded(now: 1, stats: &stats)
         _ = machine.statementFailed(StatementFailure(sqlState: .lockNotAvailable, message: "could not obtain lock"), now: 2, stats: &stats)
         #expect(machine.statementSucceeded(now: 3, stats: &stats) == .send(sql: "BEGIN", parameters: []))
@@ -290,7 +305,7 @@ import Testing
         let plan = try makePlan(Self.retryYAML(redraw: true))
         var machine = ClientMachine(plan: plan, clientIndex: 0, seed: 1)
         var stats = RunStats(transactionCount: 1)
-        _ = machine.start(now: 0)
+        _ = machine.start(now: 0, stats: &stats)
         let first = machine.statementSucceeded(now: 1, stats: &stats)
         let firstValue = machine.variables
         _ = machine.statementFailed(Self.deadlock, now: 2, stats: &stats)
@@ -314,7 +329,7 @@ import Testing
         let plan = try makePlan(Self.retryYAML())
         var machine = ClientMachine(plan: plan, clientIndex: 0, seed: 1)
         var stats = RunStats(transactionCount: 1)
-        _ = machine.start(now: 0)
+        _ = machine.start(now: 0, stats: &stats)
         _ = machine.statementSucceeded(now: 1, stats: &stats)
         _ = machine.statementFailed(Self.deadlock, now: 2, stats: &stats)
         guard case .sleep(let until) = machine.statementSucceeded(now: 3, stats: &stats) else {
@@ -331,7 +346,7 @@ import Testing
         let plan = try makePlan(Self.retryYAML())
         var machine = ClientMachine(plan: plan, clientIndex: 0, seed: 1)
         var stats = RunStats(transactionCount: 1)
-        _ = machine.start(now: 0)
+        _ = machine.start(now: 0, stats: &stats)
         _ = machine.statementSucceeded(now: 1, stats: &stats)
         machine.requestStop()
         #expect(machine.statementFailed(Self.deadlock, now: 2, stats: &stats) == .send(sql: "ROLLBACK", parameters: []))
@@ -356,14 +371,15 @@ import Testing
     @Test func transactionLimitOfZeroStopsAtOnce() throws {
         let plan = try makePlan(Self.basicYAML)
         var machine = ClientMachine(plan: plan, clientIndex: 0, seed: 1, transactionLimit: 0)
-        #expect(machine.start(now: 0) == .stop)
+        var stats = RunStats(transactionCount: 1)
+        #expect(machine.start(now: 0, stats: &stats) == .stop)
     }
 
     @Test func requestStopFinishesTheCurrentTransactionThenStops() throws {
         let plan = try makePlan(Self.basicYAML)
         var machine = ClientMachine(plan: plan, clientIndex: 0, seed: 1)
         var stats = RunStats(transactionCount: 1)
-        _ = machine.start(now: 0)
+        _ = machine.start(now: 0, stats: &stats)
         _ = machine.statementSucceeded(now: 1, stats: &stats)  // → set_config
         machine.requestStop()
         #expect(machine.statementSucceeded(now: 2, stats: &stats) == .send(sql: "SELECT $1, $2, $3", parameters: machine.variables.map(\.bindText) + ["10"]))

@@ -23,6 +23,17 @@ public struct LoadOptions: Sendable {
     public var runTeardown: Bool
     /// Length of one time-series interval, in seconds.
     public var intervalSeconds: Double = 1
+    /// Open-loop load: scheduled transaction starts per second over all clients (`-R`).
+    public var rate: Double?
+    /// With `rate`: skip starts already later than this many milliseconds (`-L`).
+    public var lateLimitMilliseconds: Double?
+    /// Load that runs first and is not counted (`--warmup`).
+    public var warmupSeconds: Double = 0
+    /// How long clients try to reconnect to a lost server before the run ends.
+    public var reconnectTimeoutSeconds: Double = 30
+    /// Calls `onProgress` every this many seconds (`-P`).
+    public var progressSeconds: Double?
+    public var onProgress: (@Sendable (ProgressReport) -> Void)?
 
     public init(
         clients: Int, threads: Int, durationSeconds: Double? = nil, transactionsPerClient: Int? = nil, seed: UInt64,
@@ -38,6 +49,20 @@ public struct LoadOptions: Sendable {
         self.runSetup = runSetup
         self.runTeardown = runTeardown
     }
+}
+
+/// What the run did since the previous report, for the progress line.
+public struct ProgressReport: Sendable {
+    /// Seconds since measurement started (negative during warmup).
+    public var elapsedSeconds: Double
+    /// The run's planned length in seconds, when it has one.
+    public var plannedSeconds: Double?
+    /// Completed intervals since the previous report, merged.
+    public var window: IntervalStats
+    /// The length those intervals cover, in seconds.
+    public var windowSeconds: Double
+    /// Committed transactions so far.
+    public var committedSoFar: Int
 }
 
 /// Why a run could not be carried out (as opposed to a run that measured failures).
@@ -64,8 +89,10 @@ public struct ServerInfo: Sendable {
 public struct RunOutcome: Sendable {
     public var summary: RunSummary
     public var server: ServerInfo
-    /// Clients whose connection broke during the run.
+    /// Client connections that broke during the run.
     public var lostConnections: Int
+    /// Connections opened again after one broke.
+    public var reconnects: Int
     /// The server went away: connections broke and the admin connection is gone.
     public var serverLost: Bool
     /// One row per interval, in order.
@@ -97,6 +124,21 @@ public enum LoadRunner {
 
         let applicationName = "lockstorm-\(getpid())"
         let threadCount = max(1, min(options.threads, options.clients))
+        let warmup = UInt64(max(options.warmupSeconds, 0) * 1e9)
+        var schedules: [Int: ArrivalSchedule] = [:]
+        if let rate = options.rate, rate > 0 {
+            for client in 0..<options.clients {
+                let random = ClientMachine.scheduleRandom(seed: options.seed, clientIndex: client)
+                if let duration = options.durationSeconds {
+                    // Exactly rate × (warmup + duration) starts, shared out among the clients.
+                    let total = Int((rate * (duration + options.warmupSeconds)).rounded())
+                    let count = total / options.clients + (client < total % options.clients ? 1 : 0)
+                    schedules[client] = ArrivalSchedule(count: count, overNanoseconds: warmup &+ UInt64(duration * 1e9), random: random)
+                } else {
+                    schedules[client] = ArrivalSchedule(perSecond: rate / Double(options.clients), random: random)
+                }
+            }
+        }
         let timeseries = TimeseriesCollector(workers: threadCount, intervalNanoseconds: UInt64(max(options.intervalSeconds, 0.01) * 1e9))
         let deadlocksBefore = serverDeadlocks(admin)
         let startedAt = Date()
@@ -113,7 +155,9 @@ public enum LoadRunner {
             let assignment = WorkerAssignment(
                 plan: plan, dsn: dsn, applicationName: applicationName, clientIndices: clients, seed: options.seed,
                 transactionsPerClient: options.transactionsPerClient, connectTimeoutSeconds: options.connectTimeoutSeconds,
-                workerIndex: workerIndex
+                workerIndex: workerIndex, schedules: schedules.filter { clients.contains($0.key) },
+                lateLimitNanoseconds: options.lateLimitMilliseconds.map { UInt64($0 * 1e6) },
+                reconnectLimitNanoseconds: UInt64(options.reconnectTimeoutSeconds * 1e9)
             )
             connected.enter()
             finished.enter()
@@ -134,14 +178,25 @@ public enum LoadRunner {
         }
         connected.wait()
         let firstConnectError = connectErrors.withLock { $0.first }
-        let start = MonotonicClock.now()
+        let loadStart = MonotonicClock.now()
+        let start = loadStart &+ warmup
         if firstConnectError == nil {
             let deadline = options.durationSeconds.map { start &+ UInt64($0 * 1e9) } ?? .max
-            go.withLock { $0 = RunTiming(start: start, deadline: deadline, graceNanoseconds: UInt64(options.graceSeconds * 1e9)) }
+            go.withLock { $0 = RunTiming(loadStart: loadStart, start: start, deadline: deadline, graceNanoseconds: UInt64(options.graceSeconds * 1e9)) }
         }
         for _ in 0..<threadCount { release.signal() }
-        finished.wait()
-        let end = MonotonicClock.now()
+        if firstConnectError == nil, let every = options.progressSeconds, every > 0, let onProgress = options.onProgress {
+            var committed = 0
+            while finished.wait(timeout: .now() + every) == .timedOut {
+                let (window, seconds) = timeseries.takeProgress()
+                committed += window.committed
+                let elapsed = (Double(MonotonicClock.now()) - Double(start)) / 1e9
+                onProgress(ProgressReport(elapsedSeconds: elapsed, plannedSeconds: options.durationSeconds, window: window, windowSeconds: seconds, committedSoFar: committed))
+            }
+        } else {
+            finished.wait()
+        }
+        let end = max(MonotonicClock.now(), start)
         let endedAt = Date()
         if let firstConnectError {
             throw RunError(.connect, "cannot open \(options.clients) connections to \(dsn): \(firstConnectError.message)")
@@ -149,15 +204,19 @@ public enum LoadRunner {
 
         var stats = RunStats(transactionCount: plan.transactions.count)
         var lostConnections = 0
+        var reconnects = 0
+        var unreachable = false
         for result in results.withLock({ $0 }) {
             stats.merge(result.stats)
             lostConnections += result.lostConnections
+            reconnects += result.reconnects
+            unreachable = unreachable || result.serverUnreachable
         }
 
         // Invariants, on the admin connection that sat idle during the load.
         var invariants: [InvariantResult] = []
         if lostConnections > 0 { _ = try? admin.execute("SELECT 1") }
-        var adminHealthy = admin.isHealthy
+        var adminHealthy = admin.isHealthy && !unreachable
         let clientDeadlocks = stats.total.count(.deadlock)
         var serverDelta: Int?
         if adminHealthy, let before = deadlocksBefore {
@@ -182,7 +241,7 @@ public enum LoadRunner {
             stats: stats, invariants: invariants, partial: stop.isSet || !adminHealthy
         )
         return RunOutcome(
-            summary: summary, server: server, lostConnections: lostConnections, serverLost: !adminHealthy, timeseries: timeseries.rows,
+            summary: summary, server: server, lostConnections: lostConnections, reconnects: reconnects, serverLost: !adminHealthy, timeseries: timeseries.rows,
             intervalSeconds: Double(timeseries.intervalNanoseconds) / 1e9, startedAt: startedAt, endedAt: endedAt,
             serverDeadlocksDelta: serverDelta
         )

@@ -17,6 +17,9 @@ final class TimeseriesCollector: Sendable {
         var pending: [Int: Pending] = [:]
         var finished: Set<Int> = []
         var rows: [TimeseriesRow] = []
+        /// Completed intervals not yet handed to the progress line.
+        var progress = IntervalStats()
+        var progressSeconds = 0.0
     }
 
     let intervalNanoseconds: UInt64
@@ -50,6 +53,17 @@ final class TimeseriesCollector: Sendable {
         }
     }
 
+    /// The intervals completed since the previous call, merged, and the
+    /// seconds they cover.
+    func takeProgress() -> (IntervalStats, Double) {
+        state.withLock { state in
+            let taken = (state.progress, state.progressSeconds)
+            state.progress.reset()
+            state.progressSeconds = 0
+            return taken
+        }
+    }
+
     /// The rows completed so far, in order.
     var rows: [TimeseriesRow] {
         state.withLock { $0.rows }
@@ -65,6 +79,8 @@ final class TimeseriesCollector: Sendable {
             let nominalEnd = UInt64(index + 1) * interval
             let end = Double(min(max(pending.end, UInt64(index) * interval), nominalEnd)) / 1e9
             state.rows.append(TimeseriesRow(interval: index, startSeconds: start, endSeconds: end, stats: pending.stats))
+            state.progress.add(pending.stats)
+            state.progressSeconds += end - start
         }
     }
 }

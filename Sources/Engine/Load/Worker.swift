@@ -17,29 +17,40 @@ struct WorkerAssignment: Sendable {
     var connectTimeoutSeconds: Int
     /// This worker's number, for the time series.
     var workerIndex: Int
+    /// Scheduled starts per client under `-R` (`nil`: closed loop).
+    var schedules: [Int: ArrivalSchedule] = [:]
+    /// `-L`: skip starts later than this, in nanoseconds.
+    var lateLimitNanoseconds: UInt64?
+    /// How long a client may stay disconnected before the run gives up.
+    var reconnectLimitNanoseconds: UInt64
 }
 
 /// What a worker hands back when its clients are done.
 struct WorkerResult: Sendable {
     var stats: RunStats
-    /// Set when the worker could not open its connections.
-    var connectError: PostgresError?
     /// Backend PIDs of this worker's connections (for diagnostics).
     var backendPIDs: [Int32]
-    /// Clients that ended because their connection broke.
+    /// Connections that broke during the measured run.
     var lostConnections: Int
+    /// Successful reconnections.
+    var reconnects: Int
+    /// A client could not reconnect within the limit: the server is gone.
+    var serverUnreachable: Bool
 }
 
 /// Shared timing of a run, set by the coordinator and read by workers.
 final class RunTiming: Sendable {
-    /// Monotonic time at which load starts, once every worker is connected.
+    /// Monotonic time at which load starts (warmup included).
+    let loadStart: UInt64
+    /// Monotonic time at which measurement starts (after warmup).
     let start: UInt64
     /// When to stop starting transactions (`UInt64.max`: no time limit).
     let deadline: UInt64
     /// How long in-flight transactions may take to finish after the stop.
     let graceNanoseconds: UInt64
 
-    init(start: UInt64, deadline: UInt64, graceNanoseconds: UInt64) {
+    init(loadStart: UInt64, start: UInt64, deadline: UInt64, graceNanoseconds: UInt64) {
+        self.loadStart = loadStart
         self.start = start
         self.deadline = deadline
         self.graceNanoseconds = graceNanoseconds
@@ -47,9 +58,9 @@ final class RunTiming: Sendable {
 }
 
 /// One event-loop thread: many clients, each with its own non-blocking
-/// connection, multiplexed with `poll`. No call here blocks on the server
-/// except the initial connects, so a client waiting on a lock never stops
-/// the client that holds it.
+/// connection, multiplexed with `poll`. Nothing here blocks on the server
+/// (connections too are opened with `PQconnectPoll`), so a client waiting on
+/// a lock never stops the client that holds it.
 final class Worker {
     private enum IOState {
         case idle
@@ -58,59 +69,123 @@ final class Worker {
         /// Statement sent: wait for its results.
         case reading
         case sleeping(until: UInt64)
+        /// Opening a connection: wait for the socket as `PQconnectPoll` asked.
+        case connecting(wantWrite: Bool)
+        /// Disconnected; try to connect again at this time.
+        case reconnectAt(UInt64)
         case done
     }
 
     private struct Client {
         var connection: PostgresConnection?
+        var pending: PendingConnection?
         var machine: ClientMachine
         var io: IOState = .idle
         var pendingError: PostgresError?
         var cancel: CancelHandle?
+        var disconnectedSince: UInt64?
+        var reconnectAttempts = 0
     }
 
     private let assignment: WorkerAssignment
     private var clients: [Client] = []
     private var stats: RunStats
     private var lostConnections = 0
+    private var reconnects = 0
+    private var serverUnreachable = false
+
+    /// First wait before reconnecting, doubled per failed try up to the cap.
+    static let reconnectBackoff: UInt64 = 100_000_000
+    static let reconnectBackoffCap: UInt64 = 2_000_000_000
 
     init(assignment: WorkerAssignment) {
         self.assignment = assignment
         self.stats = RunStats(transactionCount: assignment.plan.transactions.count)
+        for index in assignment.clientIndices {
+            let machine = ClientMachine(
+                plan: assignment.plan, clientIndex: index, seed: assignment.seed, transactionLimit: assignment.transactionsPerClient,
+                schedule: assignment.schedules[index], lateLimit: assignment.lateLimitNanoseconds
+            )
+            clients.append(Client(machine: machine))
+        }
     }
 
-    /// Opens this worker's connections (blocking: before the load starts).
+    /// Opens this worker's connections, all at once, before the load starts.
     func connect() -> PostgresError? {
-        for index in assignment.clientIndices {
+        let deadline = MonotonicClock.now() &+ UInt64(assignment.connectTimeoutSeconds) * 1_000_000_000
+        for index in clients.indices {
             do {
-                let connection = try PostgresConnection(dsn: assignment.dsn, connectTimeout: assignment.connectTimeoutSeconds, applicationName: assignment.applicationName)
-                try connection.setNonBlocking(true)
-                let machine = ClientMachine(plan: assignment.plan, clientIndex: index, seed: assignment.seed, transactionLimit: assignment.transactionsPerClient)
-                clients.append(Client(connection: connection, machine: machine, cancel: connection.makeCancelHandle()))
+                clients[index].pending = try PendingConnection(dsn: assignment.dsn, applicationName: assignment.applicationName, deadlineNanoseconds: deadline)
+                clients[index].io = .connecting(wantWrite: true)
             } catch let error as PostgresError {
                 return error
             } catch {
                 return PostgresError(kind: .connectionFailed, message: "\(error)")
             }
         }
+        var descriptors: [pollfd] = []
+        var owners: [Int] = []
+        while true {
+            var failure: PostgresError?
+            let now = MonotonicClock.now()
+            descriptors.removeAll(keepingCapacity: true)
+            owners.removeAll(keepingCapacity: true)
+            for index in clients.indices {
+                guard case .connecting(let wantWrite) = clients[index].io, let pending = clients[index].pending else { continue }
+                if now >= deadline, case .failed(let error) = pending.poll(now: now) { failure = error; break }
+                descriptors.append(pollfd(fd: pending.socket, events: Int16(wantWrite ? POLLOUT : POLLIN), revents: 0))
+                owners.append(index)
+            }
+            if let failure { return failure }
+            if owners.isEmpty { return nil }
+            let ready = descriptors.withUnsafeMutableBufferPointer { poll($0.baseAddress, nfds_t($0.count), 50) }
+            guard ready > 0 else { continue }
+            for (slot, descriptor) in descriptors.enumerated() where descriptor.revents != 0 {
+                let index = owners[slot]
+                guard let pending = clients[index].pending else { continue }
+                switch pending.poll(now: MonotonicClock.now()) {
+                case .wantRead: clients[index].io = .connecting(wantWrite: false)
+                case .wantWrite: clients[index].io = .connecting(wantWrite: true)
+                case .ready(let connection):
+                    if let error = adopt(connection, client: index) { return error }
+                    clients[index].io = .idle
+                case .failed(let error): return error
+                }
+            }
+        }
+    }
+
+    /// Makes `connection` the client's connection.
+    private func adopt(_ connection: PostgresConnection, client index: Int) -> PostgresError? {
+        do {
+            try connection.setNonBlocking(true)
+        } catch let error as PostgresError {
+            return error
+        } catch {
+            return PostgresError(kind: .client, message: "\(error)")
+        }
+        clients[index].connection = connection
+        clients[index].pending = nil
+        clients[index].cancel = connection.makeCancelHandle()
         return nil
     }
 
     /// Runs the clients until all are done; `stop` and the timing's deadline
-    /// end the run. Returns what was measured.
+    /// end the run. Returns what was measured after warmup.
     func run(timing: RunTiming, stop: StopSignal, timeseries: TimeseriesCollector) -> WorkerResult {
         let backendPIDs = clients.compactMap { $0.connection?.backendPID }
+        var measuring = timing.start <= timing.loadStart
         var now = MonotonicClock.now()
         var intervalIndex = 0
         var intervalEnd = timing.start &+ timeseries.intervalNanoseconds
         defer {
             // The last, partial interval, then no more.
             let end = MonotonicClock.now()
-            timeseries.report(worker: assignment.workerIndex, index: intervalIndex, stats: stats.interval, end: end &- timing.start)
+            if measuring { timeseries.report(worker: assignment.workerIndex, index: intervalIndex, stats: stats.interval, end: end &- timing.start) }
             timeseries.finish(worker: assignment.workerIndex)
         }
         for index in clients.indices {
-            perform(clients[index].machine.start(now: now), client: index, now: now)
+            perform(clients[index].machine.start(now: now, stats: &stats), client: index, now: now)
         }
         var stopping = false
         var stopTime: UInt64 = 0
@@ -122,7 +197,15 @@ final class Worker {
 
         while clients.contains(where: { if case .done = $0.io { false } else { true } }) {
             now = MonotonicClock.now()
-            while now >= intervalEnd {
+            if !measuring && now >= timing.start {
+                // Warmup is over: what ran so far does not count.
+                measuring = true
+                stats = RunStats(transactionCount: assignment.plan.transactions.count)
+                lostConnections = 0
+                reconnects = 0
+                for index in clients.indices { clients[index].machine.beginMeasurement() }
+            }
+            while measuring && now >= intervalEnd {
                 timeseries.report(worker: assignment.workerIndex, index: intervalIndex, stats: stats.interval, end: intervalEnd &- timing.start)
                 stats.interval.reset()
                 intervalIndex += 1
@@ -133,9 +216,14 @@ final class Worker {
                 stopTime = now
                 for index in clients.indices {
                     clients[index].machine.requestStop()
-                    // A client backing off between attempts stops now rather than at its timer.
-                    if case .sleeping = clients[index].io, !clients[index].machine.isInTransaction {
+                    // Clients between transactions (backoff, schedule, reconnect) stop now.
+                    switch clients[index].io {
+                    case .sleeping where !clients[index].machine.isInTransaction:
                         clients[index].io = .sleeping(until: now)
+                    case .reconnectAt, .connecting:
+                        finish(client: index)
+                    default:
+                        break
                     }
                 }
             }
@@ -153,39 +241,50 @@ final class Worker {
                 break
             }
 
-            // Timers.
+            // Timers: sleeps and reconnects.
             var nextWake = UInt64.max
             for index in clients.indices {
-                if case .sleeping(let until) = clients[index].io {
+                switch clients[index].io {
+                case .sleeping(let until):
                     if until <= now {
                         clients[index].io = .idle
                         perform(clients[index].machine.timerFired(now: now, stats: &stats), client: index, now: now)
-                        if case .sleeping(let again) = clients[index].io { nextWake = min(nextWake, again) }
-                    } else {
-                        nextWake = min(nextWake, until)
                     }
+                case .reconnectAt(let when):
+                    if when <= now { startReconnect(client: index, now: now, stop: stop) }
+                default:
+                    break
+                }
+                switch clients[index].io {
+                case .sleeping(let until): nextWake = min(nextWake, until)
+                case .reconnectAt(let when): nextWake = min(nextWake, when)
+                default: break
                 }
             }
 
             pollDescriptors.removeAll(keepingCapacity: true)
             pollOwners.removeAll(keepingCapacity: true)
             for index in clients.indices {
-                guard let socket = clients[index].connection?.socket else { continue }
                 switch clients[index].io {
                 case .reading:
+                    guard let socket = clients[index].connection?.socket else { continue }
                     pollDescriptors.append(pollfd(fd: socket, events: Int16(POLLIN), revents: 0))
-                    pollOwners.append(index)
                 case .writing:
+                    guard let socket = clients[index].connection?.socket else { continue }
                     pollDescriptors.append(pollfd(fd: socket, events: Int16(POLLIN | POLLOUT), revents: 0))
-                    pollOwners.append(index)
+                case .connecting(let wantWrite):
+                    guard let socket = clients[index].pending?.socket, socket >= 0 else { continue }
+                    pollDescriptors.append(pollfd(fd: socket, events: Int16(wantWrite ? POLLOUT : POLLIN), revents: 0))
                 default:
-                    break
+                    continue
                 }
+                pollOwners.append(index)
             }
-            // Wake for the next timer, the deadline, or at least every 50 ms to see a stop.
-            var waitNanoseconds: UInt64 = min(50_000_000, intervalEnd > now ? intervalEnd - now : 0)
-            if nextWake != .max { waitNanoseconds = min(waitNanoseconds, nextWake > now ? nextWake - now : 0) }
-            if !stopping && timing.deadline > now { waitNanoseconds = min(waitNanoseconds, timing.deadline - now) }
+            // Wake for the next timer, interval, warmup end or deadline, and at least every 50 ms to see a stop.
+            var waitNanoseconds: UInt64 = 50_000_000
+            for wake in [nextWake, measuring ? intervalEnd : timing.start, stopping ? UInt64.max : timing.deadline] where wake != .max {
+                waitNanoseconds = min(waitNanoseconds, wake > now ? wake - now : 0)
+            }
             // poll() counts milliseconds: round up so a timer never fires early.
             let timeout = Int32((waitNanoseconds + 999_999) / 1_000_000)
             let ready = pollDescriptors.withUnsafeMutableBufferPointer { buffer in
@@ -194,11 +293,70 @@ final class Worker {
             guard ready > 0 else { continue }
             now = MonotonicClock.now()
             for (slot, descriptor) in pollDescriptors.enumerated() where descriptor.revents != 0 {
-                service(client: pollOwners[slot], events: descriptor.revents, now: now)
+                let index = pollOwners[slot]
+                if case .connecting = clients[index].io {
+                    advanceReconnect(client: index, now: now, stop: stop)
+                } else {
+                    service(client: index, events: descriptor.revents, now: now)
+                }
             }
         }
         for index in clients.indices { finish(client: index) }
-        return WorkerResult(stats: stats, connectError: nil, backendPIDs: backendPIDs, lostConnections: lostConnections)
+        return WorkerResult(stats: stats, backendPIDs: backendPIDs, lostConnections: lostConnections, reconnects: reconnects, serverUnreachable: serverUnreachable)
+    }
+
+    // MARK: Reconnecting
+
+    private func scheduleReconnect(client index: Int, now: UInt64) {
+        clients[index].connection = nil
+        clients[index].cancel = nil
+        clients[index].pendingError = nil
+        if clients[index].disconnectedSince == nil { clients[index].disconnectedSince = now }
+        let attempts = min(clients[index].reconnectAttempts, 5)
+        let delay = min(Self.reconnectBackoff << UInt64(attempts), Self.reconnectBackoffCap)
+        clients[index].reconnectAttempts += 1
+        clients[index].io = .reconnectAt(now &+ delay)
+    }
+
+    private func startReconnect(client index: Int, now: UInt64, stop: StopSignal) {
+        if let since = clients[index].disconnectedSince, now &- since > assignment.reconnectLimitNanoseconds {
+            // The server has been unreachable too long: end the whole run.
+            serverUnreachable = true
+            stop.set()
+            clients[index].machine.abandon()
+            finish(client: index)
+            return
+        }
+        do {
+            clients[index].pending = try PendingConnection(
+                dsn: assignment.dsn, applicationName: assignment.applicationName,
+                deadlineNanoseconds: now &+ UInt64(assignment.connectTimeoutSeconds) * 1_000_000_000
+            )
+            clients[index].io = .connecting(wantWrite: true)
+        } catch {
+            scheduleReconnect(client: index, now: now)
+        }
+    }
+
+    private func advanceReconnect(client index: Int, now: UInt64, stop: StopSignal) {
+        guard let pending = clients[index].pending else { return }
+        switch pending.poll(now: now) {
+        case .wantRead: clients[index].io = .connecting(wantWrite: false)
+        case .wantWrite: clients[index].io = .connecting(wantWrite: true)
+        case .failed:
+            clients[index].pending = nil
+            scheduleReconnect(client: index, now: now)
+        case .ready(let connection):
+            if adopt(connection, client: index) != nil {
+                scheduleReconnect(client: index, now: now)
+                return
+            }
+            reconnects += 1
+            clients[index].disconnectedSince = nil
+            clients[index].reconnectAttempts = 0
+            clients[index].io = .idle
+            perform(clients[index].machine.reconnected(now: now, stats: &stats), client: index, now: now)
+        }
     }
 
     // MARK: Per-client I/O
@@ -258,11 +416,12 @@ final class Worker {
     }
 
     private func deliverFailure(client index: Int, error: PostgresError, now: UInt64) {
-        let failure = StatementFailure(
-            sqlState: error.sqlState.map(SQLState.init), message: error.message, detail: error.detail,
-            connectionLost: error.kind == .connectionLost
-        )
-        if failure.connectionLost { lostConnections += 1 }
+        // A backend terminated by the server (57P01 admin_shutdown and friends)
+        // leaves the connection unusable even when libpq has not noticed yet.
+        let state = error.sqlState.map(SQLState.init)
+        let lost = error.kind == .connectionLost || ErrorClass.classify(state) == .connection || clients[index].connection?.isHealthy == false
+        let failure = StatementFailure(sqlState: state, message: error.message, detail: error.detail, connectionLost: lost)
+        if lost { lostConnections += 1 }
         perform(clients[index].machine.statementFailed(failure, now: now, stats: &stats), client: index, now: now)
     }
 
@@ -271,7 +430,7 @@ final class Worker {
         switch action {
         case .send(let sql, let parameters):
             guard let connection = clients[index].connection else {
-                finish(client: index)
+                deliverFailure(client: index, error: PostgresError(kind: .connectionLost, sqlState: "08006", message: "no connection"), now: now)
                 return
             }
             do {
@@ -287,6 +446,8 @@ final class Worker {
             }
         case .sleep(let until):
             clients[index].io = .sleeping(until: until)
+        case .reconnect:
+            scheduleReconnect(client: index, now: now)
         case .stop:
             finish(client: index)
         }
@@ -295,6 +456,7 @@ final class Worker {
     private func finish(client index: Int) {
         clients[index].io = .done
         clients[index].cancel = nil
+        clients[index].pending = nil
         clients[index].connection = nil
     }
 }

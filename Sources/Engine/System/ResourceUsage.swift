@@ -21,4 +21,23 @@ public enum ResourceUsage {
         return Int(usage.ru_maxrss) * 1_024
         #endif
     }
+
+    /// Raises the soft limit on open files to the hard limit: each client
+    /// holds a socket, and the usual soft limit of 1,024 is too low for 1,000 clients.
+    @discardableResult
+    public static func raiseOpenFileLimit() -> Int {
+        var limit = rlimit()
+        #if canImport(Glibc)
+        let resource = __rlimit_resource_t(RLIMIT_NOFILE.rawValue)
+        #else
+        let resource = RLIMIT_NOFILE
+        #endif
+        guard getrlimit(resource, &limit) == 0 else { return 0 }
+        if limit.rlim_cur < limit.rlim_max {
+            limit.rlim_cur = limit.rlim_max
+            _ = setrlimit(resource, &limit)
+            _ = getrlimit(resource, &limit)
+        }
+        return Int(clamping: limit.rlim_cur)
+    }
 }

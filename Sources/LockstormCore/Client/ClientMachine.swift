@@ -36,6 +36,8 @@ public struct ClientMachine: Sendable {
         case sleep(until: UInt64)
         /// The client is finished; close its connection.
         case stop
+        /// The connection broke: open a new one, then report `reconnected`.
+        case reconnect
     }
 
     enum Phase: Sendable, Hashable {
@@ -47,6 +49,10 @@ public struct ClientMachine: Sendable {
         case committing
         case rollingBack
         case backingOff
+        /// Waiting for the next scheduled start (`-R`).
+        case waitingForSchedule
+        /// The connection broke; waiting for the engine to reconnect.
+        case disconnected
         case stopped
     }
 
@@ -66,15 +72,33 @@ public struct ClientMachine: Sendable {
     private var attempt = 0
     private var transactionStart: UInt64 = 0
     private var lastFailure: StatementFailure?
+    /// Open-loop arrivals (`-R`), their origin, and the start due next.
+    private var schedule: ArrivalSchedule?
+    private var scheduleOrigin: UInt64?
+    private var dueStart: UInt64?
+    /// Starts later than this (nanoseconds) are skipped (`-L`).
+    private let lateLimit: UInt64?
+    /// The transaction in flight began during warmup: its outcome is not counted.
+    private var discardCurrent = false
 
     /// - Parameters:
     ///   - seed: the run's seed; with `clientIndex` it fixes every draw.
     ///   - transactionLimit: transactions this client runs (`-t`), or `nil` to run until stopped.
-    public init(plan: RunPlan, clientIndex: Int, seed: UInt64, transactionLimit: Int? = nil) {
+    ///   - schedule: arrival times for open-loop load (`-R`), or `nil` for a closed loop.
+    ///   - lateLimit: with a schedule, skip starts already later than this (`-L`), in nanoseconds.
+    public init(plan: RunPlan, clientIndex: Int, seed: UInt64, transactionLimit: Int? = nil, schedule: ArrivalSchedule? = nil, lateLimit: UInt64? = nil) {
         self.plan = plan
         self.clientIndex = clientIndex
         self.random = RandomSource(seed: seed, stream: clientIndex)
         self.transactionLimit = transactionLimit
+        self.schedule = schedule
+        self.lateLimit = lateLimit
+    }
+
+    /// The random stream of client `index`'s arrival schedule: separate from
+    /// its draws, so `-R` does not change the parameters a seed produces.
+    public static func scheduleRandom(seed: UInt64, clientIndex: Int) -> RandomSource {
+        RandomSource(seed: seed ^ 0x5CED_0A11_7E57_0001, stream: clientIndex)
     }
 
     public var isStopped: Bool { phase == .stopped }
@@ -82,9 +106,17 @@ public struct ClientMachine: Sendable {
     /// Whether a transaction is open on the server (a cancel may be needed).
     public var isInTransaction: Bool {
         switch phase {
-        case .idle, .backingOff, .stopped: false
+        case .idle, .backingOff, .waitingForSchedule, .disconnected, .stopped: false
         default: true
         }
+    }
+
+    /// Warmup is over: from now on everything counts. A transaction in
+    /// flight began during warmup, so its outcome is discarded, and `-t`
+    /// counts from here.
+    public mutating func beginMeasurement() {
+        startedTransactions = 0
+        discardCurrent = isInTransaction || phase == .backingOff
     }
 
     /// The step index in flight, when running a step.
@@ -101,14 +133,51 @@ public struct ClientMachine: Sendable {
     }
 
     /// Begins the next transaction, or stops when the client is done.
-    public mutating func start(now: UInt64) -> Action {
+    public mutating func start(now: UInt64, stats: inout RunStats) -> Action {
+        discardCurrent = false
         if stopRequested || (transactionLimit.map { startedTransactions >= $0 } ?? false) {
+            // Arrivals the run ended before: scheduled, never started.
+            let unstarted = (schedule?.remaining ?? 0) + (dueStart != nil ? 1 : 0)
+            stats.schedule.scheduled += unstarted
+            stats.schedule.unstarted += unstarted
+            schedule = nil
+            dueStart = nil
             phase = .stopped
             return .stop
         }
+        var scheduledStart = now
+        if schedule != nil {
+            let origin = scheduleOrigin ?? now
+            scheduleOrigin = origin
+            while true {
+                if dueStart == nil {
+                    guard let offset = schedule?.next() else {
+                        phase = .stopped
+                        return .stop
+                    }
+                    dueStart = origin &+ offset
+                }
+                guard let due = dueStart else { break }
+                if due > now {
+                    phase = .waitingForSchedule
+                    return .sleep(until: due)
+                }
+                dueStart = nil
+                stats.schedule.scheduled += 1
+                if let lateLimit, now - due > lateLimit {
+                    stats.schedule.skipped += 1
+                    continue
+                }
+                stats.schedule.recordLag(nanoseconds: now - due)
+                scheduledStart = due
+                break
+            }
+        }
         startedTransactions += 1
         currentTransaction = plan.chooseTransaction(&random)
-        transactionStart = now
+        // Under -R latency runs from the scheduled start: a stalled server
+        // cannot hide its stalls (no coordinated omission).
+        transactionStart = scheduledStart
         attempt = 1
         drawVariables()
         return begin()
@@ -124,12 +193,12 @@ public struct ClientMachine: Sendable {
         case .running(let index):
             return runStep(index + 1, now: now)
         case .committing:
-            stats.recordCommit(transaction: currentTransaction, latencyNanoseconds: now &- transactionStart)
+            if !discardCurrent { stats.recordCommit(transaction: currentTransaction, latencyNanoseconds: now &- transactionStart) }
             phase = .idle
-            return start(now: now)
+            return start(now: now, stats: &stats)
         case .rollingBack:
             return afterRollback(now: now, stats: &stats)
-        case .idle, .pausing, .backingOff, .stopped:
+        case .idle, .pausing, .backingOff, .waitingForSchedule, .disconnected, .stopped:
             preconditionFailure("statementSucceeded in phase \(phase): the engine reported a statement the client did not send")
         }
     }
@@ -138,19 +207,19 @@ public struct ClientMachine: Sendable {
     public mutating func statementFailed(_ failure: StatementFailure, now: UInt64, stats: inout RunStats) -> Action {
         switch phase {
         case .beginning, .setting, .running, .committing:
-            stats.recordFailure(transaction: currentTransaction, failure)
+            if !discardCurrent { stats.recordFailure(transaction: currentTransaction, failure) }
             lastFailure = failure
             if failure.connectionLost {
-                phase = .stopped
-                return .stop
+                phase = .disconnected
+                return .reconnect
             }
             phase = .rollingBack
             return .send(sql: "ROLLBACK", parameters: [])
         case .rollingBack:
             // ROLLBACK itself failed: the connection is unusable.
-            phase = .stopped
-            return .stop
-        case .idle, .pausing, .backingOff, .stopped:
+            phase = .disconnected
+            return .reconnect
+        case .idle, .pausing, .backingOff, .waitingForSchedule, .disconnected, .stopped:
             preconditionFailure("statementFailed in phase \(phase): the engine reported a statement the client did not send")
         }
     }
@@ -160,6 +229,9 @@ public struct ClientMachine: Sendable {
         switch phase {
         case .pausing(let index):
             return runStep(index + 1, now: now)
+        case .waitingForSchedule:
+            phase = .idle
+            return start(now: now, stats: &stats)
         case .backingOff:
             if stopRequested {
                 phase = .stopped
@@ -171,6 +243,19 @@ public struct ClientMachine: Sendable {
         default:
             preconditionFailure("timerFired in phase \(phase): no timer was requested")
         }
+    }
+
+    /// A new connection replaces the broken one: carry on with the next
+    /// transaction (the broken one was counted as a connection error).
+    public mutating func reconnected(now: UInt64, stats: inout RunStats) -> Action {
+        precondition(phase == .disconnected, "reconnected in phase \(phase): the client did not ask to reconnect")
+        phase = .idle
+        return start(now: now, stats: &stats)
+    }
+
+    /// Reconnecting failed for good (or the run is ending): the client is done.
+    public mutating func abandon() {
+        phase = .stopped
     }
 
     // MARK: Transitions
@@ -222,13 +307,13 @@ public struct ClientMachine: Sendable {
         let transaction = plan.transactions[currentTransaction]
         if let failure = lastFailure, let retry = transaction.retry, !stopRequested,
            let state = failure.sqlState, retry.on.contains(state), attempt < retry.maxAttempts {
-            stats.recordRetry(transaction: currentTransaction)
+            if !discardCurrent { stats.recordRetry(transaction: currentTransaction) }
             phase = .backingOff
             let delay = retry.backoff.delay(retry: attempt, random: &random)
             return .sleep(until: now &+ UInt64(max(delay, 0)))
         }
         phase = .idle
-        return start(now: now)
+        return start(now: now, stats: &stats)
     }
 
     private mutating func drawVariables() {

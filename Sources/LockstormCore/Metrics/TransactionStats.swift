@@ -80,6 +80,8 @@ public struct RunStats: Sendable {
     public var transactions: [TransactionStats]
     /// Keyed by SQLSTATE (`-----` when there was none).
     public var errors: [String: ErrorRecord] = [:]
+    /// Open-loop (`-R`) schedule figures.
+    public var schedule = ScheduleStats()
     /// The current interval's figures (all transaction types); the engine
     /// hands them to the time series and resets them at each boundary.
     public var interval = IntervalStats()
@@ -135,5 +137,34 @@ public struct RunStats: Sendable {
         for (key, record) in other.errors {
             if errors[key] != nil { errors[key]?.count += record.count } else { errors[key] = record }
         }
+        schedule.add(other.schedule)
+    }
+}
+
+/// How well the engine kept to the `-R` schedule.
+///
+/// `scheduled = started + skipped + unstarted`: every arrival of the
+/// schedule, whether it started, was skipped as too late (`-L`), or was
+/// still waiting when the run ended. `lag` holds how late each started
+/// transaction began, in µs.
+public struct ScheduleStats: Sendable {
+    public var scheduled = 0
+    public var skipped = 0
+    public var unstarted = 0
+    public var lag: Histogram<UInt64>
+
+    public init() {
+        lag = Histogram(lowestDiscernibleValue: 1, highestTrackableValue: TransactionStats.highestTrackableMicroseconds, numberOfSignificantValueDigits: .two)
+    }
+
+    mutating func recordLag(nanoseconds: UInt64) {
+        _ = lag.record(min(max(nanoseconds / 1_000, 1), TransactionStats.highestTrackableMicroseconds))
+    }
+
+    public mutating func add(_ other: ScheduleStats) {
+        scheduled += other.scheduled
+        skipped += other.skipped
+        unstarted += other.unstarted
+        lag.add(other.lag)
     }
 }
