@@ -97,6 +97,7 @@ import Testing
         let plan = try makePlan(Self.yaml)
         var machine = ClientMachine(plan: plan, clientIndex: 0, seed: 1, transactionLimit: 2)
         var stats = RunStats(transactionCount: 1)
+        machine.beginWarmup()
         _ = machine.start(now: 0, stats: &stats)              // BEGIN, during warmup
         machine.beginMeasurement()
         _ = machine.statementSucceeded(now: 1, stats: &stats) // step
@@ -110,5 +111,17 @@ import Testing
             action = machine.statementSucceeded(now: now, stats: &stats)
         }
         #expect(stats.transactions[0].committed == 2)
+    }
+
+    @Test func duringWarmupTheTransactionLimitDoesNotApplyAndNothingIsCounted() throws {
+        let plan = try makePlan(Self.yaml)
+        var machine = ClientMachine(plan: plan, clientIndex: 0, seed: 1, transactionLimit: 1)
+        var stats = RunStats(transactionCount: 1)
+        machine.beginWarmup()
+        var action = machine.start(now: 0, stats: &stats)
+        for now in 1...30 { action = machine.statementSucceeded(now: UInt64(now), stats: &stats) }
+        // Ten transactions of three statements each, and still going.
+        #expect(action != .stop)
+        #expect(stats.transactions[0].attempts == 0)
     }
 }

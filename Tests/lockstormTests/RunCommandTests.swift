@@ -69,6 +69,21 @@ struct RunCommandTests {
         #expect(Processes.alive(mentioning: tmp).isEmpty)
     }
 
+    @Test("-P prints progress lines to stderr; -R reports the schedule it kept")
+    func progressAndSchedule() throws {
+        let tmp = try scratch()
+        defer { try? FileManager.default.removeItem(atPath: tmp) }
+        let child = try ChildProcess(LockstormBinary.path, [
+            "run", workloads + "/transfers.yaml", "--variant", "ordered", "-c", "4", "-T", "3", "-P", "1", "-R", "100",
+            "--set", "accounts=500", "--out", tmp + "/results",
+        ], environment: ["TMPDIR": tmp])
+        #expect(child.wait(timeout: 120) == 0, "stderr: \(child.standardError)")
+        let lines = child.standardError.split(separator: "\n").filter { $0.hasPrefix("elapsed ") }
+        #expect(lines.count >= 2)
+        #expect(lines.first?.contains("tps ") == true && lines.first?.contains("p99 ") == true && lines.first?.contains("deadlocks 0") == true)
+        #expect(child.standardOutput.contains("schedule (-R 100.0 tx/s): 300 starts scheduled"))
+    }
+
     @Test("a failed invariant exits 1 and says which")
     func invariantFailureExitCode() throws {
         let tmp = try scratch()

@@ -185,6 +185,7 @@ final class Worker {
             timeseries.finish(worker: assignment.workerIndex)
         }
         for index in clients.indices {
+            if !measuring { clients[index].machine.beginWarmup() }
             perform(clients[index].machine.start(now: now, stats: &stats), client: index, now: now)
         }
         var stopping = false

@@ -80,6 +80,8 @@ public struct ClientMachine: Sendable {
     private let lateLimit: UInt64?
     /// The transaction in flight began during warmup: its outcome is not counted.
     private var discardCurrent = false
+    /// During warmup `-t` does not apply: the client runs until measurement starts.
+    private var warmingUp = false
 
     /// - Parameters:
     ///   - seed: the run's seed; with `clientIndex` it fixes every draw.
@@ -115,6 +117,7 @@ public struct ClientMachine: Sendable {
     /// flight began during warmup, so its outcome is discarded, and `-t`
     /// counts from here.
     public mutating func beginMeasurement() {
+        warmingUp = false
         startedTransactions = 0
         discardCurrent = isInTransaction || phase == .backingOff
     }
@@ -132,10 +135,16 @@ public struct ClientMachine: Sendable {
         stopRequested = true
     }
 
+    /// Load that does not count comes first (`--warmup`): outcomes are not
+    /// recorded and `-t` does not apply until `beginMeasurement`.
+    public mutating func beginWarmup() {
+        warmingUp = true
+    }
+
     /// Begins the next transaction, or stops when the client is done.
     public mutating func start(now: UInt64, stats: inout RunStats) -> Action {
-        discardCurrent = false
-        if stopRequested || (transactionLimit.map { startedTransactions >= $0 } ?? false) {
+        discardCurrent = warmingUp
+        if stopRequested || (!warmingUp && transactionLimit.map { startedTransactions >= $0 } ?? false) {
             // Arrivals the run ended before: scheduled, never started.
             let unstarted = (schedule?.remaining ?? 0) + (dueStart != nil ? 1 : 0)
             stats.schedule.scheduled += unstarted
