@@ -64,6 +64,8 @@ struct RunCommandTests {
         #expect(runs.count == 1)
         if let run = runs.first {
             #expect(FileManager.default.fileExists(atPath: "\(out)/\(run)/summary.csv"))
+            let record = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(out)/\(run)/run.json"))) as? [String: Any]
+            #expect(record?["partial"] as? Bool == true)
         }
         #expect(try FileManager.default.contentsOfDirectory(atPath: tmp + "/server").isEmpty)
         #expect(Processes.alive(mentioning: tmp).isEmpty)
