@@ -64,7 +64,7 @@ public struct ResultWriter {
 
 extension ResultWriter {
     /// Writes the full result set of a run: summary, time series, latency
-    /// spectrum, errors and run.json. Returns the files written.
+    /// spectrum, errors, deadlock cycles and run.json. Returns the files written.
     @discardableResult
     public func writeAll(summary: RunSummary, timeseries: [TimeseriesRow], record: RunRecord) throws -> [URL] {
         var files: [URL] = []
@@ -74,6 +74,7 @@ extension ResultWriter {
         for row in summary.rows { spectrum += LatencySpectrum.rows(transaction: row.transaction, stats: row.stats) }
         files.append(try write("latency.csv", CSV.document(header: LatencySpectrum.columns, rows: spectrum)))
         files.append(try write("errors.csv", CSV.document(header: ErrorTable.columns, rows: ErrorTable.rows(summary))))
+        files.append(try write("deadlocks.csv", CSV.document(header: DeadlockTable.columns, rows: DeadlockTable.rows(summary.stats.cyclesByFrequency))))
         files.append(try write("run.json", try record.json()))
         return files
     }

@@ -51,6 +51,21 @@ public enum SummaryReport {
         if let connections = record?.connections, connections.lost > 0 {
             out += "\nconnections: \(connections.lost) broke during the run (counted as connection errors), \(connections.reconnected) reopened\n"
         }
+        let cycles = summary.stats.cyclesByFrequency
+        if !cycles.isEmpty {
+            let total = cycles.map(\.count).reduce(0, +)
+            out += "\ndeadlock cycles (\(cycles.count) distinct, details in deadlocks.csv):\n"
+            for record in cycles.prefix(3) {
+                let share = Format.fixed(100 * Double(record.count) / Double(max(total, 1)), digits: 0)
+                out += "  \(record.count)× (\(share)%)  \(record.signature.summary)\n"
+                if let example = record.sampleParticipants.first(where: { $0.sql != nil }) {
+                    out += "      e.g. \(record.sampleParticipants.map(\.label).joined(separator: " ↔ "))"
+                    out += example.sql.map { "; victim ran: \(truncate($0, 60))" } ?? ""
+                    out += "\n"
+                }
+            }
+            if cycles.count > 3 { out += "  … and \(cycles.count - 3) more shapes\n" }
+        }
         let errors = summary.errorsByFrequency
         if !errors.isEmpty {
             out += "\nerrors by SQLSTATE:\n"

@@ -139,6 +139,7 @@ public enum LoadRunner {
                 }
             }
         }
+        let board = SessionBoard(clients: options.clients)
         let timeseries = TimeseriesCollector(workers: threadCount, intervalNanoseconds: UInt64(max(options.intervalSeconds, 0.01) * 1e9))
         let deadlocksBefore = serverDeadlocks(admin)
         let startedAt = Date()
@@ -157,7 +158,7 @@ public enum LoadRunner {
                 transactionsPerClient: options.transactionsPerClient, connectTimeoutSeconds: options.connectTimeoutSeconds,
                 workerIndex: workerIndex, schedules: schedules.filter { clients.contains($0.key) },
                 lateLimitNanoseconds: options.lateLimitMilliseconds.map { UInt64($0 * 1e6) },
-                reconnectLimitNanoseconds: UInt64(options.reconnectTimeoutSeconds * 1e9)
+                reconnectLimitNanoseconds: UInt64(options.reconnectTimeoutSeconds * 1e9), board: board
             )
             connected.enter()
             finished.enter()

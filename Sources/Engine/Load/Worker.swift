@@ -23,6 +23,8 @@ struct WorkerAssignment: Sendable {
     var lateLimitNanoseconds: UInt64?
     /// How long a client may stay disconnected before the run gives up.
     var reconnectLimitNanoseconds: UInt64
+    /// What every client of the run is executing (shared by all workers).
+    var board: SessionBoard
 }
 
 /// What a worker hands back when its clients are done.
@@ -89,6 +91,8 @@ final class Worker {
 
     private let assignment: WorkerAssignment
     private var clients: [Client] = []
+    /// When measurement started (for "first seen" times).
+    private var measurementStart: UInt64 = 0
     private var stats: RunStats
     private var lostConnections = 0
     private var reconnects = 0
@@ -167,6 +171,7 @@ final class Worker {
         clients[index].connection = connection
         clients[index].pending = nil
         clients[index].cancel = connection.makeCancelHandle()
+        assignment.board.connected(client: clients[index].machine.clientIndex, pid: connection.backendPID)
         return nil
     }
 
@@ -174,6 +179,7 @@ final class Worker {
     /// end the run. Returns what was measured after warmup.
     func run(timing: RunTiming, stop: StopSignal, timeseries: TimeseriesCollector) -> WorkerResult {
         let backendPIDs = clients.compactMap { $0.connection?.backendPID }
+        measurementStart = timing.start
         var measuring = timing.start <= timing.loadStart
         var now = MonotonicClock.now()
         var intervalIndex = 0
@@ -423,7 +429,45 @@ final class Worker {
         let lost = error.kind == .connectionLost || ErrorClass.classify(state) == .connection || clients[index].connection?.isHealthy == false
         let failure = StatementFailure(sqlState: state, message: error.message, detail: error.detail, connectionLost: lost)
         if lost { lostConnections += 1 }
+        if state == .deadlockDetected, let detail = error.detail, !clients[index].machine.isDiscarding {
+            recordCycle(victim: index, detail: detail, context: error.context, now: now)
+        }
         perform(clients[index].machine.statementFailed(failure, now: now, stats: &stats), client: index, now: now)
+    }
+
+    /// Reconstructs the whole cycle from the victim's DETAIL: every PID in it
+    /// is mapped to the lockstorm client (or an outside session) and the
+    /// statement it was running.
+    private func recordCycle(victim index: Int, detail: String, context: String?, now: UInt64) {
+        guard let report = DeadlockReport.parse(detail: detail, context: context) else { return }
+        let plan = assignment.plan
+        let victimClient = clients[index].machine.clientIndex
+        // Half a millisecond before the victim heard of it: see SessionBoard.lookup.
+        let cutoff = now &- 500_000
+        var participants: [CycleParticipant] = []
+        var sessions: [Int32: (template: String, step: Int?)] = [:]
+        for edge in report.edges {
+            var found: (client: Int, statement: SessionBoard.Statement?)?
+            if edge.waiter == clients[index].connection?.backendPID {
+                found = (victimClient, assignment.board.current(client: victimClient))
+            } else {
+                found = assignment.board.lookup(pid: edge.waiter, cutoff: cutoff)
+            }
+            let statement = found?.statement
+            let template = statement.map { plan.transactions[$0.transaction].name }
+            if let template { sessions[edge.waiter] = (template, statement?.step) }
+            var names: [String] = []
+            if let statement, let step = statement.step, step < plan.transactions[statement.transaction].stepParameterNames.count {
+                names = plan.transactions[statement.transaction].stepParameterNames[step]
+            }
+            participants.append(CycleParticipant(
+                pid: edge.waiter, template: found == nil ? nil : template, step: statement?.step, sql: statement?.sql,
+                parameters: statement?.parameters ?? [], parameterNames: names, waitsFor: "\(edge.mode) on \(edge.lock.postgresText)"
+            ))
+        }
+        let signature = DeadlockSignature(report: report) { sessions[$0] }
+        let seen = Double(now > measurementStart ? now - measurementStart : 0) / 1e9
+        stats.recordCycle(CycleRecord(signature: signature, count: 1, firstSeenSeconds: seen, sampleDetail: detail, sampleParticipants: participants))
     }
 
     /// Carries out the machine's action.
@@ -434,6 +478,10 @@ final class Worker {
                 deliverFailure(client: index, error: PostgresError(kind: .connectionLost, sqlState: "08006", message: "no connection"), now: now)
                 return
             }
+            let machine = clients[index].machine
+            assignment.board.sent(client: machine.clientIndex, SessionBoard.Statement(
+                transaction: machine.currentTransaction, step: machine.currentStep, sql: sql, parameters: parameters, sentAt: now
+            ))
             do {
                 try connection.send(sql, parameters)
                 clients[index].io = try connection.flush() ? .reading : .writing

@@ -135,6 +135,9 @@ public struct ClientMachine: Sendable {
         stopRequested = true
     }
 
+    /// Whether the transaction in flight is one whose outcome is not counted (warmup).
+    public var isDiscarding: Bool { discardCurrent }
+
     /// Load that does not count comes first (`--warmup`): outcomes are not
     /// recorded and `-t` does not apply until `beginMeasurement`.
     public mutating func beginWarmup() {

@@ -82,6 +82,8 @@ public struct RunStats: Sendable {
     public var errors: [String: ErrorRecord] = [:]
     /// Open-loop (`-R`) schedule figures.
     public var schedule = ScheduleStats()
+    /// Deadlock cycles by signature text.
+    public var cycles: [String: CycleRecord] = [:]
     /// The current interval's figures (all transaction types); the engine
     /// hands them to the time series and resets them at each boundary.
     public var interval = IntervalStats()
@@ -138,6 +140,7 @@ public struct RunStats: Sendable {
             if errors[key] != nil { errors[key]?.count += record.count } else { errors[key] = record }
         }
         schedule.add(other.schedule)
+        for (_, record) in other.cycles { recordCycle(record) }
     }
 }
 

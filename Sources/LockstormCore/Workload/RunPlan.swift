@@ -83,6 +83,9 @@ public struct CompiledTransaction: Sendable {
     public var draws: [CompiledDraw]
     public var variableNames: [String]
     public var steps: [CompiledStep]
+    /// The `:name` bound to each parameter of each step (empty for pauses),
+    /// parallel to `steps`: for reports that show values by name.
+    public var stepParameterNames: [[String]] = []
     public var retry: RetryPolicy?
 }
 
@@ -281,6 +284,7 @@ struct PlanCompiler {
         }
 
         var steps: [CompiledStep] = []
+        var stepNames: [[String]] = []
         for step in template.steps {
             switch step {
             case .sql(let text, let location):
@@ -296,9 +300,11 @@ struct PlanCompiler {
                     }
                 }
                 steps.append(.sql(sql: sqlTemplate.sql, parameters: sources))
+                stepNames.append(sqlTemplate.names)
             case .pause(let distribution, let location):
                 if let compiled = compileDistribution(distribution, parameters: parameters, location: location, what: "a pause in \(context)") {
                     steps.append(.pause(compiled))
+                    stepNames.append([])
                 }
             }
         }
@@ -308,7 +314,7 @@ struct PlanCompiler {
         let settings = template.settings.map { BoundStatement(sql: "SELECT set_config($1, $2, true)", parameters: [$0.name, $0.value]) }
         return CompiledTransaction(
             name: template.name, begin: template.isolation?.sql ?? "BEGIN", settings: settings, draws: draws,
-            variableNames: variables, steps: steps, retry: template.retry
+            variableNames: variables, steps: steps, stepParameterNames: stepNames, retry: template.retry
         )
     }
 
