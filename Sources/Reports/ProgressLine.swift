@@ -4,7 +4,7 @@ import LockstormCore
 /// and on a terminal a bar for runs of known length.
 public enum ProgressLine {
     /// `elapsed 12.0 s  tps 1325.4  p50 5.98 ms  p99 83.33 ms  deadlocks 3  lock n/a 0  other 0  retries 1`
-    public static func line(elapsedSeconds: Double, window: IntervalStats, windowSeconds: Double) -> String {
+    public static func line(elapsedSeconds: Double, window: IntervalStats, windowSeconds: Double, waiting: Int? = nil) -> String {
         let tps = windowSeconds > 0 ? Double(window.committed) / windowSeconds : 0
         let hasLatency = window.latency.totalCount > 0
         let p50 = hasLatency ? Double(window.latency.valueAtPercentile(50)) / 1_000 : 0
@@ -16,6 +16,7 @@ public enum ProgressLine {
         text += "  tps \(Format.fixed(tps, digits: 1))  p50 \(Format.fixed(p50, digits: 2)) ms  p99 \(Format.fixed(p99, digits: 2)) ms"
         text += "  deadlocks \(window.count(.deadlock))  lock n/a \(window.count(.lockNotAvailable))  other errors \(other)"
         if window.retries > 0 { text += "  retries \(window.retries)" }
+        if let waiting { text += "  waiting on locks \(waiting)" }
         return text
     }
 

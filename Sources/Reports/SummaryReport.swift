@@ -9,7 +9,9 @@ public enum SummaryReport {
     }
 
     /// The human summary: a header line, an aligned table, invariants and top errors.
-    public static func table(_ summary: RunSummary, server: String? = nil, deadlocks: RunRecord.DeadlockCheck? = nil, record: RunRecord? = nil) -> String {
+    public static func table(
+        _ summary: RunSummary, server: String? = nil, deadlocks: RunRecord.DeadlockCheck? = nil, record: RunRecord? = nil, timeseries: [TimeseriesRow] = []
+    ) -> String {
         var out = ""
         var title = "\(summary.workload) / \(summary.variant): \(summary.clients) clients, \(summary.threads) threads, \(Format.fixed(summary.durationSeconds, digits: 1)) s, seed \(summary.seed)"
         if let server { title += ", PostgreSQL \(server)" }
@@ -47,6 +49,19 @@ public enum SummaryReport {
             if schedule.unstarted > 0 { line += ", \(schedule.unstarted) not started when the run ended" }
             line += "; start lag mean \(Format.fixed(schedule.lagMeanMilliseconds, digits: 2)) ms, p99 \(Format.fixed(schedule.lagP99Milliseconds, digits: 2)) ms, max \(Format.fixed(schedule.lagMaxMilliseconds, digits: 2)) ms"
             out += line + "\n"
+        }
+        let sampled = timeseries.compactMap(\.lockWaits).filter { $0.samples > 0 }
+        if !sampled.isEmpty {
+            let samples = sampled.map(\.samples).reduce(0, +)
+            let mean = Double(sampled.map(\.waitingSum).reduce(0, +)) / Double(max(samples, 1))
+            var kinds: [String] = []
+            for (index, kind) in LockWaitSummary.kinds.enumerated() {
+                let most = sampled.map { $0.byKindMax[index] }.max() ?? 0
+                if most > 0 { kinds.append("\(kind) \(most)") }
+            }
+            out += "\nlock waits (\(samples) samples): \(Format.fixed(mean, digits: 1)) sessions waiting on average, at most \(sampled.map(\.waitingMax).max() ?? 0)"
+            if !kinds.isEmpty { out += " (most at once by kind: \(kinds.joined(separator: ", ")))" }
+            out += "; longest wait \(Format.fixed(sampled.map(\.longestWaitMilliseconds).max() ?? 0, digits: 1)) ms; longest blocking chain \(sampled.map(\.longestChain).max() ?? 0) sessions\n"
         }
         if let connections = record?.connections, connections.lost > 0 {
             out += "\nconnections: \(connections.lost) broke during the run (counted as connection errors), \(connections.reconnected) reopened\n"

@@ -39,6 +39,9 @@ struct RunCommand: ParsableCommand {
     @Option(name: .long, help: "Summary on stdout as a table (default) or as json, for scripts.")
     var format: OutputFormat = .table
 
+    @Option(name: .customLong("sample-interval"), help: ArgumentHelp("How often the lock-wait sampler looks at the run's sessions in pg_stat_activity and pg_locks; 0 turns it off.", valueName: "duration"))
+    var sampleInterval: String = "200ms"
+
     @Option(name: .customLong("interval"), help: ArgumentHelp("Length of one time-series interval, e.g. 1s or 500ms.", valueName: "duration"))
     var interval: String = "1s"
 
@@ -48,6 +51,9 @@ struct RunCommand: ParsableCommand {
 
     func validate() throws {
         if variant != nil && allVariants { throw ValidationError("give either --variant or --all-variants, not both") }
+        if Durations.parseSeconds(sampleInterval) == nil && sampleInterval != "0" {
+            throw ValidationError("--sample-interval '\(sampleInterval)' must be a duration such as 200ms, or 0 to turn sampling off")
+        }
         if let progress, !(progress > 0) { throw ValidationError("-P/--progress must be above 0 seconds") }
         if Durations.parseSeconds(interval).map({ $0 < 0.01 }) ?? true {
             throw ValidationError("--interval '\(interval)' must be a duration of at least 10ms, such as 1s")
@@ -107,6 +113,7 @@ struct RunCommand: ParsableCommand {
             var options = options
             options.runTeardown = !keepData
             options.intervalSeconds = Durations.parseSeconds(interval) ?? 1
+            options.sampleIntervalSeconds = Durations.parseSeconds(sampleInterval) ?? 0
             configureProgress(&options)
             let length = options.durationSeconds.map { "\(Format.fixed($0, digits: 1)) s" } ?? "\(options.transactionsPerClient ?? 0) transactions per client"
             Console.note("running \(plan.workloadName)/\(plan.variantLabel): \(options.clients) clients, \(min(options.threads, options.clients)) threads, \(length), seed \(options.seed)")
@@ -141,7 +148,7 @@ struct RunCommand: ParsableCommand {
             }
             switch format {
             case .table:
-                print(SummaryReport.table(outcome.summary, server: outcome.server.version, deadlocks: record.deadlocks, record: record))
+                print(SummaryReport.table(outcome.summary, server: outcome.server.version, deadlocks: record.deadlocks, record: record, timeseries: outcome.timeseries))
                 if let directory { print("results: \(directory)/\n") }
             case .json:
                 if let json = try? SummaryReport.json(outcome.summary, record: record, directory: directory) { jsonSummaries.append(json) }
@@ -173,7 +180,7 @@ struct RunCommand: ParsableCommand {
                 // The tick after the deadline may come before the last interval is in: skip an empty line there.
                 let finalEmpty = report.window.attempts == 0 && report.plannedSeconds.map { report.elapsedSeconds >= $0 } == true
                 if due && !finalEmpty {
-                    output += (showBar ? "\r\u{1B}[K" : "") + ProgressLine.line(elapsedSeconds: report.elapsedSeconds, window: window, windowSeconds: seconds) + "\n"
+                    output += (showBar ? "\r\u{1B}[K" : "") + ProgressLine.line(elapsedSeconds: report.elapsedSeconds, window: window, windowSeconds: seconds, waiting: report.lockWaits?.waiting) + "\n"
                 }
             }
             if showBar, let planned = report.plannedSeconds {

@@ -31,6 +31,8 @@ public struct LoadOptions: Sendable {
     public var warmupSeconds: Double = 0
     /// How long clients try to reconnect to a lost server before the run ends.
     public var reconnectTimeoutSeconds: Double = 30
+    /// How often the lock-wait sampler looks at the run's sessions; 0 turns it off.
+    public var sampleIntervalSeconds: Double = 0.2
     /// Calls `onProgress` every this many seconds (`-P`).
     public var progressSeconds: Double?
     public var onProgress: (@Sendable (ProgressReport) -> Void)?
@@ -63,6 +65,8 @@ public struct ProgressReport: Sendable {
     public var windowSeconds: Double
     /// Committed transactions so far.
     public var committedSoFar: Int
+    /// The lock-wait sampler's latest look, when it runs.
+    public var lockWaits: LockWaitSample?
 }
 
 /// Why a run could not be carried out (as opposed to a run that measured failures).
@@ -185,6 +189,13 @@ public enum LoadRunner {
             let deadline = options.durationSeconds.map { start &+ UInt64($0 * 1e9) } ?? .max
             go.withLock { $0 = RunTiming(loadStart: loadStart, start: start, deadline: deadline, graceNanoseconds: UInt64(options.graceSeconds * 1e9)) }
         }
+        var sampler: LockSampler?
+        if firstConnectError == nil, options.sampleIntervalSeconds > 0 {
+            sampler = LockSampler(
+                dsn: dsn, applicationName: applicationName, everyNanoseconds: UInt64(options.sampleIntervalSeconds * 1e9),
+                intervalNanoseconds: timeseries.intervalNanoseconds, start: start
+            )
+        }
         for _ in 0..<threadCount { release.signal() }
         if firstConnectError == nil, let every = options.progressSeconds, every > 0, let onProgress = options.onProgress {
             var committed = 0
@@ -192,12 +203,20 @@ public enum LoadRunner {
                 let (window, seconds) = timeseries.takeProgress()
                 committed += window.committed
                 let elapsed = (Double(MonotonicClock.now()) - Double(start)) / 1e9
-                onProgress(ProgressReport(elapsedSeconds: elapsed, plannedSeconds: options.durationSeconds, window: window, windowSeconds: seconds, committedSoFar: committed))
+                onProgress(ProgressReport(
+                    elapsedSeconds: elapsed, plannedSeconds: options.durationSeconds, window: window, windowSeconds: seconds,
+                    committedSoFar: committed, lockWaits: sampler?.latest
+                ))
             }
         } else {
             finished.wait()
         }
         let end = max(MonotonicClock.now(), start)
+        sampler?.stop()
+        var rows = timeseries.rows
+        if let sampled = sampler?.intervals {
+            for index in rows.indices { rows[index].lockWaits = sampled[rows[index].interval] ?? LockWaitSummary() }
+        }
         let endedAt = Date()
         if let firstConnectError {
             throw RunError(.connect, "cannot open \(options.clients) connections to \(dsn): \(firstConnectError.message)")
@@ -242,7 +261,7 @@ public enum LoadRunner {
             stats: stats, invariants: invariants, partial: stop.isSet || !adminHealthy
         )
         return RunOutcome(
-            summary: summary, server: server, lostConnections: lostConnections, reconnects: reconnects, serverLost: !adminHealthy, timeseries: timeseries.rows,
+            summary: summary, server: server, lostConnections: lostConnections, reconnects: reconnects, serverLost: !adminHealthy, timeseries: rows,
             intervalSeconds: Double(timeseries.intervalNanoseconds) / 1e9, startedAt: startedAt, endedAt: endedAt,
             serverDeadlocksDelta: serverDelta
         )

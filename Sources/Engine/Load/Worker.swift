@@ -462,7 +462,7 @@ final class Worker {
             }
             participants.append(CycleParticipant(
                 pid: edge.waiter, template: found == nil ? nil : template, step: statement?.step, sql: statement?.sql,
-                parameters: statement?.parameters ?? [], parameterNames: names, waitsFor: "\(edge.mode) on \(edge.lock.postgresText)"
+                parameters: statement?.parameters ?? [], parameterNames: names, waitsFor: "\(edge.mode) on \(edge.lock.summary)"
             ))
         }
         let signature = DeadlockSignature(report: report) { sessions[$0] }

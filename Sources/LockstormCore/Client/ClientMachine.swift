@@ -305,6 +305,7 @@ public struct ClientMachine: Sendable {
                 switch source {
                 case .constant(let text): parameters.append(text)
                 case .variable(let slot): parameters.append(variableTexts[slot])
+                case .clientID: parameters.append(String(clientIndex))
                 }
             }
             return .send(sql: sql, parameters: parameters)

@@ -42,12 +42,15 @@ public struct IntervalStats: Sendable {
 ///
 /// Version 1 of the schema. Counts are per interval; `tps` is `committed`
 /// divided by the interval's length (the last interval may be shorter).
+/// The `waiting_*`, `wait_*`, `longest_*` columns come from the lock-wait
+/// sampler (`--sample-interval`; empty when it is off).
 public struct TimeseriesRow: Sendable, Hashable {
     public static let columns = [
         "interval", "start_s", "end_s", "tps", "attempts", "committed", "failed", "retries",
         "deadlocks", "lock_not_available", "serialization_failures", "statement_timeouts", "connection_errors", "other_errors",
         "lat_p50_ms", "lat_p99_ms",
-    ]
+        "lock_samples", "waiting_mean", "waiting_max",
+    ] + LockWaitSummary.kinds.map { "wait_\($0)_max" } + ["longest_wait_ms", "longest_chain"]
 
     public var interval: Int
     public var startSeconds: Double
@@ -59,6 +62,8 @@ public struct TimeseriesRow: Sendable, Hashable {
     public var errorCounts: [Int]
     public var p50Milliseconds: Double
     public var p99Milliseconds: Double
+    /// Lock waits sampled during the interval; `nil` when sampling was off.
+    public var lockWaits: LockWaitSummary?
 
     public init(interval: Int, startSeconds: Double, endSeconds: Double, stats: IntervalStats) {
         self.interval = interval
@@ -82,10 +87,18 @@ public struct TimeseriesRow: Sendable, Hashable {
     public func count(_ errorClass: ErrorClass) -> Int { errorCounts[errorClass.rawValue] }
 
     public var values: [String] {
-        [
+        var values = [
             String(interval), Format.fixed(startSeconds, digits: 3), Format.fixed(endSeconds, digits: 3), Format.fixed(tps, digits: 2),
             String(attempts), String(committed), String(failed), String(retries),
         ] + ErrorClass.allCases.map { String(count($0)) } + [Format.fixed(p50Milliseconds, digits: 3), Format.fixed(p99Milliseconds, digits: 3)]
+        if let waits = lockWaits {
+            values += [String(waits.samples), Format.fixed(waits.waitingMean, digits: 2), String(waits.waitingMax)]
+            values += waits.byKindMax.map(String.init)
+            values += [Format.fixed(waits.longestWaitMilliseconds, digits: 1), String(waits.longestChain)]
+        } else {
+            values += Array(repeating: "", count: 5 + LockWaitSummary.kinds.count)
+        }
+        return values
     }
 }
 

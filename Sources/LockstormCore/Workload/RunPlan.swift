@@ -44,6 +44,13 @@ public enum ParameterSource: Sendable, Hashable {
     case constant(String?)
     /// A variable slot of the current transaction.
     case variable(Int)
+    /// The client's number, 0 to clients − 1 (`:client_id`).
+    case clientID
+}
+
+extension RunPlan {
+    /// The built-in reference to the client's own number, as pgbench's `:client_id`.
+    public static let clientIDName = "client_id"
 }
 
 /// A random or constant value source, compiled.
@@ -295,6 +302,8 @@ struct PlanCompiler {
                         sources.append(.variable(slot))
                     } else if let value = parameters[name] {
                         sources.append(.constant(value.bindText))
+                    } else if name == RunPlan.clientIDName {
+                        sources.append(.clientID)
                     } else {
                         error(location, "':\(name)' in \(context) is neither a parameter nor a variable\(Suggestion.didYouMean(name, in: variables + Array(parameters.keys).sorted()))")
                     }
