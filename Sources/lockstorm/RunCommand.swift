@@ -141,6 +141,7 @@ struct RunCommand: ParsableCommand {
             do {
                 let writer = try ResultWriter(root: URL(fileURLWithPath: out), workload: plan.workloadName, variant: plan.variantLabel)
                 try writer.writeAll(summary: outcome.summary, timeseries: outcome.timeseries, record: record)
+                try HTMLReport.write(directory: writer.directory)
                 directory = relativePath(writer.directory.path)
             } catch {
                 Console.note("could not write results: \(error.localizedDescription)")

@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(FoundationXML)
+import FoundationXML
+#endif
 import Testing
 import TestSupport
 
@@ -59,6 +62,27 @@ struct ResultFilesConsistencyTests {
         #expect(record["partial"] as? Bool == false)
         #expect(record["interval_s"] as? Double == 0.5)
         #expect((record["peak_rss_bytes"] as? Int ?? 0) > 1_000_000)
+
+        // deadlocks.csv: the cycles account for every deadlock.
+        let cycles = try read("deadlocks.csv")
+        #expect(!cycles.isEmpty)
+        #expect(cycles.map { int($0, "count") }.reduce(0, +) == int(total, "deadlocks"))
+        #expect(cycles.allSatisfy { ($0["participants"] ?? "").contains("transfer:") })
+
+        // timeseries carries the lock-wait sampler's columns.
+        #expect(series.contains { int($0, "lock_samples") > 0 })
+
+        // report.html: self-contained, well-formed, with the charts and the cycles.
+        let html = try String(contentsOfFile: directory + "/report.html", encoding: .utf8)
+        #expect(!html.contains("http://") && !html.contains("https://") && !html.contains("<script"))
+        #expect(html.components(separatedBy: "<svg").count - 1 == 5)
+        #expect(html.contains("id=\"deadlocks-table\""))
+        #expect(XMLParser(data: Data(html.utf8)).parse())
+        // lockstorm report DIR renders it again from the files alone.
+        try FileManager.default.removeItem(atPath: directory + "/report.html")
+        let report = try ChildProcess(LockstormBinary.path, ["report", directory])
+        #expect(report.wait(timeout: 60) == 0, "stderr: \(report.standardError)")
+        #expect(try String(contentsOfFile: directory + "/report.html", encoding: .utf8) == html)
 
         // --format json: the same summary on stdout, parseable.
         let json = try #require(try JSONSerialization.jsonObject(with: Data(child.standardOutput.utf8)) as? [[String: Any]])

@@ -144,6 +144,7 @@ public enum LoadRunner {
             }
         }
         let board = SessionBoard(clients: options.clients)
+        let deadlockTimeout = server.settings.first { $0.name == "deadlock_timeout" }.flatMap { Self.nanoseconds(postgresSetting: $0.value) } ?? 1_000_000_000
         let timeseries = TimeseriesCollector(workers: threadCount, intervalNanoseconds: UInt64(max(options.intervalSeconds, 0.01) * 1e9))
         let deadlocksBefore = serverDeadlocks(admin)
         let startedAt = Date()
@@ -162,7 +163,8 @@ public enum LoadRunner {
                 transactionsPerClient: options.transactionsPerClient, connectTimeoutSeconds: options.connectTimeoutSeconds,
                 workerIndex: workerIndex, schedules: schedules.filter { clients.contains($0.key) },
                 lateLimitNanoseconds: options.lateLimitMilliseconds.map { UInt64($0 * 1e6) },
-                reconnectLimitNanoseconds: UInt64(options.reconnectTimeoutSeconds * 1e9), board: board
+                reconnectLimitNanoseconds: UInt64(options.reconnectTimeoutSeconds * 1e9), board: board,
+                deadlockTimeoutNanoseconds: deadlockTimeout
             )
             connected.enter()
             finished.enter()
@@ -276,6 +278,13 @@ public enum LoadRunner {
                 throw RunError(.setup, "\(what) statement \(index + 1) failed: \(error)\n  statement: \(firstLine)")
             }
         }
+    }
+
+    /// A time setting as PostgreSQL shows it (`1s`, `50ms`, `1min`; bare numbers are ms).
+    static func nanoseconds(postgresSetting text: String) -> UInt64? {
+        if let milliseconds = Double(text) { return UInt64(milliseconds * 1e6) }
+        guard case .constant(.int(let nanoseconds))? = try? ExpressionParser.parse(text), nanoseconds >= 0 else { return nil }
+        return UInt64(nanoseconds)
     }
 
     /// The server's deadlock counter for this database.

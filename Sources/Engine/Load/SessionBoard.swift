@@ -15,6 +15,8 @@ final class SessionBoard: Sendable {
         var sql: String
         var parameters: [String?]
         var sentAt: UInt64
+        /// When its result came back (`nil` while in flight).
+        var completedAt: UInt64? = nil
     }
 
     private final class Slot: Sendable {
@@ -44,18 +46,27 @@ final class SessionBoard: Sendable {
         }
     }
 
-    /// The client behind `pid`, and the statement it most likely waited in
-    /// when the deadlock was detected: the last one it sent before `cutoff`.
+    /// The statement in flight on `client` has completed.
+    func completed(client: Int, at time: UInt64) {
+        slots[client].recent.withLock { recent in
+            if let last = recent.indices.last, recent[last].completedAt == nil { recent[last].completedAt = time }
+        }
+    }
+
+    /// The client behind `pid`, and the statement it was waiting in when the
+    /// deadlock check ran at `detection`: the one sent before and completed
+    /// after it (or still in flight).
     ///
-    /// The others in a cycle are woken when the victim aborts, and may have
-    /// sent their next statement by the time the victim's worker asks; the
-    /// cutoff (a little before the victim learnt of the deadlock) leaves
-    /// those out. A participant that closed the cycle less than that margin
-    /// before the check ran is attributed to its previous statement.
-    func lookup(pid: Int32, cutoff: UInt64) -> (client: Int, statement: Statement?)? {
+    /// The others in a cycle are woken when the victim aborts and may have
+    /// moved on by the time the victim's worker asks, so "the latest
+    /// statement" would often be the wrong one. When no statement spans the
+    /// moment (an estimate can be early by the time the victim's statement ran
+    /// before it began to wait), the last one sent before it is taken.
+    func lookup(pid: Int32, detection: UInt64) -> (client: Int, statement: Statement?)? {
         guard let client = clientByPID.withLock({ $0[pid] }) else { return nil }
         let recent = slots[client].recent.withLock { $0 }
-        return (client, recent.last { $0.sentAt <= cutoff } ?? recent.last)
+        let spanning = recent.first { $0.sentAt <= detection && ($0.completedAt ?? .max) >= detection }
+        return (client, spanning ?? recent.last { $0.sentAt <= detection } ?? recent.first)
     }
 
     /// The statement `client` sent last.

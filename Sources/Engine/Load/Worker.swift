@@ -25,6 +25,8 @@ struct WorkerAssignment: Sendable {
     var reconnectLimitNanoseconds: UInt64
     /// What every client of the run is executing (shared by all workers).
     var board: SessionBoard
+    /// The server's `deadlock_timeout`, to place a deadlock check in time.
+    var deadlockTimeoutNanoseconds: UInt64 = 1_000_000_000
 }
 
 /// What a worker hands back when its clients are done.
@@ -393,6 +395,7 @@ final class Worker {
         while !connection.isBusy {
             guard let result = connection.nextResult(copyRows: false) else {
                 // The statement is complete.
+                assignment.board.completed(client: clients[index].machine.clientIndex, at: now)
                 let pending = clients[index].pendingError
                 clients[index].pendingError = nil
                 clients[index].io = .idle
@@ -442,16 +445,18 @@ final class Worker {
         guard let report = DeadlockReport.parse(detail: detail, context: context) else { return }
         let plan = assignment.plan
         let victimClient = clients[index].machine.clientIndex
-        // Half a millisecond before the victim heard of it: see SessionBoard.lookup.
-        let cutoff = now &- 500_000
+        // The victim ran the check itself, deadlock_timeout after its statement
+        // began to wait: see SessionBoard.lookup.
+        let victimStatement = assignment.board.current(client: victimClient)
+        let detection = min((victimStatement?.sentAt ?? now) &+ assignment.deadlockTimeoutNanoseconds, now)
         var participants: [CycleParticipant] = []
         var sessions: [Int32: (template: String, step: Int?)] = [:]
         for edge in report.edges {
             var found: (client: Int, statement: SessionBoard.Statement?)?
             if edge.waiter == clients[index].connection?.backendPID {
-                found = (victimClient, assignment.board.current(client: victimClient))
+                found = (victimClient, victimStatement)
             } else {
-                found = assignment.board.lookup(pid: edge.waiter, cutoff: cutoff)
+                found = assignment.board.lookup(pid: edge.waiter, detection: detection)
             }
             let statement = found?.statement
             let template = statement.map { plan.transactions[$0.transaction].name }
