@@ -1,4 +1,5 @@
 import ArgumentParser
+import Engine
 import Foundation
 
 /// lockstorm's exit codes, part of its interface (documented in the README).
@@ -48,7 +49,9 @@ struct Lockstorm: ParsableCommand {
         do {
             var command = try parseAsRoot()
             try command.run()
+            SignalTrap.yieldToExitInProgress()
         } catch let failure as Failure {
+            SignalTrap.yieldToExitInProgress()
             if !failure.message.isEmpty { FileHandle.standardError.write(Data((failure.message + "\n").utf8)) }
             Foundation.exit(failure.status.rawValue)
         } catch {

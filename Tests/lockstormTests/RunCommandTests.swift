@@ -86,6 +86,25 @@ struct RunCommandTests {
         #expect(child.standardOutput.contains("schedule (-R 100.0 tx/s): 300 starts scheduled"))
     }
 
+    @Test("a second Ctrl-C quits at once and still removes the server")
+    func secondInterruptStopsServerAtOnce() throws {
+        let tmp = try scratch()
+        defer { try? FileManager.default.removeItem(atPath: tmp) }
+        try FileManager.default.createDirectory(atPath: tmp + "/server", withIntermediateDirectories: true)
+        let child = try ChildProcess(LockstormBinary.path, [
+            "run", workloads + "/transfers.yaml", "--variant", "unordered", "-c", "8", "-T", "120", "--out", tmp + "/results",
+        ], environment: ["TMPDIR": tmp + "/server"])
+        let running = child.waitUntil(timeout: 60) { child.standardError.contains("running transfers/unordered") }
+        try #require(running, "the run did not start: \(child.standardError)")
+        child.signal(SIGINT)
+        _ = child.waitUntil(timeout: 10) { child.standardError.contains("interrupted") }
+        child.signal(SIGINT)
+        #expect(child.wait(timeout: 30) == 130)
+        #expect(child.standardError.contains("stopping now; removing the embedded server"))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: tmp + "/server").isEmpty)
+        #expect(Processes.alive(mentioning: tmp).isEmpty)
+    }
+
     @Test("a failed invariant exits 1 and says which")
     func invariantFailureExitCode() throws {
         let tmp = try scratch()

@@ -99,15 +99,16 @@ public final class EmbeddedServer: Sendable {
     }
 
     /// Stops the server (immediate shutdown: the data is thrown away anyway)
-    /// and deletes its directory. Idempotent and safe from any thread.
+    /// and deletes its directory. Idempotent and safe from any thread: the
+    /// lock is held for the whole shutdown, so a caller that comes while
+    /// another thread is stopping the server returns only once it is gone.
     public func stop() {
-        let alreadyStopped = stopped.withLock { value -> Bool in
-            defer { value = true }
-            return value
-        }
         if let token = cleanupToken.withLock({ $0 }) { CleanupRegistry.shared.remove(token) }
-        guard !alreadyStopped else { return }
-        terminate()
+        stopped.withLock { done in
+            guard !done else { return }
+            terminate()
+            done = true
+        }
     }
 
     /// Stops an attached (or detached) server regardless of earlier state.

@@ -51,6 +51,16 @@ public final class SignalTrap {
         let value = Atomic<Int>(0)
     }
 
+    private static let exiting = Atomic<Bool>(false)
+
+    /// Called by the main thread before it exits: once a second signal has
+    /// started the immediate exit, the handler owns the process's end (it
+    /// removes the server, then exits), so the caller waits for it instead
+    /// of racing it to `exit` with another status.
+    public static func yieldToExitInProgress() {
+        while exiting.load(ordering: .relaxed) { sleep(1) }
+    }
+
     private var sources: [DispatchSourceSignal] = []
     private let counter = Counter()
 
@@ -66,6 +76,7 @@ public final class SignalTrap {
                     stop.set()
                     onFirst(signalNumber)
                 } else {
+                    SignalTrap.exiting.store(true, ordering: .relaxed)
                     FileHandle.standardError.write(Data("lockstorm: stopping now; removing the embedded server\n".utf8))
                     CleanupRegistry.shared.runAll()
                     exit(signalNumber == SIGINT ? 130 : 143)
