@@ -9,7 +9,7 @@ build: deps
 
 # The main job: both transfer variants on a throwaway embedded PostgreSQL.
 demo: build
-	.build/release/lockstorm run workloads/transfers.yaml --all-variants -c 16 -T 10 --set accounts=10 --deadlock-timeout 100ms
+	.build/release/lockstorm run workloads/transfers.yaml --all-variants -c 16 -T 10 --deadlock-timeout 100ms
 
 # The whole test suite: unit tests and integration tests on real servers.
 test: deps

@@ -24,11 +24,12 @@ public struct ConnectionString: Sendable, Equatable, CustomStringConvertible {
     private static func redactURLUserInfo(_ text: String) -> String {
         guard let scheme = text.range(of: "://") else { return text }
         let afterScheme = text[scheme.upperBound...]
-        // userinfo ends at the last '@' before the first '/', '?' or end.
-        let authorityEnd = afterScheme.firstIndex(where: { $0 == "/" || $0 == "?" }) ?? afterScheme.endIndex
-        let authority = afterScheme[afterScheme.startIndex..<authorityEnd]
-        guard let at = authority.lastIndex(of: "@") else { return text }
-        let userInfo = authority[authority.startIndex..<at]
+        // userinfo ends at the last '@' before the query; a password may
+        // itself contain '/' or ':' when the user did not percent-encode it.
+        let queryStart = afterScheme.firstIndex(of: "?") ?? afterScheme.endIndex
+        let beforeQuery = afterScheme[afterScheme.startIndex..<queryStart]
+        guard let at = beforeQuery.lastIndex(of: "@") else { return text }
+        let userInfo = beforeQuery[beforeQuery.startIndex..<at]
         guard let colon = userInfo.firstIndex(of: ":") else { return text }
         var result = String(text[text.startIndex..<colon])
         result += ":****"
@@ -43,9 +44,9 @@ public struct ConnectionString: Sendable, Equatable, CustomStringConvertible {
             result += rest[rest.startIndex..<range.upperBound]
             rest = rest[range.upperBound...]
             // Optional spaces, then '=' introduce the value.
-            let trimmed = rest.drop(while: { $0 == " " })
+            let trimmed = rest.drop(while: { $0.isWhitespace })
             guard trimmed.first == "=" else { continue }
-            var value = trimmed.dropFirst().drop(while: { $0 == " " })
+            var value = trimmed.dropFirst().drop(while: { $0.isWhitespace })
             result += "="
             if value.first == "'" {
                 value = value.dropFirst()
@@ -59,7 +60,7 @@ public struct ConnectionString: Sendable, Equatable, CustomStringConvertible {
                 }
                 rest = end < value.endIndex ? value[value.index(after: end)...] : value[value.endIndex...]
             } else {
-                let end = value.firstIndex(where: { $0 == " " || $0 == "&" || $0 == "#" }) ?? value.endIndex
+                let end = value.firstIndex(where: { $0.isWhitespace || $0 == "&" || $0 == "#" }) ?? value.endIndex
                 rest = value[end...]
             }
             result += "****"

@@ -17,9 +17,10 @@ public final class PostgresConnection {
     /// `dsn` is a URL or conninfo string; `applicationName` shows up in
     /// `pg_stat_activity` unless the DSN sets one itself.
     public init(dsn: ConnectionString, connectTimeout: Int = 10, applicationName: String = "lockstorm") throws {
-        // Our defaults come first so that the DSN's own values override them.
-        let keywords = ["connect_timeout", "application_name", "dbname"]
-        let values = [String(connectTimeout), applicationName, dsn.raw]
+        // connect_timeout comes first so the DSN may override it; application_name
+        // last, because lockstorm finds its own sessions by it.
+        let keywords = ["connect_timeout", "dbname", "application_name"]
+        let values = [String(connectTimeout), dsn.raw, applicationName]
         let connection: OpaquePointer? = withCStringArray(keywords) { keywordPointers in
             withCStringArray(values) { valuePointers in
                 PQconnectdbParams(keywordPointers, valuePointers, 1)
@@ -126,6 +127,11 @@ public final class PostgresConnection {
     /// the rows are not copied (the hot path needs only success or failure).
     public func nextResult(copyRows: Bool) -> Result<QueryResult, PostgresError>? {
         guard let result = PQgetResult(handle) else { return nil }
+        if Self.isCopy(PQresultStatus(result)) {
+            // libpq would hand out COPY results forever; this connection cannot go on.
+            PQclear(result)
+            return .failure(PostgresError(kind: .connectionLost, message: "COPY … FROM STDIN / TO STDOUT is not supported in a workload step; the connection was dropped"))
+        }
         do {
             return .success(try consume(result, copyRows: copyRows))
         } catch let error as PostgresError {
@@ -143,9 +149,23 @@ public final class PostgresConnection {
 
     // MARK: Helpers
 
+    private static func isCopy(_ status: ExecStatusType) -> Bool {
+        status == PGRES_COPY_IN || status == PGRES_COPY_OUT || status == PGRES_COPY_BOTH
+    }
+
     private func consume(_ result: OpaquePointer?, copyRows: Bool) throws -> QueryResult {
         guard let result else { throw connectionError() }
         defer { PQclear(result) }
+        if Self.isCopy(PQresultStatus(result)) {
+            // End the COPY so the connection stays usable, then refuse it.
+            if PQresultStatus(result) == PGRES_COPY_IN { _ = PQputCopyEnd(handle, "COPY is not supported by lockstorm") }
+            while let rest = PQgetResult(handle) {
+                let status = PQresultStatus(rest)
+                PQclear(rest)
+                if Self.isCopy(status) { break }
+            }
+            throw PostgresError(kind: .client, message: "COPY … FROM STDIN / TO STDOUT is not supported; use INSERT … SELECT or a server-side file")
+        }
         switch PQresultStatus(result) {
         case PGRES_COMMAND_OK, PGRES_EMPTY_QUERY:
             return QueryResult(commandTag: Self.string(PQcmdStatus(result)) ?? "", affectedRows: Int(Self.string(PQcmdTuples(result)) ?? "") ?? 0)
@@ -236,8 +256,8 @@ public final class PendingConnection {
     /// Starts connecting. `deadlineNanoseconds` is a monotonic time after
     /// which `poll` gives up (libpq does not apply connect_timeout here).
     public init(dsn: ConnectionString, applicationName: String = "lockstorm", deadlineNanoseconds: UInt64? = nil) throws {
-        let keywords = ["application_name", "dbname"]
-        let values = [applicationName, dsn.raw]
+        let keywords = ["dbname", "application_name"]
+        let values = [dsn.raw, applicationName]
         let connection: OpaquePointer? = withCStringArray(keywords) { keywordPointers in
             withCStringArray(values) { valuePointers in
                 PQconnectStartParams(keywordPointers, valuePointers, 1)
@@ -314,14 +334,17 @@ private func withCStringArray<R>(_ strings: [String], _ body: (UnsafePointer<Uns
         offsets.append(storage.count)
         storage.append(contentsOf: string.utf8CString)
     }
+    // `storage` and `pointers` are never empty (a NUL per string, a NULL
+    // terminator), so their base addresses exist; the fallbacks cannot run.
+    storage.append(0)
     return storage.withUnsafeBufferPointer { buffer in
-        guard let base = buffer.baseAddress else {
-            let empty: [UnsafePointer<CChar>?] = [nil]
-            return empty.withUnsafeBufferPointer { body($0.baseAddress.unsafelyUnwrapped) }
-        }
+        guard let base = buffer.baseAddress else { preconditionFailure("a non-empty array has a base address") }
         var pointers: [UnsafePointer<CChar>?] = offsets.map { base + $0 }
         pointers.append(nil)
-        return pointers.withUnsafeBufferPointer { body($0.baseAddress.unsafelyUnwrapped) }
+        return pointers.withUnsafeBufferPointer { list in
+            guard let first = list.baseAddress else { preconditionFailure("a non-empty array has a base address") }
+            return body(first)
+        }
     }
 }
 
@@ -344,7 +367,8 @@ private func withParameterPointers<R>(_ parameters: [String?], _ body: (Int32, U
     }
     storage.append(0)
     return storage.withUnsafeBufferPointer { buffer in
-        let base = buffer.baseAddress.unsafelyUnwrapped
+        // `storage` ends with a NUL, so it is never empty and has a base address.
+        guard let base = buffer.baseAddress else { preconditionFailure("a non-empty array has a base address") }
         let pointers: [UnsafePointer<CChar>?] = offsets.map { $0 < 0 ? nil : base + $0 }
         return pointers.withUnsafeBufferPointer { body(Int32(parameters.count), $0.baseAddress) }
     }

@@ -11,8 +11,9 @@ enum ExitStatus: Int32 {
     case usage = 2
     /// The run could not be carried out: no connection, setup failed, server lost.
     case runError = 3
-    /// Stopped by Ctrl-C (SIGINT) or SIGTERM; results so far were written.
+    /// Stopped by Ctrl-C (SIGINT); results so far were written.
     case interrupted = 130
+    /// Stopped by SIGTERM or SIGHUP (terminal gone); results so far were written.
     case terminated = 143
 }
 
@@ -52,13 +53,13 @@ struct Lockstorm: ParsableCommand {
             SignalTrap.yieldToExitInProgress()
         } catch let failure as Failure {
             SignalTrap.yieldToExitInProgress()
-            if !failure.message.isEmpty { FileHandle.standardError.write(Data((failure.message + "\n").utf8)) }
+            if !failure.message.isEmpty { try? FileHandle.standardError.write(contentsOf: Data((failure.message + "\n").utf8)) }
             Foundation.exit(failure.status.rawValue)
         } catch {
             let code = exitCode(for: error)
             if code == .success { exit(withError: error) }
             // Parse and validation errors are usage errors: exit 2, not 64.
-            FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+            try? FileHandle.standardError.write(contentsOf: Data((fullMessage(for: error) + "\n").utf8))
             if code == .validationFailure { Foundation.exit(ExitStatus.usage.rawValue) }
             Foundation.exit(code.rawValue == 0 ? ExitStatus.runError.rawValue : code.rawValue)
         }

@@ -123,8 +123,9 @@ struct RunCommand: ParsableCommand {
             } catch {
                 throw Failure(.runError, "lockstorm: \(error)")
             }
+            if let failure = outcome.samplerFailure { Console.note("the lock-wait sampler could not run (\(failure)); its timeseries columns are empty") }
             // Clear the progress bar before the summary.
-            if options.onProgress != nil && isatty(STDERR_FILENO) == 1 { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+            if options.onProgress != nil && isatty(STDERR_FILENO) == 1 { try? FileHandle.standardError.write(contentsOf: Data("\r\u{1B}[K".utf8)) }
             let record = RunRecord(
                 version: LockstormVersion.string, commandLine: Self.redactedCommandLine(CommandLine.arguments),
                 workload: .init(name: plan.workloadName, file: relativePath(workloadURL.path), sha256: workloadHash),
@@ -160,7 +161,7 @@ struct RunCommand: ParsableCommand {
             }
             if outcome.summary.invariantFailures > 0 && status == .success { status = .checksFailed }
         }
-        if trap.triggered { throw Failure(.interrupted, "") }
+        if let signal = trap.firstSignal { throw Failure(signal == SIGINT ? .interrupted : .terminated, "") }
         if status != .success { throw Failure(status, "") }
     }
 
@@ -187,7 +188,7 @@ struct RunCommand: ParsableCommand {
             if showBar, let planned = report.plannedSeconds {
                 output += "\r\u{1B}[K" + ProgressLine.bar(elapsedSeconds: report.elapsedSeconds, plannedSeconds: planned, committed: report.committedSoFar, window: report.window, windowSeconds: report.windowSeconds)
             }
-            FileHandle.standardError.write(Data(output.utf8))
+            try? FileHandle.standardError.write(contentsOf: Data(output.utf8))
         }
     }
 

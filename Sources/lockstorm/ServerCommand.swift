@@ -36,6 +36,13 @@ struct ServerCommand: ParsableCommand {
             if let directory = ServerCommand.recordedDirectory(), FileManager.default.fileExists(atPath: directory) {
                 throw Failure(.usage, "lockstorm: a server is already running in \(directory); run 'lockstorm server stop' first")
             }
+            // Ctrl-C while initdb or pg_ctl run: the half-made server is removed.
+            let trap = SignalTrap(stop: StopSignal()) { _ in
+                Console.note("interrupted: removing the half-started server")
+                CleanupRegistry.shared.runAll()
+                Foundation.exit(ExitStatus.interrupted.rawValue)
+            }
+            defer { withExtendedLifetime(trap) {} }
             let server: EmbeddedServer
             do {
                 server = try EmbeddedServer.start(EmbeddedServerOptions(

@@ -66,6 +66,14 @@ struct LoadArguments: ParsableArguments {
         if let transactions, transactions < 1 { throw ValidationError("-t/--transactions must be at least 1") }
         if time != nil && transactions != nil { throw ValidationError("give either -T (duration) or -t (transactions per client), not both") }
         if let time, (Durations.parseSeconds(time) ?? 0) <= 0 { throw ValidationError("-T '\(time)' is not a duration: give seconds (10) or a duration (30s, 2min)") }
+        // Bounds keep every conversion to nanoseconds and counts in range.
+        let longest = 10_000_000.0  // seconds, about 115 days
+        if let time, (Durations.parseSeconds(time) ?? 0) > longest { throw ValidationError("-T '\(time)' is longer than \(Int(longest)) s") }
+        if let warmup, (Durations.parseSeconds(warmup) ?? 0) > longest { throw ValidationError("--warmup '\(warmup)' is longer than \(Int(longest)) s") }
+        if (Durations.parseSeconds(reconnectTimeout) ?? 0) > longest { throw ValidationError("--reconnect-timeout is longer than \(Int(longest)) s") }
+        if let rate, rate > 10_000_000 { throw ValidationError("-R/--rate above 10,000,000 tx/s is not a rate lockstorm can schedule") }
+        if let latencyLimit, latencyLimit > longest * 1_000 { throw ValidationError("-L/--latency-limit is longer than \(Int(longest)) s") }
+        if let clients, clients > 100_000 { throw ValidationError("-c/--clients above 100,000 is more connections than one process can hold") }
         if let rate, !(rate > 0) { throw ValidationError("-R/--rate must be above 0 transactions per second") }
         if latencyLimit != nil && rate == nil { throw ValidationError("-L/--latency-limit needs -R: it bounds how late a scheduled start may be") }
         if let latencyLimit, !(latencyLimit > 0) { throw ValidationError("-L/--latency-limit must be above 0 ms") }
@@ -123,6 +131,6 @@ enum Durations {
 /// Messages for a person, on stderr, so stdout stays for results.
 enum Console {
     static func note(_ text: String) {
-        FileHandle.standardError.write(Data(("lockstorm: " + text + "\n").utf8))
+        try? FileHandle.standardError.write(contentsOf: Data(("lockstorm: " + text + "\n").utf8))
     }
 }

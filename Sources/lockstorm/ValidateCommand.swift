@@ -20,7 +20,7 @@ struct ValidateCommand: ParsableCommand {
                 print("\(name): ok (\(workload.transactions.count) transaction(s), \(variants))")
             } catch let failure as Failure {
                 failed = true
-                FileHandle.standardError.write(Data((failure.message + "\n").utf8))
+                try? FileHandle.standardError.write(contentsOf: Data((failure.message + "\n").utf8))
             }
         }
         if failed { throw Failure(.usage, "") }

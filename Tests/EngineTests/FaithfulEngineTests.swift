@@ -81,6 +81,26 @@ struct FaithfulEngineTests {
         }
     }
 
+    @Test("a server restart mid-run: every client reconnects, the run goes on and is not lost")
+    func serverRestartReconnects() throws {
+        try TestServer.with { server in
+            let plan = try transfers("ordered", accounts: 1_000)
+            let restarter = Thread {
+                usleep(1_500_000)
+                try? server.restart()
+            }
+            restarter.start()
+            let options = LoadOptions(clients: 4, threads: 2, durationSeconds: 5, seed: 9)
+            let outcome = try LoadRunner.run(plan: plan, dsn: server.dsn, options: options, stop: StopSignal())
+            #expect(outcome.serverLost == false)
+            #expect(outcome.lostConnections >= 4)
+            #expect(outcome.reconnects == outcome.lostConnections)
+            #expect(outcome.summary.stats.total.count(.connection) == outcome.lostConnections)
+            #expect((outcome.timeseries.last?.committed ?? 0) > 0)
+            #expect(outcome.summary.invariants.count == 1 && outcome.summary.invariants.allSatisfy { $0.passed })
+        }
+    }
+
     @Test("a server that stays down ends the run as lost within the reconnect limit, keeping what was measured")
     func unreachableServerEndsTheRun() throws {
         let server = try EmbeddedServer.start(EmbeddedServerOptions(maxConnections: 30))

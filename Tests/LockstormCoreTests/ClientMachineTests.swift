@@ -242,8 +242,10 @@ import Testing
         #expect(machine.statementFailed(Self.deadlock, now: 2_000, stats: &stats) == .send(sql: "ROLLBACK", parameters: []))
         #expect(machine.statementSucceeded(now: 3_000, stats: &stats) == .sleep(until: 3_000 + 10_000_000))
         #expect(!machine.isInTransaction)
-        #expect(stats.transactions[0].retries == 1)
+        // A retry is counted when it begins, after the backoff.
+        #expect(stats.transactions[0].retries == 0)
         #expect(machine.timerFired(now: 10_003_000, stats: &stats) == .send(sql: "BEGIN", parameters: []))
+        #expect(stats.transactions[0].retries == 1)
         // Without redraw the retry replays the same values.
         #expect(machine.statementSucceeded(now: 10_004_000, stats: &stats) == .send(sql: sql, parameters: firstParameters))
         #expect(machine.statementSucceeded(now: 10_005_000, stats: &stats) == .send(sql: "COMMIT", parameters: []))
@@ -451,5 +453,40 @@ import Testing
         #expect(stats.transactions[0].attempts == 0)
         #expect(stats.transactions[1].committed == 20)
         #expect(machine.currentTransaction == 1)
+    }
+
+    @Test func aStopDuringBackoffEndsTheTransactionWithoutCountingARetry() throws {
+        let plan = try makePlan(Self.retryYAML())
+        var machine = ClientMachine(plan: plan, clientIndex: 0, seed: 1)
+        var stats = RunStats(transactionCount: 1)
+        _ = machine.start(now: 0, stats: &stats)
+        _ = machine.statementSucceeded(now: 1, stats: &stats)                       // BEGIN done → step
+        #expect(machine.statementFailed(Self.deadlock, now: 2, stats: &stats) == .send(sql: "ROLLBACK", parameters: []))
+        guard case .sleep(let until) = machine.statementSucceeded(now: 3, stats: &stats) else {
+            Issue.record("expected a backoff")
+            return
+        }
+        #expect(stats.transactions[0].retries == 0)
+        machine.requestStop()
+        #expect(machine.timerFired(now: until, stats: &stats) == .stop)
+        // One failed attempt, never retried: it finally failed.
+        #expect(stats.transactions[0].failed == 1)
+        #expect(stats.transactions[0].retries == 0)
+        #expect(stats.transactions[0].abandoned == 1)
+    }
+
+    @Test func aStatementCanceledAtTheEndOfTheRunIsNotCounted() throws {
+        let plan = try makePlan(Self.retryYAML())
+        var machine = ClientMachine(plan: plan, clientIndex: 0, seed: 1)
+        var stats = RunStats(transactionCount: 1)
+        _ = machine.start(now: 0, stats: &stats)
+        _ = machine.statementSucceeded(now: 1, stats: &stats)
+        machine.requestStop()
+        machine.discardInFlight()
+        let canceled = StatementFailure(sqlState: .queryCanceled, message: "canceling statement due to user request")
+        #expect(machine.statementFailed(canceled, now: 2, stats: &stats) == .send(sql: "ROLLBACK", parameters: []))
+        #expect(machine.statementSucceeded(now: 3, stats: &stats) == .stop)
+        #expect(stats.transactions[0].attempts == 0)
+        #expect(stats.errors.isEmpty)
     }
 }

@@ -260,3 +260,16 @@ func planDiagnostics(_ workload: Workload, variant: String? = nil, overrides: [(
             """) == ["w.yaml:8:5: invariant 'ratio': 'equals' division by zero"])
     }
 }
+
+@Suite struct CopyStepTests {
+    @Test func copyFromStdinIsRejectedWithAReason() {
+        let yaml = """
+            name: t
+            transactions:
+              load:
+                steps: [COPY t FROM STDIN]
+            """
+        let error = #expect(throws: WorkloadError.self) { try WorkloadParser.parse(yaml, file: "w.yaml") }
+        #expect(error?.diagnostics.map(\.message) == ["COPY … FROM STDIN / TO STDOUT cannot run as a step in transaction 'load': lockstorm does not stream COPY data; use INSERT … SELECT"])
+    }
+}

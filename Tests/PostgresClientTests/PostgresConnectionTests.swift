@@ -152,6 +152,9 @@ struct ConnectingTests {
         ("host=db user=bob password=pw dbname=app", "host=db user=bob password=**** dbname=app"),
         ("host=db password = 'p w\\'x' dbname=app", "host=db password=**** dbname=app"),
         ("host=db dbname=app", "host=db dbname=app"),
+        ("postgresql://u:pa/ss@h/db", "postgresql://u:****@h/db"),
+        ("postgresql://u:p:ss@h/db?sslmode=require", "postgresql://u:****@h/db?sslmode=require"),
+        ("host=db password\t=\tsecret dbname=app", "host=db password=**** dbname=app"),
     ])
     func redaction(input: String, expected: String) {
         #expect(ConnectionString(input).description == expected)

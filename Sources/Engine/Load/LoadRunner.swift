@@ -108,6 +108,8 @@ public struct RunOutcome: Sendable {
     /// `pg_stat_database.deadlocks` after minus before the run, for this
     /// database; `nil` when it could not be read.
     public var serverDeadlocksDelta: Int?
+    /// Why the lock-wait sampler could not run (its columns are then empty).
+    public var samplerFailure: String?
 }
 
 /// Runs a compiled workload against a server: setup, load over event-loop
@@ -216,7 +218,8 @@ public enum LoadRunner {
         let end = max(MonotonicClock.now(), start)
         sampler?.stop()
         var rows = timeseries.rows
-        if let sampled = sampler?.intervals {
+        let samplerFailure = sampler?.failure
+        if samplerFailure == nil, let sampled = sampler?.intervals {
             for index in rows.indices { rows[index].lockWaits = sampled[rows[index].interval] ?? LockWaitSummary() }
         }
         let endedAt = Date()
@@ -235,26 +238,32 @@ public enum LoadRunner {
             unreachable = unreachable || result.serverUnreachable
         }
 
-        // Invariants, on the admin connection that sat idle during the load.
-        var invariants: [InvariantResult] = []
-        if lostConnections > 0 { _ = try? admin.execute("SELECT 1") }
-        var adminHealthy = admin.isHealthy && !unreachable
+        // A fresh connection for what follows: the one opened before the load
+        // may have been cut by a restart or an idle timeout meanwhile. The
+        // server is lost only if no new connection can be opened.
+        let after = unreachable ? nil : try? PostgresConnection(dsn: dsn, connectTimeout: options.connectTimeoutSeconds, applicationName: "lockstorm-admin")
+        var adminHealthy = after != nil
         let clientDeadlocks = stats.total.count(.deadlock)
         var serverDelta: Int?
-        if adminHealthy, let before = deadlocksBefore {
-            serverDelta = settledDeadlockDelta(admin, before: before, expected: clientDeadlocks)
+        if let after, let before = deadlocksBefore {
+            serverDelta = settledDeadlockDelta(after, before: before, expected: clientDeadlocks)
         }
+        var invariants: [InvariantResult] = []
         for invariant in plan.invariants {
+            guard let after else {
+                invariants.append(InvariantResult(name: invariant.name, expected: invariant.expected, actual: nil, error: "not checked: the server cannot be reached"))
+                continue
+            }
             do {
-                let result = try admin.execute(invariant.statement.sql, invariant.statement.parameters)
+                let result = try after.execute(invariant.statement.sql, invariant.statement.parameters)
                 invariants.append(InvariantResult(name: invariant.name, expected: invariant.expected, actual: result.scalar))
             } catch {
                 invariants.append(InvariantResult(name: invariant.name, expected: invariant.expected, actual: nil, error: "\(error)"))
-                adminHealthy = admin.isHealthy
+                adminHealthy = after.isHealthy
             }
         }
-        if options.runTeardown && adminHealthy {
-            try? runScript(plan.teardown, on: admin, what: "teardown")
+        if options.runTeardown && adminHealthy, let after {
+            try? runScript(plan.teardown, on: after, what: "teardown")
         }
 
         let summary = RunSummary(
@@ -265,7 +274,7 @@ public enum LoadRunner {
         return RunOutcome(
             summary: summary, server: server, lostConnections: lostConnections, reconnects: reconnects, serverLost: !adminHealthy, timeseries: rows,
             intervalSeconds: Double(timeseries.intervalNanoseconds) / 1e9, startedAt: startedAt, endedAt: endedAt,
-            serverDeadlocksDelta: serverDelta
+            serverDeadlocksDelta: serverDelta, samplerFailure: samplerFailure
         )
     }
 

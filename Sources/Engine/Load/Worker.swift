@@ -89,6 +89,8 @@ final class Worker {
         var cancel: CancelHandle?
         var disconnectedSince: UInt64?
         var reconnectAttempts = 0
+        /// When the connection being opened gives up.
+        var connectDeadline: UInt64?
     }
 
     private let assignment: WorkerAssignment
@@ -99,6 +101,8 @@ final class Worker {
     private var lostConnections = 0
     private var reconnects = 0
     private var serverUnreachable = false
+    /// The run is ending: no more reconnects.
+    private var stopping = false
 
     /// First wait before reconnecting, doubled per failed try up to the cap.
     static let reconnectBackoff: UInt64 = 100_000_000
@@ -196,7 +200,6 @@ final class Worker {
             if !measuring { clients[index].machine.beginWarmup() }
             perform(clients[index].machine.start(now: now, stats: &stats), client: index, now: now)
         }
-        var stopping = false
         var stopTime: UInt64 = 0
         var cancelled = false
         var pollDescriptors: [pollfd] = []
@@ -240,8 +243,12 @@ final class Worker {
                 // In-flight statements had their grace period: cancel them; the
                 // clients roll back and stop.
                 cancelled = true
-                for client in clients where client.machine.isInTransaction {
-                    if case .reading = client.io { client.cancel?.cancel() }
+                for index in clients.indices where clients[index].machine.isInTransaction {
+                    if case .reading = clients[index].io {
+                        // Canceled by lockstorm, not failed by the workload: not counted.
+                        clients[index].machine.discardInFlight()
+                        clients[index].cancel?.cancel()
+                    }
                 }
             }
             if stopping && now >= stopTime &+ 2 &* timing.graceNanoseconds &+ 5_000_000_000 {
@@ -261,12 +268,16 @@ final class Worker {
                     }
                 case .reconnectAt(let when):
                     if when <= now { startReconnect(client: index, now: now, stop: stop) }
+                case .connecting:
+                    // A server that accepts but never answers must not hold a client forever.
+                    if let deadline = clients[index].connectDeadline, now >= deadline { advanceReconnect(client: index, now: now, stop: stop) }
                 default:
                     break
                 }
                 switch clients[index].io {
                 case .sleeping(let until): nextWake = min(nextWake, until)
                 case .reconnectAt(let when): nextWake = min(nextWake, when)
+                case .connecting: if let deadline = clients[index].connectDeadline { nextWake = min(nextWake, deadline) }
                 default: break
                 }
             }
@@ -282,6 +293,7 @@ final class Worker {
                     guard let socket = clients[index].connection?.socket else { continue }
                     pollDescriptors.append(pollfd(fd: socket, events: Int16(POLLIN | POLLOUT), revents: 0))
                 case .connecting(let wantWrite):
+                    // A negative socket means libpq failed already: the deadline timer above retires it.
                     guard let socket = clients[index].pending?.socket, socket >= 0 else { continue }
                     pollDescriptors.append(pollfd(fd: socket, events: Int16(wantWrite ? POLLOUT : POLLIN), revents: 0))
                 default:
@@ -337,10 +349,9 @@ final class Worker {
             return
         }
         do {
-            clients[index].pending = try PendingConnection(
-                dsn: assignment.dsn, applicationName: assignment.applicationName,
-                deadlineNanoseconds: now &+ UInt64(assignment.connectTimeoutSeconds) * 1_000_000_000
-            )
+            let deadline = now &+ UInt64(assignment.connectTimeoutSeconds) * 1_000_000_000
+            clients[index].pending = try PendingConnection(dsn: assignment.dsn, applicationName: assignment.applicationName, deadlineNanoseconds: deadline)
+            clients[index].connectDeadline = deadline
             clients[index].io = .connecting(wantWrite: true)
         } catch {
             scheduleReconnect(client: index, now: now)
@@ -501,7 +512,12 @@ final class Worker {
         case .sleep(let until):
             clients[index].io = .sleeping(until: until)
         case .reconnect:
-            scheduleReconnect(client: index, now: now)
+            if stopping {
+                clients[index].machine.abandon()
+                finish(client: index)
+            } else {
+                scheduleReconnect(client: index, now: now)
+            }
         case .stop:
             finish(client: index)
         }

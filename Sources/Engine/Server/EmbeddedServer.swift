@@ -117,13 +117,25 @@ public final class EmbeddedServer: Sendable {
         if FileManager.default.fileExists(atPath: dataDirectory + "/postmaster.pid") {
             let stop = try? ProcessRunner.run(pgCtl, ["-D", dataDirectory, "-m", "immediate", "-w", "-t", "20", "stop"], as: runAs)
             if stop?.status != 0, let pidText = try? String(contentsOfFile: dataDirectory + "/postmaster.pid", encoding: .utf8),
-               let line = pidText.split(separator: "\n").first, let pid = Int32(line.trimmingCharacters(in: .whitespaces)), pid > 0 {
+               let line = pidText.split(separator: "\n").first, let pid = Int32(line.trimmingCharacters(in: .whitespaces)), pid > 0,
+               Self.isPostmaster(pid: pid, dataDirectory: dataDirectory) {
                 kill(pid, SIGKILL)
                 // Wait briefly for the postmaster to go.
                 for _ in 0..<50 where kill(pid, 0) == 0 { usleep(100_000) }
             }
         }
-        try? FileManager.default.removeItem(atPath: directory)
+        // Delete only what lockstorm made: a directory holding a cluster (or nothing yet).
+        let looksOurs = FileManager.default.fileExists(atPath: dataDirectory + "/PG_VERSION")
+            || !FileManager.default.fileExists(atPath: dataDirectory)
+        if looksOurs { try? FileManager.default.removeItem(atPath: directory) }
+    }
+
+    /// Whether `pid` is still the postmaster of `dataDirectory` (a PID from
+    /// a stale postmaster.pid may since belong to another process).
+    static func isPostmaster(pid: Int32, dataDirectory: String) -> Bool {
+        guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return false }
+        let commandLine = String(decoding: data.map { $0 == 0 ? 32 : $0 }, as: UTF8.self)
+        return commandLine.contains("postgres") && commandLine.contains(dataDirectory)
     }
 
     deinit {
@@ -175,6 +187,15 @@ public final class EmbeddedServer: Sendable {
         }
     }
 
+    /// Restarts the server in place (a fast shutdown, then a start): every
+    /// connection is cut, the data and the socket directory stay.
+    public func restart() throws {
+        let result = try ProcessRunner.run(binDirectory + "/pg_ctl", [
+            "-D", dataDirectory, "-l", directory + "/server.log", "-m", "fast", "-w", "-t", "60", "restart",
+        ], as: runAs)
+        guard result.status == 0 else { throw EmbeddedServerError("pg_ctl restart failed (exit \(result.status)):\n\(result.text.suffix(1_000))") }
+    }
+
     /// The server log so far (for error messages).
     public var log: String {
         (try? String(contentsOfFile: directory + "/server.log", encoding: .utf8)) ?? ""
@@ -216,7 +237,9 @@ public final class EmbeddedServer: Sendable {
     /// limited to about 100 bytes, so a long TMPDIR falls back to /tmp.
     static func makePrivateDirectory() throws -> String {
         var base = ProcessInfo.processInfo.environment["TMPDIR"] ?? "/tmp"
-        if base.isEmpty || base.utf8.count > 60 { base = "/tmp" }
+        // The path goes into a URL and into postgresql.conf: keep it plain.
+        let plain = base.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "/._-".contains($0)) }
+        if base.isEmpty || base.utf8.count > 60 || !plain { base = "/tmp" }
         if base.hasSuffix("/") { base.removeLast() }
         var template = Array("\(base)/lockstorm-XXXXXX".utf8CString)
         let created = template.withUnsafeMutableBufferPointer { buffer in

@@ -43,12 +43,13 @@ public final class StopSignal: Sendable {
     public func set() { flag.store(true, ordering: .relaxed) }
 }
 
-/// Turns SIGINT and SIGTERM into a graceful stop; a second signal runs the
+/// Turns SIGINT, SIGTERM and SIGHUP into a graceful stop; a second signal runs the
 /// cleanup registry and exits at once. Keep the trap alive for as long as
 /// the handlers should stay installed.
 public final class SignalTrap {
     private final class Counter: Sendable {
         let value = Atomic<Int>(0)
+        let signal = Atomic<Int32>(0)
     }
 
     private static let exiting = Atomic<Bool>(false)
@@ -67,19 +68,23 @@ public final class SignalTrap {
     /// Installs the handlers. `onFirst` is called once, on the first signal.
     public init(stop: StopSignal, onFirst: @escaping @Sendable (Int32) -> Void) {
         let counter = self.counter
-        for signalNumber in [SIGINT, SIGTERM] {
+        // A closed pipe on stdout/stderr (`lockstorm run … | head`) must not
+        // kill lockstorm before it has removed its server.
+        signal(SIGPIPE, SIG_IGN)
+        for signalNumber in [SIGINT, SIGTERM, SIGHUP] {
             signal(signalNumber, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
             source.setEventHandler {
                 let seen = counter.value.wrappingAdd(1, ordering: .relaxed).newValue
                 if seen == 1 {
+                    counter.signal.store(signalNumber, ordering: .relaxed)
                     stop.set()
                     onFirst(signalNumber)
                 } else {
                     SignalTrap.exiting.store(true, ordering: .relaxed)
-                    FileHandle.standardError.write(Data("lockstorm: stopping now; removing the embedded server\n".utf8))
+                    try? FileHandle.standardError.write(contentsOf: Data("lockstorm: stopping now; removing the embedded server\n".utf8))
                     CleanupRegistry.shared.runAll()
-                    exit(signalNumber == SIGINT ? 130 : 143)
+                    exit(128 + signalNumber)
                 }
             }
             source.resume()
@@ -89,6 +94,12 @@ public final class SignalTrap {
 
     /// Whether a signal has arrived.
     public var triggered: Bool { counter.value.load(ordering: .relaxed) > 0 }
+
+    /// The first signal that arrived (SIGINT, SIGTERM or SIGHUP), if any.
+    public var firstSignal: Int32? {
+        let number = counter.signal.load(ordering: .relaxed)
+        return number == 0 ? nil : number
+    }
 
     deinit {
         for source in sources { source.cancel() }

@@ -135,6 +135,12 @@ public struct ClientMachine: Sendable {
         stopRequested = true
     }
 
+    /// The engine canceled the statement in flight because the run ended: the
+    /// attempt's outcome is not the workload's doing and is not counted.
+    public mutating func discardInFlight() {
+        if isInTransaction { discardCurrent = true }
+    }
+
     /// Whether the transaction in flight is one whose outcome is not counted (warmup).
     public var isDiscarding: Bool { discardCurrent }
 
@@ -249,6 +255,9 @@ public struct ClientMachine: Sendable {
                 phase = .stopped
                 return .stop
             }
+            // Counted here, when the retry really begins (a stop during the
+            // backoff ends the transaction without one).
+            if !discardCurrent { stats.recordRetry(transaction: currentTransaction) }
             attempt += 1
             if plan.transactions[currentTransaction].retry?.redraw == true { drawVariables() }
             return begin()
@@ -320,7 +329,6 @@ public struct ClientMachine: Sendable {
         let transaction = plan.transactions[currentTransaction]
         if let failure = lastFailure, let retry = transaction.retry, !stopRequested,
            let state = failure.sqlState, retry.on.contains(state), attempt < retry.maxAttempts {
-            if !discardCurrent { stats.recordRetry(transaction: currentTransaction) }
             phase = .backingOff
             let delay = retry.backoff.delay(retry: attempt, random: &random)
             return .sleep(until: now &+ UInt64(max(delay, 0)))

@@ -295,6 +295,10 @@ struct PlanCompiler {
         for step in template.steps {
             switch step {
             case .sql(let text, let location):
+                let words = text.uppercased().split(whereSeparator: { $0.isWhitespace })
+                if words.first == "COPY" && (words.contains("STDIN") || words.contains("STDOUT")) {
+                    error(location, "COPY … FROM STDIN / TO STDOUT cannot run as a step in \(context): lockstorm does not stream COPY data; use INSERT … SELECT")
+                }
                 let sqlTemplate = SQLTemplate(text)
                 var sources: [ParameterSource] = []
                 for name in sqlTemplate.names {
