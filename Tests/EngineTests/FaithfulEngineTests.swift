@@ -60,12 +60,14 @@ struct FaithfulEngineTests {
         try TestServer.with { server in
             let plan = try transfers("ordered", accounts: 1_000)
             let dsn = server.dsn
+            // The run's own client sessions are tagged lockstorm-<our pid>.
+            let tag = "lockstorm-\(getpid())"
             let killer = Thread {
                 usleep(1_200_000)
                 _ = try? PostgresConnection(dsn: dsn).execute("""
                     SELECT pg_terminate_backend(pid) FROM (SELECT pid FROM pg_stat_activity
-                    WHERE application_name LIKE 'lockstorm-%' AND application_name <> 'lockstorm-admin' ORDER BY pid LIMIT 2) s
-                    """)
+                    WHERE application_name = $1 ORDER BY pid LIMIT 2) s
+                    """, [tag])
             }
             killer.start()
             let options = LoadOptions(clients: 4, threads: 2, durationSeconds: 3, seed: 5)
