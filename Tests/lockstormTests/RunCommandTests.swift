@@ -105,6 +105,25 @@ struct RunCommandTests {
         #expect(Processes.alive(mentioning: tmp).isEmpty)
     }
 
+    @Test("even a SIGKILLed lockstorm leaves no server behind: the lifeline removes it")
+    func killedProcessLeavesNoServer() throws {
+        let tmp = try scratch()
+        defer { try? FileManager.default.removeItem(atPath: tmp) }
+        try FileManager.default.createDirectory(atPath: tmp + "/server", withIntermediateDirectories: true)
+        let child = try ChildProcess(LockstormBinary.path, [
+            "run", workloads + "/transfers.yaml", "--variant", "ordered", "-c", "4", "-T", "120", "--out", tmp + "/results",
+        ], environment: ["TMPDIR": tmp + "/server"])
+        let running = child.waitUntil(timeout: 60) { child.standardError.contains("running transfers/ordered") }
+        try #require(running, "the run did not start: \(child.standardError)")
+        #expect(!Processes.alive(mentioning: tmp + "/server").isEmpty)
+        child.signal(SIGKILL)
+        #expect(child.wait(timeout: 10) == 128 + SIGKILL)
+        let gone = child.waitUntil(timeout: 30) {
+            ((try? FileManager.default.contentsOfDirectory(atPath: tmp + "/server")) ?? []).isEmpty && Processes.alive(mentioning: tmp).isEmpty
+        }
+        #expect(gone, "left: \((try? FileManager.default.contentsOfDirectory(atPath: tmp + "/server")) ?? []), processes \(Processes.alive(mentioning: tmp))")
+    }
+
     @Test("a failed invariant exits 1 and says which")
     func invariantFailureExitCode() throws {
         let tmp = try scratch()

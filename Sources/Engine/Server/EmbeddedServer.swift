@@ -42,6 +42,8 @@ public final class EmbeddedServer: Sendable {
     public let dsn: ConnectionString
     private let stopped = Mutex<Bool>(false)
     private let cleanupToken = Mutex<Int?>(nil)
+    /// The lifeline shell's PID and the write end of its pipe (see `startLifeline`).
+    private let lifeline = Mutex<(pid: pid_t, descriptor: Int32)?>(nil)
 
     /// The superuser created by initdb.
     public static let superuser = "lockstorm"
@@ -63,6 +65,7 @@ public final class EmbeddedServer: Sendable {
         let server = EmbeddedServer(directory: directory, binDirectory: binDirectory, runAs: runAs)
         let token = CleanupRegistry.shared.add { [server] in server.stop() }
         server.cleanupToken.withLock { $0 = token }
+        server.startLifeline()
         do {
             try server.initialize(options)
             try server.launch()
@@ -71,6 +74,38 @@ public final class EmbeddedServer: Sendable {
             throw error
         }
         return server
+    }
+
+    /// Starts a small shell that waits on a pipe only this process writes
+    /// to. If lockstorm dies without stopping the server (SIGKILL, a crash,
+    /// the OOM killer), the kernel closes the pipe, the shell reads
+    /// end-of-file, and it stops the server and deletes the directory. When
+    /// lockstorm stops the server itself, the shell finds nothing left to do.
+    private func startLifeline() {
+        var ends: [Int32] = [-1, -1]
+        guard pipe(&ends) == 0 else { return }
+        // Only the shell may hold the read end, and no child (pg_ctl, the
+        // postmaster) may inherit the write end, or end-of-file never comes.
+        _ = fcntl(ends[1], F_SETFD, FD_CLOEXEC)
+        let pgCtl = binDirectory + "/pg_ctl"
+        var stopCommand = "'\(pgCtl)' -D '\(dataDirectory)' -m immediate -w -t 20 stop"
+        if let runAs { stopCommand = "/usr/sbin/runuser -u \(runAs) -- \(stopCommand)" }
+        let script = """
+            while read -r line; do [ "$line" = done ] && exit 0; done
+            if [ -f '\(dataDirectory)/postmaster.pid' ]; then \(stopCommand); fi
+            if [ -f '\(dataDirectory)/PG_VERSION' ] || [ ! -e '\(dataDirectory)' ]; then rm -rf '\(directory)'; fi
+            """
+        let devNull = open("/dev/null", O_WRONLY)
+        defer {
+            close(ends[0])
+            if devNull >= 0 { close(devNull) }
+        }
+        let quiet = devNull >= 0 ? devNull : 2
+        if let pid = try? Spawn.start(["/bin/sh", "-c", script], standardInput: ends[0], standardOutput: quiet, standardError: quiet, ownProcessGroup: true) {
+            lifeline.withLock { $0 = (pid, ends[1]) }
+        } else {
+            close(ends[1])
+        }
     }
 
     /// Stops a server started earlier by `lockstorm server start`, given its directory.
@@ -96,6 +131,22 @@ public final class EmbeddedServer: Sendable {
     public func detach() {
         stopped.withLock { $0 = true }
         if let token = cleanupToken.withLock({ $0 }) { CleanupRegistry.shared.remove(token) }
+        // A kept server must outlive this process.
+        dismissLifeline()
+    }
+
+    /// Tells the lifeline shell to exit without cleaning up, and reaps it.
+    private func dismissLifeline() {
+        guard let (pid, descriptor) = lifeline.withLock({ current -> (pid_t, Int32)? in
+            defer { current = nil }
+            return current.map { ($0.pid, $0.descriptor) }
+        }) else { return }
+        _ = write(descriptor, "done\n", 5)
+        close(descriptor)
+        for _ in 0..<200 {
+            if (try? Spawn.wait(pid, block: false)) ?? nil != nil { return }
+            usleep(10_000)
+        }
     }
 
     /// Stops the server (immediate shutdown: the data is thrown away anyway)
@@ -109,6 +160,7 @@ public final class EmbeddedServer: Sendable {
             terminate()
             done = true
         }
+        dismissLifeline()
     }
 
     /// Stops an attached (or detached) server regardless of earlier state.

@@ -20,12 +20,17 @@ public enum Spawn {
 
     /// Starts `argv[0]` (an absolute path) and returns its PID.
     public static func start(
-        _ argv: [String], standardOutput: Int32, standardError: Int32, environment: [String: String]? = nil, ownProcessGroup: Bool
+        _ argv: [String], standardInput: Int32? = nil, standardOutput: Int32, standardError: Int32, environment: [String: String]? = nil,
+        ownProcessGroup: Bool
     ) throws -> pid_t {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        if let standardInput {
+            posix_spawn_file_actions_adddup2(&actions, standardInput, 0)
+        } else {
+            posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        }
         posix_spawn_file_actions_adddup2(&actions, standardOutput, 1)
         posix_spawn_file_actions_adddup2(&actions, standardError, 2)
 
