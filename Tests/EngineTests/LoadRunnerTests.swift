@@ -46,6 +46,33 @@ struct LoadRunnerTests {
         }
     }
 
+    @Test("advisory transfers (per-account advisory locks in id order) never deadlock and conserve money")
+    func advisoryNeverDeadlocks() throws {
+        try TestServer.with(deadlockTimeoutMilliseconds: 50) { server in
+            let options = LoadOptions(clients: 16, threads: 2, durationSeconds: 3, seed: 42)
+            let outcome = try LoadRunner.run(plan: try transfers("advisory"), dsn: server.dsn, options: options, stop: StopSignal())
+            #expect(outcome.summary.stats.total.count(.deadlock) == 0)
+            #expect(outcome.summary.stats.total.committed > 100)
+            #expect(outcome.summary.invariants.allSatisfy { $0.passed })
+        }
+    }
+
+    @Test("retried transfers still deadlock, but the retries rescue nearly every transfer")
+    func retryRescuesDeadlocks() throws {
+        try TestServer.with(deadlockTimeoutMilliseconds: 50) { server in
+            let options = LoadOptions(clients: 16, threads: 2, durationSeconds: 3, seed: 42)
+            let outcome = try LoadRunner.run(plan: try transfers("retry"), dsn: server.dsn, options: options, stop: StopSignal())
+            let total = outcome.summary.stats.total
+            #expect(total.count(.deadlock) > 0)
+            #expect(total.retries > 0)
+            #expect(total.failed == total.count(.deadlock))
+            #expect(total.attempts == total.committed + total.failed)
+            // A transfer gives up only after 10 attempts or when the run ends mid-backoff.
+            #expect(total.abandoned <= 16, "abandoned \(total.abandoned)")
+            #expect(outcome.summary.invariants.allSatisfy { $0.passed })
+        }
+    }
+
     @Test("-t runs exactly that many transactions per client")
     func transactionCountPerClient() throws {
         try TestServer.with { server in
