@@ -79,8 +79,8 @@ func planDiagnostics(_ workload: Workload, variant: String? = nil, overrides: [(
 
     @Test func setOverridesParameterEverywhere() throws {
         let plan = try transfers().plan(overrides: [(name: "accounts", value: .int(10))])
-        #expect(plan.parameters.map(\.name) == ["accounts", "initial_balance", "max_amount"])
-        #expect(plan.parameters.map(\.value) == [.int(10), .int(1000), .int(50)])
+        #expect(plan.parameters.map(\.name) == ["accounts", "initial_balance", "max_amount", "lock_namespace"])
+        #expect(plan.parameters.map(\.value) == [.int(10), .int(1000), .int(50), .int(42)])
         #expect(plan.setup.last?.parameters == ["1000", "10"])
         #expect(plan.transactions.first?.draws.first?.distribution == .uniform(1, 10))
         #expect(plan.invariants.first?.expected == .int(10_000))

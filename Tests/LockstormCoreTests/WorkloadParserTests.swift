@@ -30,6 +30,15 @@ func stepTexts(_ steps: [Step]) -> [String] {
     }
 }
 
+/// The 1-based line of the first line of the shipped transfers.yaml that
+/// starts with `prefix` (after `after`): locations are checked against the
+/// file itself, not against numbers that go stale when it is edited.
+func transfersLine(_ prefix: String, after: Int = 0) throws -> Int {
+    let lines = try transfersWorkloadText().split(separator: "\n", omittingEmptySubsequences: false)
+    for (index, line) in lines.enumerated() where index + 1 > after && line.hasPrefix(prefix) { return index + 1 }
+    throw WorkloadError([])
+}
+
 @Suite struct WorkloadParserTests {
     // MARK: The shipped workload
 
@@ -37,9 +46,9 @@ func stepTexts(_ steps: [Step]) -> [String] {
         let workload = try WorkloadParser.parse(try transfersWorkloadText(), file: "transfers.yaml")
         #expect(workload.name == "transfers")
         #expect(workload.description == "Two-account transfers; compares lock orderings (unordered deadlocks, ordered does not).")
-        #expect(workload.parameters.map(\.name) == ["accounts", "initial_balance", "max_amount"])
-        #expect(workload.parameters.map(\.value) == [.int(100), .int(1000), .int(50)])
-        #expect(workload.parameters.first?.location == SourceLocation(line: 23, column: 3))
+        #expect(workload.parameters.map(\.name) == ["accounts", "initial_balance", "max_amount", "lock_namespace"])
+        #expect(workload.parameters.map(\.value) == [.int(100), .int(1000), .int(50), .int(42)])
+        #expect(workload.parameters.first?.location == SourceLocation(line: try transfersLine("  accounts:"), column: 3))
         #expect(workload.setup?.text == """
             CREATE TABLE accounts (id int PRIMARY KEY, balance bigint NOT NULL);
             INSERT INTO accounts SELECT g, :initial_balance::bigint FROM generate_series(1, :accounts::int) g;
@@ -61,7 +70,8 @@ func stepTexts(_ steps: [Step]) -> [String] {
         #expect(transfer.isolation == .readCommitted)
         #expect(transfer.settings.isEmpty)
         #expect(transfer.retry == nil)
-        #expect(transfer.location == SourceLocation(line: 40, column: 3))
+        let transferLine = try transfersLine("  transfer:")
+        #expect(transfer.location == SourceLocation(line: transferLine, column: 3))
         #expect(transfer.draws.map(\.name) == ["src", "dst", "amount"])
         #expect(transfer.draws.map(\.distinctFrom) == [[], ["src"], []])
         #expect(transfer.draws[0].distribution == .uniform(.constant(.int(1)), .reference("accounts", offset: 11)))
@@ -70,12 +80,12 @@ func stepTexts(_ steps: [Step]) -> [String] {
             "UPDATE accounts SET balance = balance - :amount WHERE id = :src",
             "UPDATE accounts SET balance = balance + :amount WHERE id = :dst",
         ])
-        #expect(transfer.steps.first == .sql("UPDATE accounts SET balance = balance - :amount WHERE id = :src", location: SourceLocation(line: 48, column: 9)))
+        #expect(transfer.steps.first == .sql("UPDATE accounts SET balance = balance - :amount WHERE id = :src", location: SourceLocation(line: try transfersLine("      - UPDATE", after: transferLine), column: 9)))
     }
 
     @Test func transfersVariantsOverrideStepsWithPauses() throws {
         let workload = try WorkloadParser.parse(try transfersWorkloadText(), file: "transfers.yaml")
-        #expect(workload.variantNames == ["unordered", "ordered"])
+        #expect(workload.variantNames == ["unordered", "ordered", "advisory", "retry"])
         let unordered = workload.variants[0], ordered = workload.variants[1]
         #expect(unordered.description == "Debit then credit, in request order; deadlocks under contention.")
         #expect(ordered.description == "Lock both rows in id order first; never deadlocks.")
@@ -88,7 +98,8 @@ func stepTexts(_ steps: [Step]) -> [String] {
             "pause",
             "UPDATE accounts SET balance = balance + :amount WHERE id = :dst",
         ])
-        #expect(unorderedSteps[1] == .pause(.uniform(.constant(.int(0)), .constant(.int(1_000_000))), location: SourceLocation(line: 58, column: 20)))
+        let pauseLine = try transfersLine("          - pause:", after: try transfersLine("  unordered:"))
+        #expect(unorderedSteps[1] == .pause(.uniform(.constant(.int(0)), .constant(.int(1_000_000))), location: SourceLocation(line: pauseLine, column: 20)))
         let orderedSteps = try #require(ordered.transactions[0].steps)
         #expect(stepTexts(orderedSteps) == [
             "SELECT id FROM accounts WHERE id IN (:src, :dst) ORDER BY id FOR UPDATE",
@@ -103,7 +114,7 @@ func stepTexts(_ steps: [Step]) -> [String] {
         #expect(workload.invariants == [Invariant(
             name: "money is conserved", sql: "SELECT sum(balance) FROM accounts",
             expected: .binary(.multiply, .reference("accounts", offset: 0), .reference("initial_balance", offset: 12)),
-            location: SourceLocation(line: 72, column: 5)
+            location: SourceLocation(line: try transfersLine("  - name: money is conserved"), column: 5)
         )])
     }
 
