@@ -60,9 +60,6 @@ public final class PostgresConnection {
     /// The socket descriptor to poll for readiness.
     public var socket: Int32 { PQsocket(handle) }
 
-    /// Whether a transaction block is open (or failed) on this connection.
-    public var transactionStatus: PGTransactionStatusType { PQtransactionStatus(handle) }
-
     // MARK: Blocking API
 
     /// Runs one statement with bind parameters (`$1`, `$2`, … in text form)

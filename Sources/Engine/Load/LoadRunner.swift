@@ -71,7 +71,7 @@ public struct ProgressReport: Sendable {
 
 /// Why a run could not be carried out (as opposed to a run that measured failures).
 public struct RunError: Error, CustomStringConvertible, Sendable {
-    public enum Kind: Sendable { case connect, setup, serverLost }
+    public enum Kind: Sendable { case connect, setup }
     public var kind: Kind
     public var message: String
 

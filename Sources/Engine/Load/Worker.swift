@@ -95,6 +95,8 @@ final class Worker {
 
     private let assignment: WorkerAssignment
     private var clients: [Client] = []
+    /// Clients not yet `.done`: the loop runs while any is left.
+    private var active = 0
     /// When measurement started (for "first seen" times).
     private var measurementStart: UInt64 = 0
     private var stats: RunStats
@@ -118,6 +120,7 @@ final class Worker {
             )
             clients.append(Client(machine: machine))
         }
+        active = clients.count
     }
 
     /// Opens this worker's connections, all at once, before the load starts.
@@ -207,7 +210,7 @@ final class Worker {
         pollDescriptors.reserveCapacity(clients.count)
         pollOwners.reserveCapacity(clients.count)
 
-        while clients.contains(where: { if case .done = $0.io { false } else { true } }) {
+        while active > 0 {
             now = MonotonicClock.now()
             if !measuring && now >= timing.start {
                 // Warmup is over: what ran so far does not count.
@@ -524,6 +527,8 @@ final class Worker {
     }
 
     private func finish(client index: Int) {
+        if case .done = clients[index].io { return }
+        active -= 1
         clients[index].io = .done
         clients[index].cancel = nil
         clients[index].pending = nil

@@ -234,7 +234,6 @@ public final class EmbeddedServer: Sendable {
             "-D", dataDirectory, "-l", directory + "/server.log", "-w", "-t", "60", "start",
         ], as: runAs)
         guard start.status == 0 else {
-            let log = (try? String(contentsOfFile: directory + "/server.log", encoding: .utf8)) ?? ""
             throw EmbeddedServerError("the embedded PostgreSQL did not start (pg_ctl exit \(start.status)):\n\(start.text.suffix(1_000))\n\(log.suffix(2_000))")
         }
     }
@@ -249,7 +248,7 @@ public final class EmbeddedServer: Sendable {
     }
 
     /// The server log so far (for error messages).
-    public var log: String {
+    var log: String {
         (try? String(contentsOfFile: directory + "/server.log", encoding: .utf8)) ?? ""
     }
 
