@@ -74,7 +74,8 @@ public enum SummaryReport {
                 let share = Format.fixed(100 * Double(record.count) / Double(max(total, 1)), digits: 0)
                 out += "  \(record.count)× (\(share)%)  \(record.signature.summary)\n"
                 if let example = record.sampleParticipants.first(where: { $0.sql != nil }) {
-                    out += "      e.g. \(record.sampleParticipants.map(\.label).joined(separator: " ↔ "))"
+                    let arrow = record.sampleParticipants.count == 2 ? " ↔ " : " → "
+                    out += "      e.g. \(record.sampleParticipants.map(\.label).joined(separator: arrow))"
                     out += example.sql.map { "; victim ran: \(truncate($0, 60))" } ?? ""
                     out += "\n"
                 }
