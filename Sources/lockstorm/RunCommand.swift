@@ -78,6 +78,10 @@ struct RunCommand: ParsableCommand {
             }
         }
         let runs = plans.map { ($0, load.options(for: $0)) }
+        for (plan, options) in runs where options.clients < plan.minimumClients {
+            let dedicated = plan.transactions.filter { $0.dedicatedClients > 0 }.map { "\($0.name) \($0.dedicatedClients)" }.joined(separator: ", ")
+            throw Failure(.usage, "\(plan.workloadName)/\(plan.variantLabel) needs at least \(plan.minimumClients) clients (dedicated: \(dedicated)\(plan.hasSharedTransactions ? ", plus one for the shared transactions" : "")); -c is \(options.clients)")
+        }
 
         let stop = StopSignal()
         let trap = SignalTrap(stop: stop) { signal in

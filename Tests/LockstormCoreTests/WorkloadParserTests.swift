@@ -24,7 +24,7 @@ func diagnostics(_ text: String, file: String = "w.yaml") -> [String] {
 func stepTexts(_ steps: [Step]) -> [String] {
     steps.map { step in
         switch step {
-        case .sql(let sql, _): sql
+        case .sql(let sql, _, _): sql
         case .pause: "pause"
         }
     }
@@ -206,7 +206,7 @@ func transfersLine(_ prefix: String, after: Int = 0) throws -> Int {
                 steps: [SELECT 1]
                 zzz: 1
             """) == [
-            "w.yaml:5:5: unknown key 'zzz' in transaction 'tx' (expected one of: weight, isolation, settings, let, steps, retry)",
+            "w.yaml:5:5: unknown key 'zzz' in transaction 'tx' (expected one of: weight, isolation, settings, let, steps, retry, expect, think, autocommit, clients)",
         ])
     }
 
@@ -266,7 +266,7 @@ func transfersLine(_ prefix: String, after: Int = 0) throws -> Int {
                 steps:
                   - SELECT :acounts
             """) == [
-            "w.yaml:7:9: ':acounts' in transaction 'tx' is neither a parameter nor a variable; did you mean 'accounts'?",
+            "w.yaml:7:9: ':acounts' in transaction 'tx' is neither a parameter nor a variable set before this step; did you mean 'accounts'?",
         ])
     }
 
@@ -306,7 +306,7 @@ func transfersLine(_ prefix: String, after: Int = 0) throws -> Int {
                   on: 4001
                 steps: [SELECT 1]
             """) == [
-            "w.yaml:5:11: '4001' is not a SQLSTATE (five digits or capital letters, such as 40P01)",
+            "w.yaml:5:11: '4001' is not a SQLSTATE: write a five-character code such as 40P01 or a condition name such as deadlock_detected",
         ])
     }
 
@@ -429,7 +429,7 @@ func transfersLine(_ prefix: String, after: Int = 0) throws -> Int {
                   y: uniform(1, 1) != x
                 steps:
                   - SELECT :x, :y
-            """) == ["w.yaml:6:7: 'y' in transaction 'a' cannot differ from x: uniform(1, 1) has too few values"])
+            """) == ["w.yaml:6:7: 'y' in transaction 'a' cannot differ from x: its draw has only 1 value"])
     }
 
     @Test func emptyFileIsReported() {
@@ -468,8 +468,8 @@ func transfersLine(_ prefix: String, after: Int = 0) throws -> Int {
             "w.yaml:5:13: 'defaults.duration' '10' needs a unit: ms, s, min or h (for example 10s)",
             "w.yaml:8:5: unknown key 'isolaton' in transaction 'tx'; did you mean 'isolation'?",
             "w.yaml:10:10: unknown distribution 'unifrom'; did you mean 'uniform'?",
-            "w.yaml:12:11: '4001' is not a SQLSTATE (five digits or capital letters, such as 40P01)",
-            "w.yaml:14:9: ':acounts' in transaction 'tx' is neither a parameter nor a variable; did you mean 'accounts'?",
+            "w.yaml:12:11: '4001' is not a SQLSTATE: write a five-character code such as 40P01 or a condition name such as deadlock_detected",
+            "w.yaml:14:9: ':acounts' in transaction 'tx' is neither a parameter nor a variable set before this step; did you mean 'accounts'?",
         ])
     }
 

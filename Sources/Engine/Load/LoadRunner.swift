@@ -161,7 +161,7 @@ public enum LoadRunner {
         let finished = DispatchGroup()
         for (workerIndex, clients) in assignments.enumerated() {
             let assignment = WorkerAssignment(
-                plan: plan, dsn: dsn, applicationName: applicationName, clientIndices: clients, seed: options.seed,
+                plan: plan, dsn: dsn, applicationName: applicationName, clientIndices: clients, clientCount: options.clients, seed: options.seed,
                 transactionsPerClient: options.transactionsPerClient, connectTimeoutSeconds: options.connectTimeoutSeconds,
                 workerIndex: workerIndex, schedules: schedules.filter { clients.contains($0.key) },
                 lateLimitNanoseconds: options.lateLimitMilliseconds.map { UInt64($0 * 1e6) },

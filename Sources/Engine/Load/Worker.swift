@@ -12,6 +12,8 @@ struct WorkerAssignment: Sendable {
     var dsn: ConnectionString
     var applicationName: String
     var clientIndices: [Int]
+    /// Clients in the whole run (the last ones may be dedicated to one transaction).
+    var clientCount: Int
     var seed: UInt64
     var transactionsPerClient: Int?
     var connectTimeoutSeconds: Int
@@ -86,6 +88,8 @@ final class Worker {
         var machine: ClientMachine
         var io: IOState = .idle
         var pendingError: PostgresError?
+        /// What the statement in flight returned, for the machine's captures and conditions.
+        var stepResult = StepResult.none
         var cancel: CancelHandle?
         var disconnectedSince: UInt64?
         var reconnectAttempts = 0
@@ -116,7 +120,8 @@ final class Worker {
         for index in assignment.clientIndices {
             let machine = ClientMachine(
                 plan: assignment.plan, clientIndex: index, seed: assignment.seed, transactionLimit: assignment.transactionsPerClient,
-                schedule: assignment.schedules[index], lateLimit: assignment.lateLimitNanoseconds
+                schedule: assignment.schedules[index], lateLimit: assignment.lateLimitNanoseconds,
+                dedicatedTransaction: assignment.plan.dedicatedTransaction(client: index, of: assignment.clientCount)
             )
             clients.append(Client(machine: machine))
         }
@@ -406,19 +411,25 @@ final class Worker {
             return
         }
         guard case .reading = clients[index].io else { return }
+        let wantsRow = clients[index].machine.wantsRow
         while !connection.isBusy {
-            guard let result = connection.nextResult(copyRows: false) else {
+            guard let result = connection.nextResult(copyRows: wantsRow) else {
                 // The statement is complete.
                 assignment.board.completed(client: clients[index].machine.clientIndex, at: now)
                 let pending = clients[index].pendingError
                 clients[index].pendingError = nil
                 clients[index].io = .idle
+                let stepResult = clients[index].stepResult
+                clients[index].stepResult = .none
                 if let pending {
                     deliverFailure(client: index, error: pending, now: now)
                 } else {
-                    perform(clients[index].machine.statementSucceeded(now: now, stats: &stats), client: index, now: now)
+                    perform(clients[index].machine.statementSucceeded(now: now, stats: &stats, result: stepResult), client: index, now: now)
                 }
                 return
+            }
+            if case .success(let query) = result {
+                clients[index].stepResult = Self.stepResult(query, withRow: wantsRow)
             }
             if case .failure(let error) = result, clients[index].pendingError == nil {
                 clients[index].pendingError = error
@@ -428,6 +439,21 @@ final class Worker {
                 }
             }
         }
+    }
+
+    /// The row count, and the first row when the step captures it.
+    private static func stepResult(_ query: QueryResult, withRow: Bool) -> StepResult {
+        guard withRow, let row = query.rows.first else { return StepResult(rowCount: query.affectedRows) }
+        let values: [Value] = row.indices.map { column in
+            switch query.value(0, column) {
+            case .null: .null
+            case .int(let value): .int(value)
+            case .double(let value): .double(value)
+            case .bool(let value): .bool(value)
+            case .text(let value): .string(value)
+            }
+        }
+        return StepResult(rowCount: query.rows.count, firstRow: values, firstRowText: row)
     }
 
     /// A connection-level failure: the statement cannot complete.

@@ -26,7 +26,12 @@ public struct StatementFailure: Sendable, Hashable {
 ///   the statements of one attempt, in order.
 /// - `rollingBack`: after any error inside an attempt.
 /// - `backingOff`: waiting before a retry.
-/// - `stopped`: the client is done (limit reached, stop requested, connection lost).
+/// - `thinking`: the think time between two transactions.
+/// - `stopped`: the client is done (limit reached, stop requested, a
+///   `stop_if`/`on_empty: stop` condition met, connection lost).
+///
+/// Autocommit transactions skip `BEGIN`, `COMMIT` and `ROLLBACK`: each step
+/// commits on its own.
 public struct ClientMachine: Sendable {
     /// What the engine must do next.
     public enum Action: Sendable, Hashable {
@@ -49,6 +54,8 @@ public struct ClientMachine: Sendable {
         case committing
         case rollingBack
         case backingOff
+        /// Think time after a transaction.
+        case thinking
         /// Waiting for the next scheduled start (`-R`).
         case waitingForSchedule
         /// The connection broke; waiting for the engine to reconnect.
@@ -62,6 +69,12 @@ public struct ClientMachine: Sendable {
     private let transactionLimit: Int?
     private var startedTransactions = 0
     private var stopRequested = false
+    /// A `stop_if` or `on_empty: stop` held: the client ends after this transaction.
+    private var workDone = false
+    /// The transaction this client runs, when it is dedicated to one (`clients: N`).
+    private let dedicatedTransaction: Int?
+    /// The step that failed, for its `expect` (nil: BEGIN, a setting or COMMIT).
+    private var failedStep: Int?
     private(set) var phase: Phase = .idle
 
     /// The transaction in flight (index into `plan.transactions`).
@@ -88,9 +101,14 @@ public struct ClientMachine: Sendable {
     ///   - transactionLimit: transactions this client runs (`-t`), or `nil` to run until stopped.
     ///   - schedule: arrival times for open-loop load (`-R`), or `nil` for a closed loop.
     ///   - lateLimit: with a schedule, skip starts already later than this (`-L`), in nanoseconds.
-    public init(plan: RunPlan, clientIndex: Int, seed: UInt64, transactionLimit: Int? = nil, schedule: ArrivalSchedule? = nil, lateLimit: UInt64? = nil) {
+    ///   - dedicatedTransaction: the only transaction this client runs (`RunPlan.dedicatedTransaction(client:of:)`).
+    public init(
+        plan: RunPlan, clientIndex: Int, seed: UInt64, transactionLimit: Int? = nil, schedule: ArrivalSchedule? = nil, lateLimit: UInt64? = nil,
+        dedicatedTransaction: Int? = nil
+    ) {
         self.plan = plan
         self.clientIndex = clientIndex
+        self.dedicatedTransaction = dedicatedTransaction
         self.random = RandomSource(seed: seed, stream: clientIndex)
         self.transactionLimit = transactionLimit
         self.schedule = schedule
@@ -108,9 +126,16 @@ public struct ClientMachine: Sendable {
     /// Whether a transaction is open on the server (a cancel may be needed).
     public var isInTransaction: Bool {
         switch phase {
-        case .idle, .backingOff, .waitingForSchedule, .disconnected, .stopped: false
+        case .idle, .backingOff, .thinking, .waitingForSchedule, .disconnected, .stopped: false
         default: true
         }
+    }
+
+    /// Whether the statement in flight captures values: the engine must hand
+    /// back its first row in `statementSucceeded`.
+    public var wantsRow: Bool {
+        guard case .running(let index) = phase, case .sql(_, _, let options) = plan.transactions[currentTransaction].steps[index] else { return false }
+        return options.needsRow
     }
 
     /// Warmup is over: from now on everything counts. A transaction in
@@ -153,7 +178,8 @@ public struct ClientMachine: Sendable {
     /// Begins the next transaction, or stops when the client is done.
     public mutating func start(now: UInt64, stats: inout RunStats) -> Action {
         discardCurrent = warmingUp
-        if stopRequested || (!warmingUp && transactionLimit.map { startedTransactions >= $0 } ?? false) {
+        let nothingToRun = dedicatedTransaction == nil && !plan.hasSharedTransactions
+        if stopRequested || workDone || nothingToRun || (!warmingUp && transactionLimit.map { startedTransactions >= $0 } ?? false) {
             // Arrivals the run ended before: scheduled, never started.
             let unstarted = (schedule?.remaining ?? 0) + (dueStart != nil ? 1 : 0)
             stats.schedule.scheduled += unstarted
@@ -192,31 +218,31 @@ public struct ClientMachine: Sendable {
             }
         }
         startedTransactions += 1
-        currentTransaction = plan.chooseTransaction(&random)
+        currentTransaction = dedicatedTransaction ?? plan.chooseTransaction(&random)
         // Under -R latency runs from the scheduled start: a stalled server
         // cannot hide its stalls (no coordinated omission).
         transactionStart = scheduledStart
         attempt = 1
         drawVariables()
-        return begin()
+        return begin(now: now, stats: &stats)
     }
 
-    /// The statement in flight completed successfully.
-    public mutating func statementSucceeded(now: UInt64, stats: inout RunStats) -> Action {
+    /// The statement in flight completed successfully; `result` says how
+    /// many rows it returned or affected and, when `wantsRow`, the first one.
+    public mutating func statementSucceeded(now: UInt64, stats: inout RunStats, result: StepResult = .none) -> Action {
         switch phase {
         case .beginning:
-            return afterBegin(now: now)
+            return afterBegin(now: now, stats: &stats)
         case .setting(let index):
-            return nextSetting(after: index, now: now)
+            return nextSetting(after: index, now: now, stats: &stats)
         case .running(let index):
-            return runStep(index + 1, now: now)
+            return afterStep(index, result: result, now: now, stats: &stats)
         case .committing:
             if !discardCurrent { stats.recordCommit(transaction: currentTransaction, latencyNanoseconds: now &- transactionStart) }
-            phase = .idle
-            return start(now: now, stats: &stats)
+            return afterTransaction(now: now, stats: &stats)
         case .rollingBack:
             return afterRollback(now: now, stats: &stats)
-        case .idle, .pausing, .backingOff, .waitingForSchedule, .disconnected, .stopped:
+        case .idle, .pausing, .backingOff, .thinking, .waitingForSchedule, .disconnected, .stopped:
             preconditionFailure("statementSucceeded in phase \(phase): the engine reported a statement the client did not send")
         }
     }
@@ -227,17 +253,20 @@ public struct ClientMachine: Sendable {
         case .beginning, .setting, .running, .committing:
             if !discardCurrent { stats.recordFailure(transaction: currentTransaction, failure) }
             lastFailure = failure
+            failedStep = currentStep
             if failure.connectionLost {
                 phase = .disconnected
                 return .reconnect
             }
+            // Under autocommit the failed statement was its own transaction.
+            if plan.transactions[currentTransaction].autocommit { return afterRollback(now: now, stats: &stats) }
             phase = .rollingBack
             return .send(sql: "ROLLBACK", parameters: [])
         case .rollingBack:
             // ROLLBACK itself failed: the connection is unusable.
             phase = .disconnected
             return .reconnect
-        case .idle, .pausing, .backingOff, .waitingForSchedule, .disconnected, .stopped:
+        case .idle, .pausing, .backingOff, .thinking, .waitingForSchedule, .disconnected, .stopped:
             preconditionFailure("statementFailed in phase \(phase): the engine reported a statement the client did not send")
         }
     }
@@ -246,8 +275,8 @@ public struct ClientMachine: Sendable {
     public mutating func timerFired(now: UInt64, stats: inout RunStats) -> Action {
         switch phase {
         case .pausing(let index):
-            return runStep(index + 1, now: now)
-        case .waitingForSchedule:
+            return runStep(index + 1, now: now, stats: &stats)
+        case .waitingForSchedule, .thinking:
             phase = .idle
             return start(now: now, stats: &stats)
         case .backingOff:
@@ -260,7 +289,7 @@ public struct ClientMachine: Sendable {
             if !discardCurrent { stats.recordRetry(transaction: currentTransaction) }
             attempt += 1
             if plan.transactions[currentTransaction].retry?.redraw == true { drawVariables() }
-            return begin()
+            return begin(now: now, stats: &stats)
         default:
             preconditionFailure("timerFired in phase \(phase): no timer was requested")
         }
@@ -281,60 +310,134 @@ public struct ClientMachine: Sendable {
 
     // MARK: Transitions
 
-    private mutating func begin() -> Action {
+    private mutating func begin(now: UInt64, stats: inout RunStats) -> Action {
+        resetCaptures()
+        failedStep = nil
+        if plan.transactions[currentTransaction].autocommit { return afterBegin(now: now, stats: &stats) }
         phase = .beginning
         return .send(sql: plan.transactions[currentTransaction].begin, parameters: [])
     }
 
-    private mutating func afterBegin(now: UInt64) -> Action {
-        if plan.transactions[currentTransaction].settings.isEmpty { return runStep(0, now: now) }
-        return nextSetting(after: -1, now: now)
+    private mutating func afterBegin(now: UInt64, stats: inout RunStats) -> Action {
+        if plan.transactions[currentTransaction].settings.isEmpty { return runStep(0, now: now, stats: &stats) }
+        return nextSetting(after: -1, now: now, stats: &stats)
     }
 
-    private mutating func nextSetting(after index: Int, now: UInt64) -> Action {
+    private mutating func nextSetting(after index: Int, now: UInt64, stats: inout RunStats) -> Action {
         let settings = plan.transactions[currentTransaction].settings
         let next = index + 1
-        guard next < settings.count else { return runStep(0, now: now) }
+        guard next < settings.count else { return runStep(0, now: now, stats: &stats) }
         phase = .setting(next)
         return .send(sql: settings[next].sql, parameters: settings[next].parameters)
     }
 
-    private mutating func runStep(_ index: Int, now: UInt64) -> Action {
+    /// Runs step `index`, or the first one after it whose `if` holds; after
+    /// the last, commits.
+    private mutating func runStep(_ index: Int, now: UInt64, stats: inout RunStats) -> Action {
         let steps = plan.transactions[currentTransaction].steps
-        guard index < steps.count else {
+        var index = index
+        while index < steps.count {
+            switch steps[index] {
+            case .sql(let sql, let sources, let options):
+                if let condition = options.condition, !condition.holds(variables: variables, clientID: clientIndex) {
+                    index += 1
+                    continue
+                }
+                phase = .running(index)
+                var parameters: [String?] = []
+                parameters.reserveCapacity(sources.count)
+                for source in sources {
+                    switch source {
+                    case .constant(let text): parameters.append(text)
+                    case .variable(let slot): parameters.append(variableTexts[slot])
+                    case .clientID: parameters.append(String(clientIndex))
+                    }
+                }
+                return .send(sql: sql, parameters: parameters)
+            case .pause(let distribution):
+                phase = .pausing(index)
+                let nanoseconds = max(distribution.draw(&random).integer ?? 0, 0)
+                return .sleep(until: now &+ UInt64(nanoseconds))
+            }
+        }
+        return finishAttempt(now: now, stats: &stats)
+    }
+
+    /// A step succeeded: capture its row, then act on its conditions.
+    private mutating func afterStep(_ index: Int, result: StepResult, now: UInt64, stats: inout RunStats) -> Action {
+        guard case .sql(_, _, let options) = plan.transactions[currentTransaction].steps[index] else {
+            return runStep(index + 1, now: now, stats: &stats)
+        }
+        for (column, slot) in options.captureSlots.enumerated() {
+            let found = result.rowCount > 0 && column < result.firstRow.count
+            variables[slot] = found ? result.firstRow[column] : .null
+            variableTexts[slot] = found && column < result.firstRowText.count ? result.firstRowText[column] : nil
+        }
+        if result.rowCount == 0 {
+            switch options.onEmpty {
+            case .continue: break
+            case .skip: return finishAttempt(now: now, stats: &stats)
+            case .stop:
+                workDone = true
+                return finishAttempt(now: now, stats: &stats)
+            }
+        }
+        if let stopIf = options.stopIf, stopIf.holds(variables: variables, clientID: clientIndex) {
+            workDone = true
+            return finishAttempt(now: now, stats: &stats)
+        }
+        if let skipIf = options.skipIf, skipIf.holds(variables: variables, clientID: clientIndex) {
+            return finishAttempt(now: now, stats: &stats)
+        }
+        return runStep(index + 1, now: now, stats: &stats)
+    }
+
+    /// The attempt's steps are done (or skipped): commit it.
+    private mutating func finishAttempt(now: UInt64, stats: inout RunStats) -> Action {
+        guard plan.transactions[currentTransaction].autocommit else {
             phase = .committing
             return .send(sql: "COMMIT", parameters: [])
         }
-        switch steps[index] {
-        case .sql(let sql, let sources):
-            phase = .running(index)
-            var parameters: [String?] = []
-            parameters.reserveCapacity(sources.count)
-            for source in sources {
-                switch source {
-                case .constant(let text): parameters.append(text)
-                case .variable(let slot): parameters.append(variableTexts[slot])
-                case .clientID: parameters.append(String(clientIndex))
-                }
+        if !discardCurrent { stats.recordCommit(transaction: currentTransaction, latencyNanoseconds: now &- transactionStart) }
+        return afterTransaction(now: now, stats: &stats)
+    }
+
+    /// The transaction is over (committed, or failed for good): think, then
+    /// start the next one.
+    private mutating func afterTransaction(now: UInt64, stats: inout RunStats) -> Action {
+        phase = .idle
+        if !stopRequested, !workDone, let think = plan.transactions[currentTransaction].think {
+            let nanoseconds = max(think.draw(&random).integer ?? 0, 0)
+            if nanoseconds > 0 {
+                phase = .thinking
+                return .sleep(until: now &+ UInt64(nanoseconds))
             }
-            return .send(sql: sql, parameters: parameters)
-        case .pause(let distribution):
-            phase = .pausing(index)
-            let nanoseconds = max(distribution.draw(&random).integer ?? 0, 0)
-            return .sleep(until: now &+ UInt64(nanoseconds))
         }
+        return start(now: now, stats: &stats)
     }
 
     private mutating func afterRollback(now: UInt64, stats: inout RunStats) -> Action {
         let transaction = plan.transactions[currentTransaction]
-        if let failure = lastFailure, let retry = transaction.retry, !stopRequested,
-           let state = failure.sqlState, retry.on.contains(state), attempt < retry.maxAttempts {
-            phase = .backingOff
-            let delay = retry.backoff.delay(retry: attempt, random: &random)
-            return .sleep(until: now &+ UInt64(max(delay, 0)))
+        if let failure = lastFailure, !stopRequested, transaction.action(for: failure.sqlState, step: failedStep) == .retry {
+            let policy = transaction.retry ?? .expectedDefault
+            if attempt < policy.maxAttempts {
+                phase = .backingOff
+                let delay = policy.backoff.delay(retry: attempt, random: &random)
+                return .sleep(until: now &+ UInt64(max(delay, 0)))
+            }
         }
-        phase = .idle
-        return start(now: now, stats: &stats)
+        return afterTransaction(now: now, stats: &stats)
+    }
+
+    /// Captured variables start each attempt as NULL.
+    private mutating func resetCaptures() {
+        let transaction = plan.transactions[currentTransaction]
+        guard variables.count > transaction.draws.count else { return }
+        let drawn = Set(transaction.draws.map(\.slot))
+        for slot in variables.indices where !drawn.contains(slot) {
+            variables[slot] = .null
+            variableTexts[slot] = nil
+        }
     }
 
     private mutating func drawVariables() {

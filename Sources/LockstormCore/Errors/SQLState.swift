@@ -87,3 +87,53 @@ public enum ErrorClass: Int, CaseIterable, Sendable, Hashable, CustomStringConve
         }
     }
 }
+
+extension SQLState {
+    private static let namesByCode: [String: String] = {
+        var names: [String: String] = [:]
+        for entry in catalog where names[entry.code] == nil { names[entry.code] = entry.name }
+        return names
+    }()
+
+    /// Condition name → code. A few names exist as a warning (class 01) and an
+    /// error; the error wins, since that is what a workload can expect.
+    private static let codesByName: [String: String] = {
+        var codes: [String: String] = [:]
+        for entry in catalog where codes[entry.name] == nil || codes[entry.name]?.hasPrefix("01") == true {
+            codes[entry.name] = entry.code
+        }
+        return codes
+    }()
+
+    /// The condition name PostgreSQL gives this code (`deadlock_detected`).
+    public var conditionName: String? { Self.namesByCode[code] }
+
+    /// Whether PostgreSQL defines this code.
+    public var isKnown: Bool { Self.namesByCode[code] != nil }
+
+    /// A SQLSTATE from a code (`40P01`, any case) or a condition name
+    /// (`deadlock_detected`); `nil` when PostgreSQL defines neither.
+    public static func resolve(_ text: String) -> SQLState? {
+        let trimmed = text.trimmingWhitespace()
+        if let code = codesByName[trimmed.lowercased()] { return SQLState(code) }
+        let upper = trimmed.uppercased()
+        return namesByCode[upper] != nil ? SQLState(upper) : nil
+    }
+
+    /// Every condition name, for suggestions.
+    public static var conditionNames: [String] { catalog.map(\.name) }
+
+    /// Error text for a code or name PostgreSQL does not define.
+    public static func unknownMessage(_ text: String) -> String {
+        let trimmed = text.trimmingWhitespace()
+        let upper = trimmed.uppercased()
+        if isWellFormed(upper) {
+            let hint = Suggestion.closest(to: upper, in: catalog.map(\.code)).map { "; did you mean \($0)?" } ?? ""
+            return "unknown SQLSTATE '\(trimmed)': PostgreSQL defines no such code\(hint)"
+        }
+        if let name = Suggestion.closest(to: trimmed.lowercased(), in: conditionNames) {
+            return "unknown condition name '\(trimmed)'; did you mean '\(name)'?"
+        }
+        return "'\(trimmed)' is not a SQLSTATE: write a five-character code such as 40P01 or a condition name such as deadlock_detected"
+    }
+}

@@ -19,12 +19,35 @@ public struct RunPlan: Sendable {
     /// The variant label used in result names: the variant, or `default`.
     public var variantLabel: String { variantName ?? "default" }
 
-    /// Picks a transaction index by weight.
+    /// Picks a transaction index by weight among the shared transactions
+    /// (dedicated ones have no weight here).
     public func chooseTransaction(_ random: inout RandomSource) -> Int {
         guard transactions.count > 1, let total = cumulativeWeights.last else { return 0 }
         let point = random.unit() * total
         for (index, bound) in cumulativeWeights.enumerated() where point < bound { return index }
-        return transactions.count - 1
+        return cumulativeWeights.lastIndex(where: { $0 > 0 }) ?? transactions.count - 1
+    }
+
+    /// Clients that run one transaction only (`clients: N`), in total.
+    public var dedicatedClientCount: Int { transactions.reduce(0) { $0 + $1.dedicatedClients } }
+
+    /// Whether any transaction is shared by weight.
+    public var hasSharedTransactions: Bool { (cumulativeWeights.last ?? 0) > 0 }
+
+    /// The fewest clients a run needs: every dedicated client, plus one for
+    /// the shared transactions.
+    public var minimumClients: Int { dedicatedClientCount + (hasSharedTransactions ? 1 : 0) }
+
+    /// The transaction client `index` of `clients` is dedicated to, if any:
+    /// the last clients are dedicated, in the order the transactions are written.
+    public func dedicatedTransaction(client index: Int, of clients: Int) -> Int? {
+        var first = clients - dedicatedClientCount
+        guard index >= first else { return nil }
+        for (transaction, compiled) in transactions.enumerated() where compiled.dedicatedClients > 0 {
+            if index < first + compiled.dedicatedClients { return transaction }
+            first += compiled.dedicatedClients
+        }
+        return nil
     }
 }
 
@@ -57,13 +80,92 @@ extension RunPlan {
 public enum CompiledDistribution: Sendable, Hashable {
     case uniform(Int64, Int64)
     case constant(Value)
+    /// `lower + k − 1` for a Zipf-distributed k in 1…(upper − lower + 1).
+    case zipf(lower: Int64, ZipfSampler)
+    /// The first `hotCount` values of `lower…upper` get `probability` of the draws.
+    case hotspot(lower: Int64, upper: Int64, hotCount: Int64, probability: Double)
+    case choice([Value])
 
-    func draw(_ random: inout RandomSource) -> Value {
+    public func draw(_ random: inout RandomSource) -> Value {
         switch self {
         case .uniform(let lower, let upper): .int(random.uniform(lower, upper))
         case .constant(let value): value
+        case .zipf(let lower, let sampler): .int(lower &+ sampler.sample(&random) &- 1)
+        case .hotspot(let lower, let upper, let hotCount, let probability):
+            if random.unit() < probability || lower &+ hotCount > upper {
+                .int(random.uniform(lower, lower &+ hotCount &- 1))
+            } else {
+                .int(random.uniform(lower &+ hotCount, upper))
+            }
+        case .choice(let values): values[Int(random.uniform(0, Int64(values.count - 1)))]
         }
     }
+
+    /// How many distinct values it can produce (for "distinct from" checks).
+    var distinctValues: Int64? {
+        switch self {
+        case .uniform(let lower, let upper): upper &- lower &+ 1
+        case .constant: 1
+        case .zipf(_, let sampler): sampler.count
+        case .hotspot(let lower, let upper, _, _): upper &- lower &+ 1
+        case .choice(let values): Int64(Set(values).count)
+        }
+    }
+}
+
+/// A condition over parameters and the transaction's variables, compiled:
+/// every name already resolved to a constant or a variable slot.
+public struct CompiledCondition: Sendable, Hashable {
+    public var expression: Expression
+    public var constants: [String: Value]
+    public var slots: [String: Int]
+
+    /// Whether the condition holds. One that cannot be evaluated (a NULL
+    /// where a number was needed, say) does not hold.
+    public func holds(variables: [Value], clientID: Int) -> Bool {
+        let value = try? expression.evaluate { name in
+            if let slot = slots[name] { return slot < variables.count ? variables[slot] : .null }
+            if name == RunPlan.clientIDName { return .int(Int64(clientID)) }
+            return constants[name]
+        }
+        return value == .bool(true)
+    }
+}
+
+/// What a statement step does besides running: capture, conditions, expected errors.
+public struct CompiledStepOptions: Sendable, Hashable {
+    /// Variable slots that receive the first row's columns, in order.
+    public var captureSlots: [Int] = []
+    public var onEmpty: EmptyAction = .continue
+    public var condition: CompiledCondition?
+    public var skipIf: CompiledCondition?
+    public var stopIf: CompiledCondition?
+    public var expect: [SQLState: ErrorAction] = [:]
+
+    public init() {}
+
+    public static let plain = CompiledStepOptions()
+
+    /// Whether the engine must hand back the first row's values.
+    public var needsRow: Bool { !captureSlots.isEmpty }
+}
+
+/// What the engine reports about a statement that succeeded.
+public struct StepResult: Sendable, Hashable {
+    /// Rows returned, or affected by a command without RETURNING.
+    public var rowCount: Int
+    /// The first row's values (typed) and their text as the server sent it,
+    /// when the step captures them.
+    public var firstRow: [Value]
+    public var firstRowText: [String?]
+
+    public init(rowCount: Int, firstRow: [Value] = [], firstRowText: [String?] = []) {
+        self.rowCount = rowCount
+        self.firstRow = firstRow
+        self.firstRowText = firstRowText
+    }
+
+    public static let none = StepResult(rowCount: 0)
 }
 
 /// A draw into a variable slot.
@@ -75,7 +177,7 @@ public struct CompiledDraw: Sendable, Hashable {
 
 /// A compiled transaction step.
 public enum CompiledStep: Sendable, Hashable {
-    case sql(sql: String, parameters: [ParameterSource])
+    case sql(sql: String, parameters: [ParameterSource], options: CompiledStepOptions = .plain)
     /// A pause whose length in nanoseconds is drawn from the distribution.
     case pause(CompiledDistribution)
 }
@@ -85,7 +187,8 @@ public struct CompiledTransaction: Sendable {
     public var name: String
     /// `BEGIN`, with the isolation level when one is set.
     public var begin: String
-    /// `SELECT set_config($1, $2, true)` statements for `SET LOCAL` settings.
+    /// `SELECT set_config($1, $2, true)` statements for `SET LOCAL` settings
+    /// (`false`, the session's setting, under autocommit).
     public var settings: [BoundStatement]
     public var draws: [CompiledDraw]
     public var variableNames: [String]
@@ -94,6 +197,25 @@ public struct CompiledTransaction: Sendable {
     /// parallel to `steps`: for reports that show values by name.
     public var stepParameterNames: [[String]] = []
     public var retry: RetryPolicy?
+    /// Errors every statement of the transaction expects, and their actions.
+    public var expect: [SQLState: ErrorAction] = [:]
+    /// Think time after the transaction, in nanoseconds.
+    public var think: CompiledDistribution?
+    /// Steps commit one by one: no BEGIN, COMMIT or ROLLBACK.
+    public var autocommit = false
+    /// Clients dedicated to this transaction (0: shared by weight).
+    public var dedicatedClients = 0
+
+    /// What a failure with `state` in step `step` (nil: BEGIN, a setting or
+    /// COMMIT) does: the step's `expect`, then the transaction's, then the
+    /// retry policy's `on`; otherwise the attempt is rolled back.
+    public func action(for state: SQLState?, step: Int?) -> ErrorAction {
+        guard let state else { return .rollback }
+        if let step, step < steps.count, case .sql(_, _, let options) = steps[step], let action = options.expect[state] { return action }
+        if let action = expect[state] { return action }
+        if retry?.on.contains(state) == true { return .retry }
+        return .rollback
+    }
 }
 
 /// An invariant ready to run: a statement and the value it must return.
@@ -101,6 +223,8 @@ public struct CompiledInvariant: Sendable, Hashable {
     public var name: String
     public var statement: BoundStatement
     public var expected: Value
+    /// Also checked while the load runs, this often (nanoseconds).
+    public var duringInterval: Int64? = nil
 }
 
 extension Workload {
@@ -200,6 +324,10 @@ struct PlanCompiler {
             if let draws = override.draws { templates[index].draws = draws }
             if let steps = override.steps { templates[index].steps = steps }
             if let retry = override.retry { templates[index].retry = retry }
+            if let expect = override.expect { templates[index].expect = expect }
+            if let think = override.think { templates[index].think = think }
+            if let autocommit = override.autocommit { templates[index].autocommit = autocommit }
+            if let clients = override.dedicatedClients { templates[index].dedicatedClients = clients }
         }
         if workload.transactions.isEmpty {
             error(SourceLocation(line: 1, column: 1), "the workload has no transactions")
@@ -209,10 +337,11 @@ struct PlanCompiler {
         var cumulative: [Double] = []
         var total = 0.0
         for template in templates {
-            total += template.weight
+            // Dedicated transactions are not chosen by weight.
+            if (template.dedicatedClients ?? 0) == 0 { total += template.weight }
             cumulative.append(total)
         }
-        if !templates.isEmpty && total <= 0 {
+        if !templates.isEmpty && total <= 0 && !templates.contains(where: { ($0.dedicatedClients ?? 0) > 0 }) {
             error(templates[0].location, "transaction weights sum to zero: at least one transaction needs a weight above 0")
         }
 
@@ -223,7 +352,7 @@ struct PlanCompiler {
             do {
                 let expected = try invariant.expected.evaluate { lookup[$0] }
                 guard let statement else { return nil }
-                return CompiledInvariant(name: invariant.name, statement: statement, expected: expected)
+                return CompiledInvariant(name: invariant.name, statement: statement, expected: expected, duringInterval: invariant.duringInterval)
             } catch {
                 self.error(invariant.location, "invariant '\(invariant.name)': 'equals' \((error as? ExpressionError)?.message ?? "\(error)")")
                 return nil
@@ -283,8 +412,8 @@ struct PlanCompiler {
                 variables.append(draw.name)
                 continue
             }
-            if case .uniform(let lower, let upper) = distribution, !distinct.isEmpty, upper - lower + 1 <= Int64(distinct.count) {
-                error(draw.location, "'\(draw.name)' in \(context) cannot differ from \(draw.distinctFrom.joined(separator: ", ")): uniform(\(lower), \(upper)) has too few values")
+            if !distinct.isEmpty, let count = distribution.distinctValues, count <= Int64(distinct.count) {
+                error(draw.location, "'\(draw.name)' in \(context) cannot differ from \(draw.distinctFrom.joined(separator: ", ")): its draw has only \(count) value\(count == 1 ? "" : "s")")
             }
             draws.append(CompiledDraw(slot: variables.count, distribution: distribution, distinctFrom: distinct))
             variables.append(draw.name)
@@ -292,12 +421,30 @@ struct PlanCompiler {
 
         var steps: [CompiledStep] = []
         var stepNames: [[String]] = []
+        /// Resolves a condition's names: variables known so far, parameters, `client_id`.
+        func condition(_ expression: Expression?, key: String, location: SourceLocation) -> CompiledCondition? {
+            guard let expression else { return nil }
+            var compiled = CompiledCondition(expression: expression, constants: [:], slots: [:])
+            for (name, _) in expression.references {
+                if let slot = variables.firstIndex(of: name) {
+                    compiled.slots[name] = slot
+                } else if let value = parameters[name] {
+                    compiled.constants[name] = value
+                } else if name != RunPlan.clientIDName {
+                    error(location, "'\(key)' in \(context) uses '\(name)', which is neither a parameter nor a variable set before it\(Suggestion.didYouMean(name, in: variables + Array(parameters.keys).sorted()))")
+                }
+            }
+            return compiled
+        }
         for step in template.steps {
             switch step {
-            case .sql(let text, let location):
+            case .sql(let text, let location, let options):
                 let words = text.uppercased().split(whereSeparator: { $0.isWhitespace })
                 if words.first == "COPY" && (words.contains("STDIN") || words.contains("STDOUT")) {
                     error(location, "COPY … FROM STDIN / TO STDOUT cannot run as a step in \(context): lockstorm does not stream COPY data; use INSERT … SELECT")
+                }
+                if template.autocommit, let first = words.first, ["BEGIN", "COMMIT", "ROLLBACK", "START", "END"].contains(String(first)) {
+                    error(location, "\(context) is autocommit: a step cannot be \(first); drop 'autocommit' to run the steps in one transaction")
                 }
                 let sqlTemplate = SQLTemplate(text)
                 var sources: [ParameterSource] = []
@@ -309,10 +456,28 @@ struct PlanCompiler {
                     } else if name == RunPlan.clientIDName {
                         sources.append(.clientID)
                     } else {
-                        error(location, "':\(name)' in \(context) is neither a parameter nor a variable\(Suggestion.didYouMean(name, in: variables + Array(parameters.keys).sorted()))")
+                        error(location, "':\(name)' in \(context) is neither a parameter nor a variable set before this step\(Suggestion.didYouMean(name, in: variables + Array(parameters.keys).sorted()))")
                     }
                 }
-                steps.append(.sql(sql: sqlTemplate.sql, parameters: sources))
+                var compiled = CompiledStepOptions()
+                compiled.condition = condition(options.condition, key: "if", location: options.location)
+                compiled.onEmpty = options.onEmpty
+                for expected in options.expect { compiled.expect[expected.state] = expected.action }
+                // Captured names become variables for the steps after this one.
+                for name in options.into {
+                    if parameters[name] != nil {
+                        error(options.location, "'into' variable '\(name)' in \(context) has the same name as a parameter")
+                    }
+                    if let slot = variables.firstIndex(of: name) {
+                        compiled.captureSlots.append(slot)
+                    } else {
+                        compiled.captureSlots.append(variables.count)
+                        variables.append(name)
+                    }
+                }
+                compiled.skipIf = condition(options.skipIf, key: "skip_if", location: options.location)
+                compiled.stopIf = condition(options.stopIf, key: "stop_if", location: options.location)
+                steps.append(.sql(sql: sqlTemplate.sql, parameters: sources, options: compiled))
                 stepNames.append(sqlTemplate.names)
             case .pause(let distribution, let location):
                 if let compiled = compileDistribution(distribution, parameters: parameters, location: location, what: "a pause in \(context)") {
@@ -324,11 +489,27 @@ struct PlanCompiler {
         if template.steps.isEmpty {
             error(template.location, "\(context) has no steps")
         }
-        let settings = template.settings.map { BoundStatement(sql: "SELECT set_config($1, $2, true)", parameters: [$0.name, $0.value]) }
-        return CompiledTransaction(
+        if template.autocommit, template.isolation != nil {
+            error(template.location, "\(context) is autocommit: it cannot set an isolation level (each statement is its own transaction)")
+        }
+        let settings = template.settings.map {
+            BoundStatement(sql: template.autocommit ? "SELECT set_config($1, $2, false)" : "SELECT set_config($1, $2, true)", parameters: [$0.name, $0.value])
+        }
+        var expect: [SQLState: ErrorAction] = [:]
+        for expected in template.expect { expect[expected.state] = expected.action }
+        var think: CompiledDistribution?
+        if let distribution = template.think {
+            think = compileDistribution(distribution, parameters: parameters, location: template.location, what: "'think' of \(context)")
+        }
+        var compiled = CompiledTransaction(
             name: template.name, begin: template.isolation?.sql ?? "BEGIN", settings: settings, draws: draws,
             variableNames: variables, steps: steps, stepParameterNames: stepNames, retry: template.retry
         )
+        compiled.expect = expect
+        compiled.think = think
+        compiled.autocommit = template.autocommit
+        compiled.dedicatedClients = template.dedicatedClients ?? 0
+        return compiled
     }
 
     private mutating func compileDistribution(_ distribution: Distribution, parameters: [String: Value], location: SourceLocation, what: String) -> CompiledDistribution? {
@@ -339,6 +520,18 @@ struct PlanCompiler {
                 self.error(location, "\(what): \(error.message)")
                 return nil
             }
+        }
+        func bounds(_ lowerExpression: Expression, _ upperExpression: Expression, name: String) -> (Int64, Int64)? {
+            guard let lowerValue = constant(lowerExpression), let upperValue = constant(upperExpression) else { return nil }
+            guard let lower = lowerValue.integer, let upper = upperValue.integer else {
+                error(location, "\(what): \(name) needs whole numbers, got \(lowerValue) and \(upperValue)")
+                return nil
+            }
+            guard lower <= upper else {
+                error(location, "\(what): \(name)(\(lower), \(upper), …) has its lower bound above its upper bound")
+                return nil
+            }
+            return (lower, upper)
         }
         switch distribution {
         case .constant(let expression):
@@ -354,6 +547,40 @@ struct PlanCompiler {
                 return nil
             }
             return .uniform(lower, upper)
+        case .zipf(let lowerExpression, let upperExpression, let exponentExpression):
+            guard let (lower, upper) = bounds(lowerExpression, upperExpression, name: "zipf"),
+                  let exponentValue = constant(exponentExpression) else { return nil }
+            guard let exponent = exponentValue.number, exponent > 0, exponent <= 100 else {
+                error(location, "\(what): zipf's exponent must be a number above 0 (1.1 is a common choice), got \(exponentValue)")
+                return nil
+            }
+            return .zipf(lower: lower, ZipfSampler(count: upper - lower + 1, exponent: exponent))
+        case .hotspot(let lowerExpression, let upperExpression, let fractionExpression, let probabilityExpression):
+            guard let (lower, upper) = bounds(lowerExpression, upperExpression, name: "hotspot"),
+                  let fractionValue = constant(fractionExpression), let probabilityValue = constant(probabilityExpression) else { return nil }
+            guard let fraction = fractionValue.number, fraction > 0, fraction <= 1 else {
+                error(location, "\(what): hotspot's hot fraction must be above 0 and at most 1 (0.01: the first 1% of the range), got \(fractionValue)")
+                return nil
+            }
+            guard let probability = probabilityValue.number, probability >= 0, probability <= 1 else {
+                error(location, "\(what): hotspot's probability must be between 0 and 1 (0.9: 90% of draws hit the hot set), got \(probabilityValue)")
+                return nil
+            }
+            let span = Double(upper - lower + 1)
+            let hot = Int64(max(1, min(span, (span * fraction).rounded())))
+            return .hotspot(lower: lower, upper: upper, hotCount: hot, probability: probability)
+        case .choice(let expressions):
+            var values: [Value] = []
+            for expression in expressions {
+                guard let value = constant(expression) else { return nil }
+                values.append(value)
+            }
+            guard !values.isEmpty else {
+                error(location, "\(what): choice needs at least one value")
+                return nil
+            }
+            return .choice(values)
         }
+
     }
 }

@@ -129,14 +129,83 @@ public enum Distribution: Sendable, Hashable {
     case uniform(Expression, Expression)
     /// A constant expression (no randomness).
     case constant(Expression)
+    /// Integers in `lower...upper` with Zipf's law: the k-th value has
+    /// probability proportional to 1 / k^exponent (the first is the hottest).
+    case zipf(Expression, Expression, exponent: Expression)
+    /// Integers in `lower...upper` where a hot set (the first `fraction` of
+    /// the range) receives `probability` of the draws.
+    case hotspot(Expression, Expression, fraction: Expression, probability: Expression)
+    /// One of the listed values, each equally likely.
+    case choice([Expression])
 }
 
 /// One step of a transaction.
 public enum Step: Sendable, Hashable {
-    /// A statement with `:name` references bound as parameters.
-    case sql(String, location: SourceLocation)
+    /// A statement with `:name` references bound as parameters, and what to
+    /// do with its result.
+    case sql(String, location: SourceLocation, options: StepOptions = StepOptions())
     /// A pause inside the transaction, its length in nanoseconds drawn from a distribution.
     case pause(Distribution, location: SourceLocation)
+}
+
+/// What a statement step does with its result, and when it runs.
+public struct StepOptions: Sendable, Hashable {
+    /// Variables that receive the columns of the first row (`into:`), in column order.
+    public var into: [String]
+    /// What happens when the statement returns no row (`on_empty:`).
+    public var onEmpty: EmptyAction
+    /// The step runs only when this holds (`if:`).
+    public var condition: Expression?
+    /// After the step: end the transaction early (`skip_if:`) or end the client (`stop_if:`).
+    public var skipIf: Expression?
+    public var stopIf: Expression?
+    /// Errors this step expects, with what to do about them (`expect:`).
+    public var expect: [ExpectedError]
+    public var location: SourceLocation
+
+    public init(
+        into: [String] = [], onEmpty: EmptyAction = .continue, condition: Expression? = nil, skipIf: Expression? = nil,
+        stopIf: Expression? = nil, expect: [ExpectedError] = [], location: SourceLocation = .unknown
+    ) {
+        self.into = into
+        self.onEmpty = onEmpty
+        self.condition = condition
+        self.skipIf = skipIf
+        self.stopIf = stopIf
+        self.expect = expect
+        self.location = location
+    }
+}
+
+/// What a step does when its statement returns no row.
+public enum EmptyAction: String, Sendable, Hashable, CaseIterable {
+    /// Carry on (captured variables are NULL).
+    case `continue`
+    /// Skip the remaining steps and commit: nothing to do this time.
+    case skip
+    /// Commit and end this client: the work is done (a queue is drained).
+    case stop
+}
+
+/// An error a step or transaction expects, and the action it takes.
+public struct ExpectedError: Sendable, Hashable {
+    public var state: SQLState
+    public var action: ErrorAction
+
+    public init(state: SQLState, action: ErrorAction) {
+        self.state = state
+        self.action = action
+    }
+}
+
+/// What an expected error does to the transaction. Either way the error is
+/// counted by its SQLSTATE class.
+public enum ErrorAction: String, Sendable, Hashable, CaseIterable {
+    /// Roll back and go on with the next transaction.
+    case rollback
+    /// Roll back and retry under the transaction's retry policy (its backoff
+    /// and attempt limit; `RetryPolicy.expectedDefault` when it has none).
+    case retry
 }
 
 /// What to do when an attempt fails with one of the listed SQLSTATEs.
@@ -154,6 +223,10 @@ public struct RetryPolicy: Sendable, Hashable {
         self.backoff = backoff
         self.redraw = redraw
     }
+
+    /// The policy an `expect: … retry` uses when the transaction declares no
+    /// `retry:`: 3 attempts, exponential backoff from 1 ms to 50 ms with jitter.
+    public static let expectedDefault = RetryPolicy(on: [], maxAttempts: 3, backoff: .exponential(base: 1_000_000, cap: 50_000_000, jitter: true))
 }
 
 /// Delay before a retry, in nanoseconds.
@@ -189,11 +262,20 @@ public struct TransactionTemplate: Sendable, Hashable {
     public var draws: [Draw]
     public var steps: [Step]
     public var retry: RetryPolicy?
+    /// Errors any statement of the transaction expects (`expect:`).
+    public var expect: [ExpectedError]
+    /// Time between the end of this transaction and the client's next one (`think:`).
+    public var think: Distribution?
+    /// Each step commits on its own, without BEGIN/COMMIT (`autocommit: true`).
+    public var autocommit: Bool
+    /// Clients that run only this transaction (`clients: N`); `nil`: shared by weight.
+    public var dedicatedClients: Int?
     public var location: SourceLocation
 
     public init(
         name: String, weight: Double = 1, isolation: IsolationLevel? = nil, settings: [Setting] = [], draws: [Draw] = [],
-        steps: [Step] = [], retry: RetryPolicy? = nil, location: SourceLocation = .unknown
+        steps: [Step] = [], retry: RetryPolicy? = nil, expect: [ExpectedError] = [], think: Distribution? = nil,
+        autocommit: Bool = false, dedicatedClients: Int? = nil, location: SourceLocation = .unknown
     ) {
         self.name = name
         self.weight = weight
@@ -202,6 +284,10 @@ public struct TransactionTemplate: Sendable, Hashable {
         self.draws = draws
         self.steps = steps
         self.retry = retry
+        self.expect = expect
+        self.think = think
+        self.autocommit = autocommit
+        self.dedicatedClients = dedicatedClients
         self.location = location
     }
 }
@@ -244,11 +330,16 @@ public struct TransactionOverride: Sendable, Hashable {
     public var draws: [Draw]?
     public var steps: [Step]?
     public var retry: RetryPolicy?
+    public var expect: [ExpectedError]?
+    public var think: Distribution?
+    public var autocommit: Bool?
+    public var dedicatedClients: Int?
     public var location: SourceLocation
 
     public init(
         name: String, weight: Double? = nil, isolation: IsolationLevel? = nil, settings: [Setting]? = nil, draws: [Draw]? = nil,
-        steps: [Step]? = nil, retry: RetryPolicy? = nil, location: SourceLocation = .unknown
+        steps: [Step]? = nil, retry: RetryPolicy? = nil, expect: [ExpectedError]? = nil, think: Distribution? = nil,
+        autocommit: Bool? = nil, dedicatedClients: Int? = nil, location: SourceLocation = .unknown
     ) {
         self.name = name
         self.weight = weight
@@ -257,6 +348,10 @@ public struct TransactionOverride: Sendable, Hashable {
         self.draws = draws
         self.steps = steps
         self.retry = retry
+        self.expect = expect
+        self.think = think
+        self.autocommit = autocommit
+        self.dedicatedClients = dedicatedClients
         self.location = location
     }
 }
@@ -267,12 +362,15 @@ public struct Invariant: Sendable, Hashable {
     public var sql: String
     /// The expected value of the first column of the first row.
     public var expected: Expression
+    /// Also checked every so often while the load runs (`during: 500ms`), in nanoseconds.
+    public var duringInterval: Int64?
     public var location: SourceLocation
 
-    public init(name: String, sql: String, expected: Expression, location: SourceLocation = .unknown) {
+    public init(name: String, sql: String, expected: Expression, duringInterval: Int64? = nil, location: SourceLocation = .unknown) {
         self.name = name
         self.sql = sql
         self.expected = expected
+        self.duringInterval = duringInterval
         self.location = location
     }
 }

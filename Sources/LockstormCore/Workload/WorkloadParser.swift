@@ -22,7 +22,8 @@ public struct WorkloadParser {
     }
 
     static let topLevelKeys = ["name", "description", "params", "setup", "teardown", "defaults", "default_variant", "transactions", "variants", "invariants", "checks"]
-    static let transactionKeys = ["weight", "isolation", "settings", "let", "steps", "retry"]
+    static let transactionKeys = ["weight", "isolation", "settings", "let", "steps", "retry", "expect", "think", "autocommit", "clients"]
+    static let stepKeys = ["sql", "pause", "into", "on_empty", "if", "skip_if", "stop_if", "expect"]
     static let variantKeys = ["description", "params", "transactions"]
 
     private mutating func parseDocument(_ text: String) -> Workload? {
@@ -128,7 +129,8 @@ public struct WorkloadParser {
         guard let parts else { return nil }
         return TransactionTemplate(
             name: name, weight: parts.weight ?? 1, isolation: parts.isolation, settings: parts.settings ?? [],
-            draws: parts.draws ?? [], steps: parts.steps ?? [], retry: parts.retry, location: nameLocation
+            draws: parts.draws ?? [], steps: parts.steps ?? [], retry: parts.retry, expect: parts.expect ?? [], think: parts.think,
+            autocommit: parts.autocommit ?? false, dedicatedClients: parts.dedicatedClients, location: nameLocation
         )
     }
 
@@ -146,7 +148,8 @@ public struct WorkloadParser {
                     guard let parts = transactionParts(body, what: "transaction '\(transactionName)' in variant '\(name)'") else { continue }
                     variant.transactions.append(TransactionOverride(
                         name: transactionName, weight: parts.weight, isolation: parts.isolation, settings: parts.settings,
-                        draws: parts.draws, steps: parts.steps, retry: parts.retry, location: location(transactionNode)
+                        draws: parts.draws, steps: parts.steps, retry: parts.retry, expect: parts.expect, think: parts.think,
+                        autocommit: parts.autocommit, dedicatedClients: parts.dedicatedClients, location: location(transactionNode)
                     ))
                 }
             }
@@ -161,6 +164,10 @@ public struct WorkloadParser {
         var draws: [Draw]?
         var steps: [Step]?
         var retry: RetryPolicy?
+        var expect: [ExpectedError]?
+        var think: Distribution?
+        var autocommit: Bool?
+        var dedicatedClients: Int?
     }
 
     private mutating func transactionParts(_ node: Node, what: String) -> TransactionParts? {
@@ -194,6 +201,27 @@ public struct WorkloadParser {
                 parts.draws = draws(value)
             case "steps":
                 parts.steps = steps(value)
+            case "expect":
+                parts.expect = expectedErrors(value)
+            case "think":
+                if let text = value.scalar?.string, let (distribution, distinct) = drawExpression(text, node: value) {
+                    if !distinct.isEmpty { error(value, "'think' cannot use '!='") }
+                    if let unitless = unitlessDuration(text) {
+                        error(value, "'think' \(unitless) needs a unit: ms, s, min or h (for example \(unitless)ms)")
+                    } else {
+                        parts.think = distribution
+                    }
+                } else if value.scalar == nil {
+                    error(value, "'think' must be a duration such as 10ms or uniform(0ms, 20ms)")
+                }
+            case "autocommit":
+                parts.autocommit = bool(value, what: "'autocommit'")
+            case "clients":
+                if let text = value.scalar?.string, let count = Int(text.replacingUnderscores()), count >= 0 {
+                    parts.dedicatedClients = count
+                } else {
+                    error(value, "'clients' must be a whole number (the clients that run only this transaction; 0 for none)")
+                }
             default:
                 parts.retry = retry(value)
             }
@@ -249,7 +277,7 @@ public struct WorkloadParser {
         }
     }
 
-    static let distributions = ["uniform"]
+    static let distributions = ["uniform", "zipf", "hotspot", "choice"]
 
     private mutating func distribution(_ expression: Expression, node: Node) -> Distribution? {
         guard case .call(let name, let arguments, let offset) = expression else {
@@ -262,6 +290,24 @@ public struct WorkloadParser {
                 return nil
             }
             return .uniform(arguments[0], arguments[1])
+        case "zipf":
+            guard arguments.count == 3 else {
+                error(node, offset: offset, "zipf takes 3 arguments (lower, upper, exponent), got \(arguments.count)")
+                return nil
+            }
+            return .zipf(arguments[0], arguments[1], exponent: arguments[2])
+        case "hotspot":
+            guard arguments.count == 4 else {
+                error(node, offset: offset, "hotspot takes 4 arguments (lower, upper, hot fraction, hot probability), got \(arguments.count)")
+                return nil
+            }
+            return .hotspot(arguments[0], arguments[1], fraction: arguments[2], probability: arguments[3])
+        case "choice":
+            guard !arguments.isEmpty else {
+                error(node, offset: offset, "choice takes at least one value")
+                return nil
+            }
+            return .choice(arguments)
         default:
             error(node, offset: offset, "unknown distribution '\(name)'\(Suggestion.didYouMean(name, in: Self.distributions))")
             return nil
@@ -280,20 +326,59 @@ public struct WorkloadParser {
                 if sql.isEmpty { error(item, "empty step") } else { result.append(.sql(sql, location: location(item))) }
                 continue
             }
-            guard let entries = mapping(item, what: "a step", allowed: ["sql", "pause"]) else { continue }
-            guard entries.count == 1, let (key, _, value) = entries.first else {
-                error(item, "a step has exactly one of 'sql' or 'pause'")
+            guard let entries = mapping(item, what: "a step", allowed: Self.stepKeys) else { continue }
+            let keys = entries.map(\.0)
+            if keys.contains("pause") {
+                if keys.contains("sql") || keys.count > 1 {
+                    error(item, "a pause step has only 'pause'; 'sql', 'into', conditions and 'expect' belong to statement steps")
+                    continue
+                }
+                let value = entries[0].2
+                if let text = value.scalar?.string {
+                    guard let (distribution, distinct) = drawExpression(text, node: value) else { continue }
+                    if !distinct.isEmpty { error(value, "a pause cannot use '!='") }
+                    if let unitless = unitlessDuration(text) {
+                        error(value, "pause \(unitless) needs a unit: ms, s, min or h (for example \(unitless)ms)")
+                        continue
+                    }
+                    result.append(.pause(distribution, location: location(value)))
+                } else {
+                    error(value, "'pause' must be a duration such as 5ms or uniform(0ms, 2ms)")
+                }
                 continue
             }
-            if key == "sql" {
-                if let sql = string(value, what: "'sql'") { result.append(.sql(sql.trimmingWhitespace(), location: location(value))) }
-            } else if let text = value.scalar?.string {
-                guard let (distribution, distinct) = drawExpression(text, node: value) else { continue }
-                if !distinct.isEmpty { error(value, "a pause cannot use '!='") }
-                result.append(.pause(distribution, location: location(value)))
-            } else {
-                error(value, "'pause' must be a duration such as 5ms or uniform(0ms, 2ms)")
+            guard let sqlEntry = entries.first(where: { $0.0 == "sql" }) else {
+                error(item, "a step needs 'sql' (a statement) or 'pause'")
+                continue
             }
+            guard let sql = string(sqlEntry.2, what: "'sql'") else { continue }
+            if sql.trimmingWhitespace().isEmpty {
+                error(sqlEntry.2, "empty step")
+                continue
+            }
+            var options = StepOptions(location: location(item))
+            for (key, _, value) in entries {
+                switch key {
+                case "into":
+                    for name in stringList(value, what: "'into'") {
+                        var name = name.trimmingWhitespace()
+                        if name.hasPrefix(":") { name.removeFirst() }
+                        if isIdentifier(name) { options.into.append(name) } else { error(value, "'into' names variables: '\(name)' must start with a letter or '_' and contain only letters, digits and '_'") }
+                    }
+                case "on_empty":
+                    if let text = string(value, what: "'on_empty'") {
+                        if let action = EmptyAction(rawValue: text) { options.onEmpty = action } else {
+                            error(value, "unknown on_empty action '\(text)': continue, skip or stop\(Suggestion.didYouMean(text, in: EmptyAction.allCases.map(\.rawValue)))")
+                        }
+                    }
+                case "if": options.condition = conditionExpression(value, key: key)
+                case "skip_if": options.skipIf = conditionExpression(value, key: key)
+                case "stop_if": options.stopIf = conditionExpression(value, key: key)
+                case "expect": options.expect = expectedErrors(value)
+                default: break
+                }
+            }
+            result.append(.sql(sql.trimmingWhitespace(), location: location(sqlEntry.2), options: options))
         }
         return result
     }
@@ -308,8 +393,7 @@ public struct WorkloadParser {
                 sawOn = true
                 let codes = stringList(value, what: "'retry.on'")
                 for code in codes {
-                    let state = SQLState(code.uppercased())
-                    if SQLState.isWellFormed(state.code) { policy.on.insert(state) } else { error(value, "'\(code)' is not a SQLSTATE (five digits or capital letters, such as 40P01)") }
+                    if let state = SQLState.resolve(code) { policy.on.insert(state) } else { error(value, SQLState.unknownMessage(code)) }
                 }
             case "max_attempts":
                 if let attempts = positiveInt(value, what: "'retry.max_attempts'") { policy.maxAttempts = attempts }
@@ -359,12 +443,13 @@ public struct WorkloadParser {
         }
         var result: [Invariant] = []
         for item in sequence {
-            guard let entries = mapping(item, what: "an invariant", allowed: ["name", "sql", "equals"]) else { continue }
-            var name: String?, sql: String?, expected: Expression?
+            guard let entries = mapping(item, what: "an invariant", allowed: ["name", "sql", "equals", "during"]) else { continue }
+            var name: String?, sql: String?, expected: Expression?, during: Int64?
             for (key, _, value) in entries {
                 switch key {
                 case "name": name = string(value, what: "'name'")
                 case "sql": sql = string(value, what: "'sql'")
+                case "during": during = duration(value, what: "'during'")
                 default:
                     guard let text = value.scalar?.string else {
                         error(value, "'equals' must be a value or an expression over parameters")
@@ -377,10 +462,62 @@ public struct WorkloadParser {
             if sql == nil { error(item, "an invariant needs 'sql'") }
             if expected == nil && entries.contains(where: { $0.0 == "equals" }) == false { error(item, "an invariant needs 'equals': the expected value") }
             if let name, let sql, let expected {
-                result.append(Invariant(name: name, sql: sql, expected: expected, location: location(item)))
+                result.append(Invariant(name: name, sql: sql, expected: expected, duringInterval: during, location: location(item)))
             }
         }
         return result
+    }
+
+    /// `expect: [55P03]` (roll back) or `expect: {55P03: retry, lock_not_available: rollback}`.
+    private mutating func expectedErrors(_ node: Node) -> [ExpectedError] {
+        var result: [ExpectedError] = []
+        if node.mapping != nil {
+            guard let entries = mapping(node, what: "'expect'", allowed: nil) else { return [] }
+            for (code, codeNode, value) in entries {
+                guard let state = SQLState.resolve(code) else {
+                    error(codeNode, SQLState.unknownMessage(code))
+                    continue
+                }
+                guard let text = value.scalar?.string, let action = ErrorAction(rawValue: text) else {
+                    error(value, "the action for \(code) must be rollback or retry\(Suggestion.didYouMean(value.scalar?.string ?? "", in: ErrorAction.allCases.map(\.rawValue)))")
+                    continue
+                }
+                result.append(ExpectedError(state: state, action: action))
+            }
+            return result
+        }
+        for code in stringList(node, what: "'expect'") {
+            if let state = SQLState.resolve(code) { result.append(ExpectedError(state: state, action: .rollback)) } else { error(node, SQLState.unknownMessage(code)) }
+        }
+        return result
+    }
+
+    private mutating func conditionExpression(_ node: Node, key: String) -> Expression? {
+        guard let text = node.scalar?.string else {
+            error(node, "'\(key)' must be a condition such as job_id == null or left <= 0")
+            return nil
+        }
+        do {
+            return try ExpressionParser.parse(text)
+        } catch {
+            expressionError(error, in: node)
+            return nil
+        }
+    }
+
+    /// A pause or think time written with bare numbers (`pause: 5`,
+    /// `uniform(1, 5)`): the first such number, for the message; `nil` when
+    /// every literal carries a unit (or is 0).
+    private func unitlessDuration(_ text: String) -> String? {
+        var body = text.trimmingWhitespace()
+        for name in Self.distributions where body.hasPrefix(name + "(") && body.hasSuffix(")") {
+            body = String(body.dropFirst(name.count + 1).dropLast())
+        }
+        for part in body.split(separator: ",") {
+            let literal = part.trimmingCharacters()
+            if let number = Double(literal.replacingUnderscores()), number != 0 { return literal }
+        }
+        return nil
     }
 
     // MARK: Node helpers
