@@ -492,8 +492,19 @@ struct PlanCompiler {
         if template.autocommit, template.isolation != nil {
             error(template.location, "\(context) is autocommit: it cannot set an isolation level (each statement is its own transaction)")
         }
-        let settings = template.settings.map {
-            BoundStatement(sql: template.autocommit ? "SELECT set_config($1, $2, false)" : "SELECT set_config($1, $2, true)", parameters: [$0.name, $0.value])
+        // A setting's value may be a parameter (`lock_timeout: :timeout`), sent as its value.
+        let settings = template.settings.map { setting -> BoundStatement in
+            var value: String? = setting.value
+            let trimmed = setting.value.trimmingWhitespace()
+            if trimmed.hasPrefix(":") {
+                let name = String(trimmed.dropFirst())
+                if let parameter = parameters[name] {
+                    value = parameter.bindText
+                } else {
+                    error(template.location, "setting '\(setting.name)' of \(context) uses ':\(name)', which is not a parameter\(Suggestion.didYouMean(name, in: Array(parameters.keys).sorted()))")
+                }
+            }
+            return BoundStatement(sql: template.autocommit ? "SELECT set_config($1, $2, false)" : "SELECT set_config($1, $2, true)", parameters: [setting.name, value])
         }
         var expect: [SQLState: ErrorAction] = [:]
         for expected in template.expect { expect[expected.state] = expected.action }
