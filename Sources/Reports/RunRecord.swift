@@ -93,6 +93,21 @@ public struct RunRecord: Codable, Sendable {
         public var actual: String?
         public var passed: Bool
         public var error: String?
+        /// Checks while the load ran (`during:`).
+        public var during: During?
+
+        public struct During: Codable, Sendable {
+            public var checks: Int
+            public var failures: Int
+            public var firstFailureSeconds: Double?
+            public var firstFailureValue: String?
+
+            enum CodingKeys: String, CodingKey {
+                case checks, failures
+                case firstFailureSeconds = "first_failure_seconds"
+                case firstFailureValue = "first_failure_value"
+            }
+        }
     }
 
     public var schemaVersion = RunRecord.currentSchemaVersion
@@ -170,7 +185,10 @@ public struct RunRecord: Codable, Sendable {
         deadlocks = DeadlockCheck(client: client, serverDelta: serverDeadlocksDelta, agree: serverDeadlocksDelta.map { $0 == client })
         self.peakRSSBytes = peakRSSBytes
         invariants = summary.invariants.map {
-            InvariantOutcome(name: $0.name, expected: $0.expected.bindText, actual: $0.actual, passed: $0.passed, error: $0.error)
+            InvariantOutcome(
+                name: $0.name, expected: $0.expected.bindText, actual: $0.actual, passed: $0.passed, error: $0.error,
+                during: $0.during.map { .init(checks: $0.checks, failures: $0.failures, firstFailureSeconds: $0.firstFailureSeconds, firstFailureValue: $0.firstFailureValue) }
+            )
         }
     }
 

@@ -37,8 +37,9 @@ public enum SummaryReport {
             out += "\ninvariants:\n"
             for invariant in summary.invariants {
                 let mark = invariant.passed ? "PASS" : "FAIL"
-                var line = "  \(mark)  \(invariant.name): expected \(invariant.expected.bindText ?? "NULL"), got \(invariant.actual ?? "NULL")"
+                var line = "  \(mark)  \(invariant.name): expected \(invariant.expected.bindText ?? "NULL"), got \(invariant.actualDisplay)"
                 if let error = invariant.error { line = "  \(mark)  \(invariant.name): \(error.split(separator: "\n").first ?? "")" }
+                if let during = invariant.during { line += "; \(during.description)" }
                 out += line + "\n"
             }
         }

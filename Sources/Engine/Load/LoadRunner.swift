@@ -200,6 +200,7 @@ public enum LoadRunner {
                 intervalNanoseconds: timeseries.intervalNanoseconds, start: start
             )
         }
+        let monitor = firstConnectError == nil ? InvariantMonitor(plan: plan, dsn: dsn, start: start) : nil
         for _ in 0..<threadCount { release.signal() }
         if firstConnectError == nil, let every = options.progressSeconds, every > 0, let onProgress = options.onProgress {
             var committed = 0
@@ -217,6 +218,7 @@ public enum LoadRunner {
         }
         let end = max(MonotonicClock.now(), start)
         sampler?.stop()
+        let duringChecks = monitor?.stop() ?? [:]
         var rows = timeseries.rows
         let samplerFailure = sampler?.failure
         if samplerFailure == nil, let sampled = sampler?.intervals {
@@ -249,16 +251,17 @@ public enum LoadRunner {
             serverDelta = settledDeadlockDelta(after, before: before, expected: clientDeadlocks)
         }
         var invariants: [InvariantResult] = []
-        for invariant in plan.invariants {
+        for (index, invariant) in plan.invariants.enumerated() {
+            let during = invariant.duringInterval == nil ? nil : duringChecks[index] ?? DuringCheck()
             guard let after else {
-                invariants.append(InvariantResult(name: invariant.name, expected: invariant.expected, actual: nil, error: "not checked: the server cannot be reached"))
+                invariants.append(InvariantResult(name: invariant.name, expected: invariant.expected, actual: nil, error: "not checked: the server cannot be reached", during: during))
                 continue
             }
             do {
                 let result = try after.execute(invariant.statement.sql, invariant.statement.parameters)
-                invariants.append(InvariantResult(name: invariant.name, expected: invariant.expected, actual: result.scalar))
+                invariants.append(InvariantResult(name: invariant.name, expected: invariant.expected, actual: result.scalar, during: during))
             } catch {
-                invariants.append(InvariantResult(name: invariant.name, expected: invariant.expected, actual: nil, error: "\(error)"))
+                invariants.append(InvariantResult(name: invariant.name, expected: invariant.expected, actual: nil, error: "\(error)", during: during))
                 adminHealthy = after.isHealthy
             }
         }

@@ -1,3 +1,36 @@
+/// What the checks of an invariant during the run saw.
+public struct DuringCheck: Sendable, Hashable {
+    public var checks = 0
+    public var failures = 0
+    /// Seconds into the measured run of the first failure, and what it returned.
+    public var firstFailureSeconds: Double?
+    public var firstFailureValue: String?
+
+    public init(checks: Int = 0, failures: Int = 0, firstFailureSeconds: Double? = nil, firstFailureValue: String? = nil) {
+        self.checks = checks
+        self.failures = failures
+        self.firstFailureSeconds = firstFailureSeconds
+        self.firstFailureValue = firstFailureValue
+    }
+
+    public mutating func record(passed: Bool, actual: String, atSeconds seconds: Double) {
+        checks += 1
+        guard !passed else { return }
+        failures += 1
+        if firstFailureSeconds == nil {
+            firstFailureSeconds = seconds
+            firstFailureValue = actual
+        }
+    }
+
+    /// "12 checks during the run, 0 failed" / "…, 3 failed (first at 1.2 s: 7)".
+    public var description: String {
+        var text = "\(checks) check\(checks == 1 ? "" : "s") during the run, \(failures) failed"
+        if let seconds = firstFailureSeconds { text += " (first at \(Format.fixed(seconds, digits: 1)) s: \(firstFailureValue ?? "NULL"))" }
+        return text
+    }
+}
+
 /// The result of one invariant after a run.
 public struct InvariantResult: Sendable, Hashable {
     public var name: String
@@ -6,17 +39,33 @@ public struct InvariantResult: Sendable, Hashable {
     public var actual: String?
     /// Set when the statement itself failed.
     public var error: String?
+    /// Checks made while the load ran (`during:`), if any.
+    public var during: DuringCheck?
 
-    public init(name: String, expected: Value, actual: String?, error: String? = nil) {
+    public init(name: String, expected: Value, actual: String?, error: String? = nil, during: DuringCheck? = nil) {
         self.name = name
         self.expected = expected
         self.actual = actual
         self.error = error
+        self.during = during
+    }
+
+    /// The check after the run passed and no check during it failed.
+    public var passed: Bool { passedAfterRun && (during?.failures ?? 0) == 0 }
+
+    /// The value as people read it: PostgreSQL's `t`/`f` as true/false.
+    public var actualDisplay: String {
+        guard case .bool = expected, let actual else { return actual ?? "NULL" }
+        switch actual {
+        case "t": return "true"
+        case "f": return "false"
+        default: return actual
+        }
     }
 
     /// Numbers compare by value (`100000` equals `100000.00`), booleans by
     /// value (PostgreSQL's `t` is `true`), anything else as text.
-    public var passed: Bool {
+    public var passedAfterRun: Bool {
         guard error == nil else { return false }
         let actualValue = Value.parse(text: actual)
         if let expectedNumber = expected.number, let actualNumber = actualValue.number {
