@@ -34,18 +34,27 @@ struct ListCommand: ParsableCommand {
         let directory = WorkloadLoader.shippedDirectory
         let files = ((try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []).filter { $0.hasSuffix(".yaml") }.sorted()
         guard !files.isEmpty else { throw Failure(.usage, "lockstorm: no workloads in \(directory.path)") }
+        var loaded: [(file: String, workload: Workload?)] = []
         for file in files {
             let path = directory.appendingPathComponent(file).path
-            guard let (workload, _, _) = try? WorkloadLoader.load(path) else {
-                print("\(file): invalid (run 'lockstorm validate \(path)')")
+            loaded.append((file, (try? WorkloadLoader.load(path))?.0))
+        }
+        // Variant names in one column across every workload, the default marked.
+        let width = loaded.compactMap(\.workload).flatMap(\.variants).map { $0.name.count }.max() ?? 0
+        for (index, entry) in loaded.enumerated() {
+            if index > 0 { print("") }
+            guard let workload = entry.workload else {
+                print("\(entry.file): invalid (run 'lockstorm validate \(directory.appendingPathComponent(entry.file).path)')")
                 continue
             }
-            print("\(workload.name) (\(file)): \(firstLine(workload.description))")
+            print("\(entry.file) — \(firstLine(workload.description))")
             for variant in workload.variants {
-                let marker = variant.name == workload.effectiveDefaultVariant ? " (default)" : ""
-                print("  \(variant.name)\(marker): \(firstLine(variant.description))")
+                let name = variant.name.padding(toLength: width, withPad: " ", startingAt: 0)
+                let marker = variant.name == workload.effectiveDefaultVariant ? "*" : " "
+                print("  \(marker) \(name)  \(firstLine(variant.description))")
             }
         }
+        print("\n* the default variant. Run one with: lockstorm run \(loaded.first?.file ?? "WORKLOAD.yaml") --variant NAME (or --all-variants)")
     }
 
     private func firstLine(_ text: String) -> String {
