@@ -121,6 +121,7 @@ public struct ExpressionParser {
             advance()
             if name == "true" { return .constant(.bool(true)) }
             if name == "false" { return .constant(.bool(false)) }
+            if name == "null" { return .constant(.null) }
             if accept("(") {
                 var arguments: [Expression] = []
                 if !accept(")") {
