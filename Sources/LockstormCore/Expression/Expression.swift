@@ -73,7 +73,8 @@ public indirect enum Expression: Sendable, Hashable {
         case .unary(let op, let operand):
             let value = try operand.evaluate(lookup)
             switch (op, value) {
-            case (.negate, .int(let int)): return .int(-int)
+            // Integer arithmetic wraps, as + - * do: no input traps.
+            case (.negate, .int(let int)): return .int(0 &- int)
             case (.negate, .double(let double)): return .double(-double)
             case (.not, .bool(let bool)): return .bool(!bool)
             default: throw ExpressionError(offset: 0, message: "cannot apply '\(op.rawValue)' to \(value.typeName)")
@@ -114,7 +115,7 @@ public indirect enum Expression: Sendable, Hashable {
                 case .multiply: return .int(left &* right)
                 case .divide, .remainder:
                     guard right != 0 else { throw ExpressionError(offset: 0, message: "division by zero") }
-                    return .int(op == .divide ? left / right : left % right)
+                    return .int(op == .divide ? left.dividedReportingOverflow(by: right).partialValue : left.remainderReportingOverflow(dividingBy: right).partialValue)
                 default: break
                 }
             }

@@ -10,11 +10,36 @@ public struct ExpressionParser {
 
     private var tokens: [(token: Token, offset: Int)] = []
     private var position = 0
+    /// Parentheses, calls and unary operators open so far.
+    private var depth = 0
+
+    /// Limits that keep parsing, evaluating and freeing an expression from
+    /// recursing deep enough to overflow the stack, whatever the input.
+    static let maxTokens = 1_000
+    static let maxDepth = 100
+
+    /// The tokens of `text`, at most `maxTokens` of them.
+    private static func boundedTokens(_ text: String) throws(ExpressionError) -> [(token: Token, offset: Int)] {
+        let tokens = try tokenize(text)
+        // The last token is `.end`.
+        guard tokens.count <= maxTokens + 1 else {
+            throw ExpressionError(offset: tokens[maxTokens].offset, message: "the expression is too long: more than \(maxTokens) tokens")
+        }
+        return tokens
+    }
+
+    /// Enters one more level of nesting, or fails past `maxDepth`.
+    private mutating func nest() throws(ExpressionError) {
+        depth += 1
+        guard depth <= Self.maxDepth else {
+            throw ExpressionError(offset: current.offset, message: "the expression nests deeper than \(Self.maxDepth) levels")
+        }
+    }
 
     /// Parses `text` as one whole expression.
     public static func parse(_ text: String) throws(ExpressionError) -> Expression {
         var parser = ExpressionParser()
-        parser.tokens = try tokenize(text)
+        parser.tokens = try boundedTokens(text)
         let expression = try parser.parseOr()
         guard case .end = parser.current.token else {
             throw ExpressionError(offset: parser.current.offset, message: "unexpected \(describe(parser.current.token))")
@@ -26,7 +51,7 @@ public struct ExpressionParser {
     /// unparsed rest begins (used for `draw != other`).
     static func parsePrefix(_ text: String, stopAt stop: Set<String>) throws(ExpressionError) -> (Expression, Int) {
         var parser = ExpressionParser()
-        parser.tokens = try tokenize(text)
+        parser.tokens = try boundedTokens(text)
         var depth = 0
         // Cut the token stream at the first top-level stop symbol.
         for (index, item) in parser.tokens.enumerated() {
@@ -103,8 +128,11 @@ public struct ExpressionParser {
     }
 
     private mutating func parseUnary() throws(ExpressionError) -> Expression {
-        if accept("-") { return .unary(.negate, try parseUnary()) }
-        if accept("!") { return .unary(.not, try parseUnary()) }
+        for (symbol, op) in [("-", Expression.UnaryOperator.negate), ("!", .not)] where accept(symbol) {
+            try nest()
+            defer { depth -= 1 }
+            return .unary(op, try parseUnary())
+        }
         return try parsePrimary()
     }
 
@@ -123,6 +151,8 @@ public struct ExpressionParser {
             if name == "false" { return .constant(.bool(false)) }
             if name == "null" { return .constant(.null) }
             if accept("(") {
+                try nest()
+                defer { depth -= 1 }
                 var arguments: [Expression] = []
                 if !accept(")") {
                     repeat { arguments.append(try parseOr()) } while accept(",")
@@ -135,6 +165,8 @@ public struct ExpressionParser {
             return .reference(name, offset: offset)
         case .symbol("("):
             advance()
+            try nest()
+            defer { depth -= 1 }
             let inner = try parseOr()
             guard accept(")") else { throw ExpressionError(offset: current.offset, message: "expected ')', found \(Self.describe(current.token))") }
             return inner
