@@ -92,7 +92,8 @@ public enum CompiledDistribution: Sendable, Hashable {
         case .constant(let value): value
         case .zipf(let lower, let sampler): .int(lower &+ sampler.sample(&random) &- 1)
         case .hotspot(let lower, let upper, let hotCount, let probability):
-            if random.unit() < probability || lower &+ hotCount > upper {
+            // The hot set may be the whole range (`upper &- lower` fits: the compiler checks it).
+            if random.unit() < probability || hotCount > upper &- lower {
                 .int(random.uniform(lower, lower &+ hotCount &- 1))
             } else {
                 .int(random.uniform(lower &+ hotCount, upper))
@@ -542,6 +543,12 @@ struct PlanCompiler {
                 error(location, "\(what): \(name)(\(lower), \(upper), …) has its lower bound above its upper bound")
                 return nil
             }
+            // The count of values, upper − lower + 1, must fit in an Int64.
+            let (span, overflow) = upper.subtractingReportingOverflow(lower)
+            guard !overflow, span < Int64.max else {
+                error(location, "\(what): \(name)(\(lower), \(upper), …) spans more values than a draw can take")
+                return nil
+            }
             return (lower, upper)
         }
         switch distribution {
@@ -562,7 +569,7 @@ struct PlanCompiler {
             guard let (lower, upper) = bounds(lowerExpression, upperExpression, name: "zipf"),
                   let exponentValue = constant(exponentExpression) else { return nil }
             guard let exponent = exponentValue.number, exponent > 0, exponent <= 100 else {
-                error(location, "\(what): zipf's exponent must be a number above 0 (1.1 is a common choice), got \(exponentValue)")
+                error(location, "\(what): zipf's exponent must be a number above 0 and at most 100 (1.1 is a common choice), got \(exponentValue)")
                 return nil
             }
             return .zipf(lower: lower, ZipfSampler(count: upper - lower + 1, exponent: exponent))
@@ -577,8 +584,10 @@ struct PlanCompiler {
                 error(location, "\(what): hotspot's probability must be between 0 and 1 (0.9: 90% of draws hit the hot set), got \(probabilityValue)")
                 return nil
             }
-            let span = Double(upper - lower + 1)
-            let hot = Int64(max(1, min(span, (span * fraction).rounded())))
+            // `bounds` checked that the count fits; Double(count) may round up to 2^63, so clamp in Int64.
+            let count = upper - lower + 1
+            let hotDouble = (Double(count) * fraction).rounded()
+            let hot = hotDouble >= Double(count) ? count : max(1, Int64(hotDouble))
             return .hotspot(lower: lower, upper: upper, hotCount: hot, probability: probability)
         case .choice(let expressions):
             var values: [Value] = []
