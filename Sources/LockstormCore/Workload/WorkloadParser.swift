@@ -368,7 +368,7 @@ public struct WorkloadParser {
                 case "on_empty":
                     if let text = string(value, what: "'on_empty'") {
                         if let action = EmptyAction(rawValue: text) { options.onEmpty = action } else {
-                            error(value, "unknown on_empty action '\(text)': continue, skip or stop\(Suggestion.didYouMean(text, in: EmptyAction.allCases.map(\.rawValue)))")
+                            error(value, "unknown on_empty action '\(text)': continue, skip or stop\(Self.suggestion(text, in: EmptyAction.allCases.map(\.rawValue)))")
                         }
                     }
                 case "if": options.condition = conditionExpression(value, key: key)
@@ -479,7 +479,7 @@ public struct WorkloadParser {
                     continue
                 }
                 guard let text = value.scalar?.string, let action = ErrorAction(rawValue: text) else {
-                    error(value, "the action for \(code) must be rollback or retry\(Suggestion.didYouMean(value.scalar?.string ?? "", in: ErrorAction.allCases.map(\.rawValue)))")
+                    error(value, "the action for \(code) must be rollback or retry\(Self.suggestion(value.scalar?.string ?? "", in: ErrorAction.allCases.map(\.rawValue)))")
                     continue
                 }
                 result.append(ExpectedError(state: state, action: action))
@@ -510,14 +510,23 @@ public struct WorkloadParser {
     /// every literal carries a unit (or is 0).
     private func unitlessDuration(_ text: String) -> String? {
         var body = text.trimmingWhitespace()
+        var durations = Int.max
         for name in Self.distributions where body.hasPrefix(name + "(") && body.hasSuffix(")") {
             body = String(body.dropFirst(name.count + 1).dropLast())
+            // zipf's exponent and hotspot's fraction and probability are plain numbers.
+            if name == "zipf" || name == "hotspot" { durations = 2 }
         }
-        for part in body.split(separator: ",") {
+        for part in body.split(separator: ",").prefix(durations) {
             let literal = part.trimmingCharacters()
             if let number = Double(literal.replacingUnderscores()), number != 0 { return literal }
         }
         return nil
+    }
+
+    /// "; did you mean 'x'?" when a candidate is close, else nothing (for
+    /// messages that already list the candidates).
+    private static func suggestion(_ text: String, in candidates: [String]) -> String {
+        Suggestion.closest(to: text, in: candidates).map { "; did you mean '\($0)'?" } ?? ""
     }
 
     // MARK: Node helpers
