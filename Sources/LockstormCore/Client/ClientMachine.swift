@@ -75,6 +75,9 @@ public struct ClientMachine: Sendable {
     private let dedicatedTransaction: Int?
     /// The step that failed, for its `expect` (nil: BEGIN, a setting or COMMIT).
     private var failedStep: Int?
+    /// Whether the transaction in flight sent anything (an autocommit one whose
+    /// steps are all skipped by `if` sends nothing).
+    private var sentStatement = false
     private(set) var phase: Phase = .idle
 
     /// The transaction in flight (index into `plan.transactions`).
@@ -223,6 +226,7 @@ public struct ClientMachine: Sendable {
         // cannot hide its stalls (no coordinated omission).
         transactionStart = scheduledStart
         attempt = 1
+        sentStatement = false
         drawVariables()
         return begin(now: now, stats: &stats)
     }
@@ -315,6 +319,7 @@ public struct ClientMachine: Sendable {
         failedStep = nil
         if plan.transactions[currentTransaction].autocommit { return afterBegin(now: now, stats: &stats) }
         phase = .beginning
+        sentStatement = true
         return .send(sql: plan.transactions[currentTransaction].begin, parameters: [])
     }
 
@@ -328,6 +333,7 @@ public struct ClientMachine: Sendable {
         let next = index + 1
         guard next < settings.count else { return runStep(0, now: now, stats: &stats) }
         phase = .setting(next)
+        sentStatement = true
         return .send(sql: settings[next].sql, parameters: settings[next].parameters)
     }
 
@@ -353,6 +359,7 @@ public struct ClientMachine: Sendable {
                     case .clientID: parameters.append(String(clientIndex))
                     }
                 }
+                sentStatement = true
                 return .send(sql: sql, parameters: parameters)
             case .pause(let distribution):
                 phase = .pausing(index)
@@ -412,6 +419,13 @@ public struct ClientMachine: Sendable {
                 phase = .thinking
                 return .sleep(until: now &+ UInt64(nanoseconds))
             }
+        }
+        if !sentStatement, !stopRequested {
+            // Nothing was sent (every step skipped under autocommit): hand control
+            // back to the engine instead of starting the next transaction at once,
+            // which would recurse without end.
+            phase = .thinking
+            return .sleep(until: now)
         }
         return start(now: now, stats: &stats)
     }
