@@ -53,7 +53,8 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["Engine", "PostgresClient"], path: "Tests/TestSupport"),
         .testTarget(name: "PostgresClientTests", dependencies: ["PostgresClient", "TestSupport"]),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "LockstormCore", "PostgresClient", "TestSupport"]),
-        .testTarget(name: "lockstormTests", dependencies: ["lockstorm", "TestSupport"]),
+        // Fixtures/ holds workload files the tests read by path (#filePath), not resources.
+        .testTarget(name: "lockstormTests", dependencies: ["lockstorm", "TestSupport"], exclude: ["Fixtures"]),
     ],
     swiftLanguageModes: [.v6]
 )
