@@ -90,7 +90,7 @@ public struct CheckError: Error, Sendable, Hashable, CustomStringConvertible {
 }
 
 /// Parses check expressions against the metric catalogue and a workload's transactions.
-public struct CheckParser {
+public struct CheckParser: Sendable {
     /// Transaction types a `<transaction>.<metric>` may name.
     public var transactions: [String]
 
@@ -232,6 +232,8 @@ public struct CheckParser {
 
         /// Metric names are short and easily transposed (`tsp`), so allow two edits.
         static func closestMetric(to name: String) -> String? {
+            // `p99` means `p99_ms`: a missing unit suffix is the likeliest slip.
+            if let unit = MetricCatalogue.names.first(where: { $0 == name.lowercased() + "_ms" }) { return unit }
             let scored = MetricCatalogue.names.map { ($0, Suggestion.distance(name.lowercased(), $0)) }
             guard let best = scored.min(by: { $0.1 < $1.1 }) else { return nil }
             return best.1 <= max(2, name.count / 3) && best.1 < name.count ? best.0 : nil
