@@ -113,4 +113,21 @@ struct GateCommandTests {
         #expect(html.contains("id=\"chart-tps\"") && html.contains("id=\"chart-p99\""))
         #expect(child.standardOutput.contains("clients  accounts  variant"))
     }
+
+    @Test("compare queue.yaml --sweep clients=1,4 produces every cell of the four strategies")
+    func compareQueue() throws {
+        let tmp = try scratch()
+        defer { try? FileManager.default.removeItem(atPath: tmp) }
+        let queue = TestServer.repositoryRoot.appendingPathComponent("workloads/queue.yaml").path
+        let (status, child) = try run(["compare", queue, "--sweep", "clients=1,4", "-T", "1", "--out", tmp + "/out", "-q"], in: tmp, timeout: 180)
+        // A time-bounded run may stop before the queue drains, so an invariant may fail (exit 1); the matrix is complete either way.
+        #expect(status == 0 || status == 1, "stderr: \(child.standardError)")
+        let directories = try FileManager.default.contentsOfDirectory(atPath: tmp + "/out")
+        let directory = tmp + "/out/" + (try #require(directories.first))
+        let rows = CSVOracle.records(try String(contentsOfFile: directory + "/comparison.csv", encoding: .utf8))
+        #expect(Set(rows.map { "\($0["variant"] ?? "") \($0["clients"] ?? "")" }) == [
+            "skip-locked 1", "nowait 1", "blocking 1", "reaper 1", "skip-locked 4", "nowait 4", "blocking 4", "reaper 4",
+        ])
+        #expect(rows.allSatisfy { $0["runs"] == "1" && $0["partial"] == "false" })
+    }
 }
