@@ -84,6 +84,11 @@ struct CompareCommand: ParsableCommand {
                 var options = load.options(for: plan)
                 options.seed = seed
                 if let clients = point.first(where: { $0.name == "clients" }).flatMap({ Int($0.value) }) { options.clients = clients }
+                guard options.clients >= plan.minimumClients else {
+                    // Dedicated clients (a reaper, a DDL client) need company: such a cell would measure something else.
+                    Console.note("skipping \(plan.variantLabel) at \(options.clients) client\(options.clients == 1 ? "" : "s"): it needs at least \(plan.minimumClients)")
+                    continue
+                }
                 cells.append(Cell(variant: variant, point: point, plan: plan, options: options))
             }
         }
