@@ -23,6 +23,7 @@ struct RunCommand: ParsableCommand {
 
     @OptionGroup var load: LoadArguments
     @OptionGroup var database: DatabaseOptions
+    @OptionGroup(title: "CI gate") var gate: GateOptions
 
     @Option(name: .long, help: ArgumentHelp("Directory for result folders.", valueName: "dir"))
     var out: String = "results"
@@ -82,6 +83,10 @@ struct RunCommand: ParsableCommand {
             let dedicated = plan.transactions.filter { $0.dedicatedClients > 0 }.map { "\($0.name) \($0.dedicatedClients)" }.joined(separator: ", ")
             throw Failure(.usage, "\(plan.workloadName)/\(plan.variantLabel) needs at least \(plan.minimumClients) clients (dedicated: \(dedicated)\(plan.hasSharedTransactions ? ", plus one for the shared transactions" : "")); -c is \(options.clients)")
         }
+        let prepared = try gate.prepare(workload: workload, plans: plans)
+        var reports: [GateReport] = []
+        // Written however the runs end (failure, Ctrl-C), with what was gathered.
+        defer { if !reports.isEmpty { gate.writeOutputs(reports) } }
 
         let stop = StopSignal()
         let trap = SignalTrap(stop: stop) { signal in
@@ -143,29 +148,47 @@ struct RunCommand: ParsableCommand {
                 serverDeadlocksDelta: outcome.serverDeadlocksDelta, peakRSSBytes: ResourceUsage.peakRSSBytes()
             )
             var directory: String?
+            var baselineWriter: ResultWriter?
             do {
                 let writer = try ResultWriter(root: URL(fileURLWithPath: out), workload: plan.workloadName, variant: plan.variantLabel)
                 try writer.writeAll(summary: outcome.summary, timeseries: outcome.timeseries, record: record)
                 try HTMLReport.write(directory: writer.directory)
                 directory = relativePath(writer.directory.path)
+                baselineWriter = writer
             } catch {
                 Console.note("could not write results: \(error.localizedDescription)")
                 status = .runError
             }
+            let report = prepared.report(for: outcome.summary, directory: directory)
+            reports.append(report)
+            if !report.baseline.isEmpty, let baselineWriter {
+                do {
+                    try baselineWriter.write("baseline.csv", CSV.document(header: BaselineComparison.columns, rows: BaselineComparison.rows(report.baseline)))
+                } catch {
+                    Console.note("could not write baseline.csv: \(error.localizedDescription)")
+                }
+            }
+            let gateText = [BaselineTable.render(report), report.lines].filter { !$0.isEmpty }.joined(separator: "\n")
             switch format {
             case .table:
                 print(SummaryReport.table(outcome.summary, server: outcome.server.version, deadlocks: record.deadlocks, record: record, timeseries: outcome.timeseries))
+                if !gateText.isEmpty { print(gateText) }
                 if let directory { print("results: \(directory)/\n") }
             case .json:
                 if let json = try? SummaryReport.json(outcome.summary, record: record, directory: directory) { jsonSummaries.append(json) }
+                if !gateText.isEmpty { try? FileHandle.standardError.write(contentsOf: Data(gateText.utf8)) }
             }
             if outcome.serverLost {
                 Console.note("lost the server during the run (\(outcome.lostConnections) client connection(s) broke); results so far were written")
                 throw Failure(.runError, "")
             }
-            if outcome.summary.invariantFailures > 0 && status == .success { status = .checksFailed }
+            if !report.passed && status == .success { status = .checksFailed }
         }
         if let signal = trap.firstSignal { throw Failure(signal == SIGINT ? .interrupted : .terminated, "") }
+        if status == .checksFailed {
+            let failed = reports.map(\.failures).reduce(0, +)
+            throw Failure(status, "lockstorm: checks failed: \(failed) of \(reports.map(\.cases.count).reduce(0, +)) checks, regression gates and invariants did not hold")
+        }
         if status != .success { throw Failure(status, "") }
     }
 

@@ -21,6 +21,8 @@ public struct Workload: Sendable {
     public var invariants: [Invariant]
     /// Check expressions the workload asks for (`invariant_failures == 0`).
     public var checks: [String]
+    /// Where each of `checks` starts in the file (its first character), for diagnostics.
+    public var checkLocations: [SourceLocation] = []
 
     public init(
         name: String, description: String = "", parameters: [Parameter] = [], setup: SQLScript? = nil, teardown: SQLScript? = nil,

@@ -10,7 +10,7 @@ public struct WorkloadParser {
     public static func parse(_ text: String, file: String) throws(WorkloadError) -> Workload {
         var parser = WorkloadParser(file: file)
         let workload = parser.parseDocument(text)
-        if let workload { parser.diagnostics += WorkloadValidator.validate(workload, file: file) }
+        if let workload { parser.diagnostics += WorkloadValidator.validate(workload, file: file) + workload.checkDiagnostics(file: file) }
         guard parser.diagnostics.isEmpty, let workload else {
             throw WorkloadError(parser.diagnostics.isEmpty ? [Diagnostic(file: file, location: SourceLocation(line: 1, column: 1), message: "not a workload")] : parser.diagnostics)
         }
@@ -78,6 +78,7 @@ public struct WorkloadParser {
                 workload.invariants = invariants(value)
             case "checks":
                 workload.checks = stringList(value, what: "'checks'")
+                workload.checkLocations = (value.sequence.map(Array.init) ?? [value]).filter { $0.scalar != nil }.map(textStart)
             default:
                 _ = keyNode
             }
@@ -534,6 +535,13 @@ public struct WorkloadParser {
     private func location(_ node: Node) -> SourceLocation {
         guard let mark = node.mark else { return SourceLocation(line: 1, column: 1) }
         return SourceLocation(line: mark.line, column: mark.column)
+    }
+
+    /// Where the text of a one-line scalar starts (after its opening quote).
+    private func textStart(_ node: Node) -> SourceLocation {
+        var place = location(node)
+        if let style = node.scalar?.style, style == .singleQuoted || style == .doubleQuoted { place.column += 1 }
+        return place
     }
 
     private mutating func error(_ node: Node, _ message: String) {

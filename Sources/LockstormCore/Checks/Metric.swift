@@ -1,0 +1,183 @@
+/// One number a check, a regression gate or a comparison can name: `tps`,
+/// `p99_ms`, `deadlocks_per_1k`, ….
+///
+/// Every metric is computed from the columns of one `summary.csv` row
+/// (`SummaryRow.columns`), so a check sees exactly the numbers the result
+/// directory records, and a baseline read back from disk yields the same
+/// metrics as the run that wrote it. The rules, defined once here:
+///
+/// - counts (`deadlocks`, `retries`, …) are the summary columns;
+/// - `<class>_rate` is that count divided by **attempts** (0–1; 0 when there
+///   were no attempts): the chance that one attempt failed that way;
+/// - `<class>_per_1k` is the same per 1,000 attempts (`1000 × rate`);
+/// - latencies (`p50_ms` … `max_ms`, `mean_ms`) are of committed transactions
+///   and are *not measured* when nothing committed, so a latency check fails
+///   rather than passing on a run that did nothing;
+/// - `invariant_failures` belongs to the whole run only.
+public struct Metric: Sendable, Hashable {
+    /// Which way is better, for regression gates and comparisons.
+    public enum Better: Sendable, Hashable {
+        case higher, lower
+        /// Neither (e.g. `attempts`): no regression gate on it.
+        case neither
+    }
+
+    public var name: String
+    /// Unit for people: `tx/s`, `ms`, `` (a count), `/1k` or `` for rates.
+    public var unit: String
+    public var better: Better
+    /// Decimals when printed.
+    public var digits: Int
+    /// False for metrics of the whole run only (`invariant_failures`).
+    public var perTransaction: Bool
+    /// One line for `--help`-style lists and docs.
+    public var summary: String
+
+    private let compute: @Sendable (MetricRow) -> Double?
+
+    init(_ name: String, unit: String, better: Better, digits: Int, perTransaction: Bool = true, _ summary: String, compute: @escaping @Sendable (MetricRow) -> Double?) {
+        self.name = name
+        self.unit = unit
+        self.better = better
+        self.digits = digits
+        self.perTransaction = perTransaction
+        self.summary = summary
+        self.compute = compute
+    }
+
+    /// The metric's value in `row`; `nil` when not measured (a column is
+    /// missing, or a latency of a transaction that never committed).
+    public func value(in row: MetricRow) -> Double? { compute(row) }
+
+    /// `value` with the metric's decimals and unit: `812.40 tx/s`, `0.0125`.
+    public func format(_ value: Double?) -> String {
+        guard let value else { return "not measured" }
+        let number = Format.fixed(value, digits: digits)
+        return unit.isEmpty ? number : "\(number) \(unit)"
+    }
+
+    public static func == (lhs: Metric, rhs: Metric) -> Bool { lhs.name == rhs.name }
+    public func hash(into hasher: inout Hasher) { hasher.combine(name) }
+}
+
+/// The columns of one `summary.csv` row by name, as numbers.
+public struct MetricRow: Sendable, Hashable {
+    public var columns: [String: Double]
+
+    public init(columns: [String: Double]) {
+        self.columns = columns
+    }
+
+    public subscript(_ column: String) -> Double? { columns[column] }
+}
+
+/// The metrics of one run: the `total` row and one row per transaction type.
+public struct MetricSample: Sendable, Hashable {
+    public var total: MetricRow
+    /// In the workload's order.
+    public var transactions: [(name: String, row: MetricRow)]
+
+    public init(total: MetricRow, transactions: [(name: String, row: MetricRow)]) {
+        self.total = total
+        self.transactions = transactions
+    }
+
+    /// The rows of `summary.csv` as the checks see them: every column that
+    /// reads as a number.
+    public init(_ summary: RunSummary) {
+        // `rows` is the transaction types in order, then `total`.
+        var rows = summary.rows.map { row in
+            var columns: [String: Double] = [:]
+            for (column, text) in zip(SummaryRow.columns, row.values) {
+                if let number = Double(text) { columns[column] = number }
+            }
+            return (name: row.transaction, row: MetricRow(columns: columns))
+        }
+        let total = rows.removeLast().row
+        let transactions = rows
+        self.init(total: total, transactions: transactions)
+    }
+
+    public func row(_ transaction: String?) -> MetricRow? {
+        guard let transaction else { return total }
+        return transactions.first { $0.name == transaction }?.row
+    }
+
+    /// The value of `reference`; `nil` when not measured or the transaction is absent.
+    public func value(_ reference: MetricReference) -> Double? {
+        row(reference.transaction).flatMap { reference.metric.value(in: $0) }
+    }
+
+    public static func == (lhs: MetricSample, rhs: MetricSample) -> Bool {
+        lhs.total == rhs.total && lhs.transactions.map(\.name) == rhs.transactions.map(\.name) && lhs.transactions.map(\.row) == rhs.transactions.map(\.row)
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(total)
+        for (name, row) in transactions {
+            hasher.combine(name)
+            hasher.combine(row)
+        }
+    }
+}
+
+/// A metric for the whole run (`p99_ms`) or one transaction type (`transfer.p99_ms`).
+public struct MetricReference: Sendable, Hashable, CustomStringConvertible {
+    public var transaction: String?
+    public var metric: Metric
+
+    public init(transaction: String?, metric: Metric) {
+        self.transaction = transaction
+        self.metric = metric
+    }
+
+    public var description: String { transaction.map { "\($0).\(metric.name)" } ?? metric.name }
+}
+
+/// Every metric, by name.
+public enum MetricCatalogue {
+    /// The error classes, in `summary.csv` column order, as metric stems.
+    static let errorColumns = ErrorClass.allCases.map(\.columnName)
+
+    public static let all: [Metric] = {
+        var metrics: [Metric] = []
+        func column(_ name: String) -> @Sendable (MetricRow) -> Double? { { $0[name] } }
+        metrics.append(Metric("tps", unit: "tx/s", better: .higher, digits: 2, "committed transactions per second of measured duration", compute: column("tps")))
+        metrics.append(Metric("attempts", unit: "", better: .neither, digits: 0, "attempts (BEGIN … COMMIT/ROLLBACK), committed + failed", compute: column("attempts")))
+        metrics.append(Metric("committed", unit: "", better: .higher, digits: 0, "committed transactions", compute: column("committed")))
+        metrics.append(Metric("failed", unit: "", better: .lower, digits: 0, "attempts that ended in an error (retried or not)", compute: column("failed")))
+        metrics.append(Metric("retries", unit: "", better: .lower, digits: 0, "failed attempts that were tried again", compute: column("retries")))
+        let latencies: [(String, String, String)] = [
+            ("mean_ms", "lat_mean_ms", "mean"), ("p50_ms", "lat_p50_ms", "median"), ("p90_ms", "lat_p90_ms", "90th percentile"),
+            ("p95_ms", "lat_p95_ms", "95th percentile"), ("p99_ms", "lat_p99_ms", "99th percentile"),
+            ("p999_ms", "lat_p999_ms", "99.9th percentile"), ("max_ms", "lat_max_ms", "longest"),
+        ]
+        for (name, source, what) in latencies {
+            metrics.append(Metric(name, unit: "ms", better: .lower, digits: 3, "\(what) latency of committed transactions", compute: { row in
+                guard let committed = row["committed"], committed > 0 else { return nil }
+                return row[source]
+            }))
+        }
+        let classes = ["failed"] + errorColumns + ["retries"]
+        for stem in errorColumns {
+            metrics.append(Metric(stem, unit: "", better: .lower, digits: 0, "failed attempts of this class (summary.csv column)", compute: column(stem)))
+        }
+        for stem in classes {
+            let rate: @Sendable (MetricRow) -> Double? = { row in
+                guard let attempts = row["attempts"], let count = row[stem] else { return nil }
+                return attempts > 0 ? count / attempts : 0
+            }
+            metrics.append(Metric("\(stem)_rate", unit: "", better: .lower, digits: 4, "\(stem) / attempts (0–1)", compute: rate))
+            metrics.append(Metric("\(stem)_per_1k", unit: "/1k", better: .lower, digits: 3, "\(stem) per 1,000 attempts", compute: { rate($0).map { $0 * 1_000 } }))
+        }
+        metrics.append(Metric("invariant_failures", unit: "", better: .lower, digits: 0, perTransaction: false, "invariants that did not hold after the run", compute: column("invariant_failures")))
+        return metrics
+    }()
+
+    public static var names: [String] { all.map(\.name) }
+
+    public static func metric(named name: String) -> Metric? { all.first { $0.name == name } }
+
+    /// The metrics a comparison or baseline table shows, most telling first.
+    public static let headline = ["tps", "p50_ms", "p99_ms", "failed_rate", "deadlocks_per_1k", "lock_not_available_rate", "serialization_failures_rate", "retries_per_1k", "invariant_failures"]
+}
