@@ -90,6 +90,8 @@ public final class ScenarioRunner {
         var next = 0
         var inFlight: Int?
         var lastIssued: Int?
+        /// The last step the server showed waiting on a lock.
+        var lastBlocked: Int?
         var result = SessionResult()
         var done = false
         var pendingError: PostgresError?
@@ -198,6 +200,7 @@ public final class ScenarioRunner {
                 pump(milliseconds: 0)
                 guard sessions[index].inFlight != nil else { return }
                 sessions[index].result.wasBlocked = true
+                sessions[index].lastBlocked = sessions[index].inFlight
                 events.append(StepEvent(session: index, step: sessions[index].inFlight ?? 0, kind: .blocked(by: blockers), at: elapsed))
                 return
             }
@@ -262,7 +265,7 @@ public final class ScenarioRunner {
         sessions[index].result.failure = (step, state, message)
         sessions[index].done = true
         if state == .deadlockDetected, let detail = postgres?.detail, deadlock == nil {
-            recordDeadlock(victim: index, detail: detail, context: postgres?.context)
+            recordDeadlock(victim: index, step: step, detail: detail, context: postgres?.context)
         }
         // Roll back (blocking is fine: ROLLBACK waits for no lock); the
         // session's remaining steps are dropped.
@@ -271,23 +274,29 @@ public final class ScenarioRunner {
         _ = try? connection.execute("ROLLBACK")
     }
 
-    private func recordDeadlock(victim: Int, detail: String, context: String?) {
+    private func recordDeadlock(victim: Int, step victimStep: Int, detail: String, context: String?) {
         guard let report = DeadlockReport.parse(detail: detail, context: context) else { return }
         var bySession: [Int32: Int] = [:]
         for (index, session) in sessions.enumerated() { bySession[session.connection.backendPID] = index }
+        // The step each participant waited in. The others in the cycle were
+        // all seen blocked before the cycle closed (a step is followed until
+        // it completes or blocks before the next is issued), and once the
+        // victim's locks are gone they may already have moved on.
+        func step(_ session: Int) -> Int? {
+            session == victim ? victimStep : sessions[session].lastBlocked ?? sessions[session].lastIssued
+        }
         let participants: [(session: Int?, step: Int?)] = report.edges.map { edge in
             guard let session = bySession[edge.waiter] else { return (nil, nil) }
-            return (session, sessions[session].lastIssued)
+            return (session, step(session))
         }
         let named = DeadlockSignature(report: report) { pid in
             guard let session = bySession[pid] else { return nil }
-            return (scenario.sessions[session].name, sessions[session].lastIssued)
+            return (scenario.sessions[session].name, step(session))
         }
         let templated = DeadlockSignature(report: report) { pid in
             guard let session = bySession[pid] else { return nil }
             let definition = scenario.sessions[session]
-            let step = sessions[session].lastIssued
-            return (definition.template ?? definition.name, definition.template == nil ? step : step.flatMap { definition.steps[$0].templateStep })
+            return (definition.template ?? definition.name, definition.template == nil ? step(session) : step(session).flatMap { definition.steps[$0].templateStep })
         }
         deadlock = DeadlockFinding(victim: victim, report: report, participants: participants, signature: templated, sessionSignature: named, detail: detail)
     }
