@@ -132,7 +132,7 @@ struct FuzzCommand: ParsableCommand {
         print("\n\(outcome.rounds.count) rounds in \(Format.fixed(outcome.seconds, digits: 1)) s: \(transactions) transactions, \(deadlocks) deadlocks, \(outcome.findings.count) distinct cycle\(outcome.findings.count == 1 ? "" : "s")")
         if !outcome.findings.isEmpty {
             let rows = outcome.findings.enumerated().map { index, finding in
-                [String(index + 1), String(finding.record.count), Format.fixed(finding.firstFoundSeconds, digits: 2) + " s", finding.record.signature.summary, saved[finding.record.signature.text].flatMap { $0.isEmpty ? nil : $0 } ?? "-"]
+                [String(index + 1), String(finding.record.count), Format.fixed(finding.firstFoundSeconds, digits: 2) + " s", Self.truncated(finding.record.signature.summary, 100), saved[finding.record.signature.text].flatMap { $0.isEmpty ? nil : $0 } ?? "-"]
             }
             print("")
             print(TextTable.render(header: ["#", "count", "first found", "cycle", "reproduction"], rows: rows, rightAlignFrom: 0, rightAlignTo: 2), terminator: "")
@@ -154,6 +154,10 @@ struct FuzzCommand: ParsableCommand {
         }
         try FileManager.default.createDirectory(at: candidate, withIntermediateDirectories: true)
         return candidate
+    }
+
+    static func truncated(_ text: String, _ limit: Int) -> String {
+        text.count <= limit ? text : String(text.prefix(limit - 1)) + "…"
     }
 
     static func pad(_ text: String, _ width: Int) -> String { String(repeating: " ", count: max(0, width - text.count)) + text }
