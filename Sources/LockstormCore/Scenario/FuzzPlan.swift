@@ -4,8 +4,9 @@ public struct FuzzRound: Sendable, Hashable {
     public var index: Int
     /// Concurrent clients this round.
     public var clients: Int
-    /// Every integer `uniform(lower, upper)` draw is narrowed to its
-    /// `hotSetSize` lowest values (`uniform(lower, lower + hotSetSize - 1)`),
+    /// Every integer `uniform`, `zipf` or `hotspot` draw over `lower…upper`
+    /// becomes `uniform(lower, lower + hotSetSize - 1)` (its lowest values,
+    /// where zipf and hotspot put their hot keys); `choice` is left alone,
     /// so that transactions collide on a few keys. Never below what a
     /// `!=` draw needs.
     public var hotSetSize: Int64
@@ -57,9 +58,17 @@ public struct PerturbedPlan: Sendable {
         for index in perturbed.transactions.indices {
             var transaction = perturbed.transactions[index]
             transaction.draws = transaction.draws.map { draw in
-                guard case .uniform(let lower, let upper) = draw.distribution else { return draw }
+                let lower: Int64, upper: Int64
+                switch draw.distribution {
+                case .uniform(let low, let high), .hotspot(let low, let high, _, _):
+                    (lower, upper) = (low, high)
+                case .zipf(let low, let sampler):
+                    (lower, upper) = (low, low &+ Int64(sampler.count) &- 1)
+                case .constant, .choice:
+                    return draw
+                }
                 let size = max(round.hotSetSize, Int64(draw.distinctFrom.count + 1))
-                guard upper - lower + 1 > size else { return draw }
+                if upper - lower + 1 <= size { return draw }
                 var narrowed = draw
                 narrowed.distribution = .uniform(lower, lower + size - 1)
                 return narrowed

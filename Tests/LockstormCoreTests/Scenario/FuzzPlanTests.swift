@@ -100,3 +100,30 @@ struct FuzzPlanTests {
         #expect(throws: Reproduction.Unavailable.self) { try Reproduction.from(unrecorded, plan: plan, workload: workload, deadlockTimeoutMilliseconds: nil) }
     }
 }
+
+@Suite("Fuzz hot set over skewed draws")
+struct FuzzHotSetTests {
+    @Test("zipf and hotspot draws narrow to their lowest values; choice and small ranges stay")
+    func skewedDraws() throws {
+        let text = """
+            name: skew
+            params: { n: 1000 }
+            transactions:
+              t:
+                let:
+                  a: zipf(1, :n, 1.1)
+                  b: hotspot(1, :n, 0.01, 0.9)
+                  c: choice(5, 6, 7)
+                  d: uniform(1, 3)
+                steps:
+                  - SELECT :a, :b, :c, :d
+            """
+        let plan = try WorkloadParser.parse(text, file: "skew.yaml").plan(variant: nil, overrides: [], file: "skew.yaml")
+        let perturbed = PerturbedPlan(plan, round: FuzzRound(index: 0, clients: 2, hotSetSize: 4, pauseNanoseconds: 0, loadSeed: 1))
+        let draws = perturbed.plan.transactions[0].draws.map(\.distribution)
+        #expect(draws[0] == .uniform(1, 4))
+        #expect(draws[1] == .uniform(1, 4))
+        #expect(draws[2] == plan.transactions[0].draws[2].distribution)
+        #expect(draws[3] == .uniform(1, 3))
+    }
+}
