@@ -17,6 +17,12 @@ enum ScenarioLoader {
         throw Failure(.usage, "lockstorm: scenario '\(name)' not found: no such file, and no \(name).yaml in \(shipped.path)")
     }
 
+    /// Whether `name` is an existing file with a top-level `sessions:` key (a scenario, not a workload).
+    static func isScenarioFile(_ name: String) -> Bool {
+        guard let text = try? String(contentsOfFile: name, encoding: .utf8) else { return false }
+        return text.split(separator: "\n").contains { $0.hasPrefix("sessions:") }
+    }
+
     static func load(_ name: String) throws -> Scenario {
         let url = try resolve(name)
         let data: Data

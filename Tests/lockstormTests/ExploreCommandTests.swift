@@ -52,7 +52,7 @@ struct ExploreCommandTests {
         let tmp = try scratch()
         defer { try? FileManager.default.removeItem(atPath: tmp) }
         let fuzz = try ChildProcess(LockstormBinary.path, [
-            "fuzz", workloads + "/transfers.yaml", "--variant", "unordered", "--iterations", "10", "--seed", "3", "--stop-on-first", "--out", tmp + "/results",
+            "fuzz", workloads + "/transfers.yaml", "--variant", "unordered", "--iterations", "10", "--seed", "2", "--stop-on-first", "--out", tmp + "/results",
         ], environment: ["TMPDIR": tmp + "/server"])
         #expect(fuzz.wait(timeout: 180) == 1, "stderr: \(fuzz.standardError)")
         #expect(fuzz.standardOutput.contains("NEW cycle #1"))
@@ -60,10 +60,26 @@ struct ExploreCommandTests {
         let folders = try FileManager.default.contentsOfDirectory(atPath: tmp + "/results")
         let folder = try #require(folders.first)
         #expect(folder.hasPrefix("fuzz-transfers-unordered-"))
-        let file = "\(tmp)/results/\(folder)/cycle-1.yaml"
+        // Numbered by cycle; a cycle that did not replay has no file, so take the first written.
+        let written = try FileManager.default.contentsOfDirectory(atPath: "\(tmp)/results/\(folder)").filter { $0.hasSuffix(".yaml") }.sorted()
+        let file = "\(tmp)/results/\(folder)/" + (try #require(written.first))
         let replay = try ChildProcess(LockstormBinary.path, ["replay", file, "--runs", "3"], environment: ["TMPDIR": tmp + "/server"])
         #expect(replay.wait(timeout: 120) == 0, "stderr: \(replay.standardError)\nstdout: \(replay.standardOutput)")
         #expect(replay.standardOutput.contains("reproduced 3 of 3 runs."))
         #expect(try FileManager.default.contentsOfDirectory(atPath: tmp + "/server").isEmpty)
+    }
+}
+
+@Suite("lockstorm validate and list know scenarios")
+struct ScenarioValidateTests {
+    @Test("validate checks a scenario file without a database; list names the shipped scenarios")
+    func validateScenario() throws {
+        let file = TestServer.repositoryRoot.appendingPathComponent("workloads/scenarios/transfer-unordered.yaml").path
+        let child = try ChildProcess(LockstormBinary.path, ["validate", file])
+        #expect(child.wait(timeout: 60) == 0, "stderr: \(child.standardError)")
+        #expect(child.standardOutput.contains("ok (scenario: 2 session(s), 20 interleavings)"))
+        let list = try ChildProcess(LockstormBinary.path, ["list"], environment: ["LOCKSTORM_WORKLOADS": TestServer.repositoryRoot.appendingPathComponent("workloads").path])
+        #expect(list.wait(timeout: 60) == 0)
+        #expect(list.standardOutput.contains("scenarios (lockstorm explore NAME): nowait, transfer-ordered, transfer-unordered"))
     }
 }
