@@ -15,7 +15,7 @@ public struct FuzzOptions: Sendable {
     /// The server's deadlock_timeout (written into reproductions).
     public var deadlockTimeoutMilliseconds: Int?
     /// Replays a reproduction gets to deadlock with the same signature before it is saved.
-    public var verifyAttempts = 3
+    public var verifyAttempts = 2
     public var scenarioOptions = ScenarioRunOptions()
 
     public init(seed: UInt64) {
@@ -90,27 +90,35 @@ public enum Fuzzer {
     }
 
     /// Builds the reproduction of `record` and replays it until it deadlocks
-    /// with the same signature (up to `verifyAttempts` times).
+    /// with the same signature (up to `verifyAttempts` times per order): first
+    /// in the order the statements were sent during the run, then in the
+    /// order that takes every earlier lock first and closes the cycle last.
     static func reproduce(_ record: CycleRecord, plan: RunPlan, workload: Workload, dsn: ConnectionString, options: FuzzOptions) throws(Reproduction.Unavailable) -> Reproduction {
-        let reproduction = try Reproduction.from(record, plan: plan, workload: workload, deadlockTimeoutMilliseconds: options.deadlockTimeoutMilliseconds)
-        let scenario: Scenario
-        do {
-            scenario = try ScenarioParser.parse(reproduction.yaml, file: "reproduction")
-        } catch {
-            throw Reproduction.Unavailable(description: "the reproduction does not parse: \(error)")
-        }
-        guard let order = scenario.order else { throw Reproduction.Unavailable(description: "the reproduction has no order") }
+        let recorded = try Reproduction.from(record, plan: plan, workload: workload, deadlockTimeoutMilliseconds: options.deadlockTimeoutMilliseconds)
+        var closing = recorded
+        closing.recordedOrder = nil
+        var candidates = [recorded]
+        if recorded.order != closing.order { candidates.append(closing) }
         var last = "no replay ran"
-        do {
-            let runner = try ScenarioRunner(scenario: scenario, dsn: dsn, options: options.scenarioOptions)
-            defer { runner.finish() }
-            for _ in 0..<max(options.verifyAttempts, 1) {
-                let result = try runner.run(order)
-                if result.deadlock?.signature.text == record.signature.text { return reproduction }
-                last = result.deadlock.map { "it deadlocked with another signature, \($0.signature.text)" } ?? "it ended with \(result.outcome.kind.label)"
+        for reproduction in candidates {
+            let scenario: Scenario
+            do {
+                scenario = try ScenarioParser.parse(reproduction.yaml, file: "reproduction")
+            } catch {
+                throw Reproduction.Unavailable(description: "the reproduction does not parse: \(error)")
             }
-        } catch {
-            throw Reproduction.Unavailable(description: "the replay could not run: \(error)")
+            guard let order = scenario.order else { throw Reproduction.Unavailable(description: "the reproduction has no order") }
+            do {
+                let runner = try ScenarioRunner(scenario: scenario, dsn: dsn, options: options.scenarioOptions)
+                defer { runner.finish() }
+                for _ in 0..<max(options.verifyAttempts, 1) {
+                    let result = try runner.run(order)
+                    if result.deadlock?.signature.text == record.signature.text { return reproduction }
+                    last = result.deadlock.map { "it deadlocked with another signature, \($0.signature.text)" } ?? "it ended with \(result.outcome.kind.label)"
+                }
+            } catch {
+                throw Reproduction.Unavailable(description: "the replay could not run: \(error)")
+            }
         }
         throw Reproduction.Unavailable(description: "replaying it did not deadlock the same way: \(last)")
     }

@@ -511,7 +511,7 @@ final class Worker {
             )
             if let found, let statement {
                 participant.transaction = assignment.board.attempt(client: found.client, through: statement).map {
-                    CycleParticipant.Statement(step: $0.step, sql: $0.sql, parameters: $0.parameters)
+                    CycleParticipant.Statement(step: $0.step, sql: $0.sql, parameters: $0.parameters, sentAt: $0.sentAt)
                 }
             }
             participants.append(participant)

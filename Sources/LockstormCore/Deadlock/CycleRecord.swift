@@ -21,11 +21,14 @@ public struct CycleParticipant: Sendable, Hashable {
         public var step: Int?
         public var sql: String
         public var parameters: [String?]
+        /// When it was sent (monotonic nanoseconds; 0 when unknown), to order statements across participants.
+        public var sentAt: UInt64
 
-        public init(step: Int?, sql: String, parameters: [String?]) {
+        public init(step: Int?, sql: String, parameters: [String?], sentAt: UInt64 = 0) {
             self.step = step
             self.sql = sql
             self.parameters = parameters
+            self.sentAt = sentAt
         }
     }
 

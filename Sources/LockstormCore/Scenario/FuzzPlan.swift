@@ -167,12 +167,28 @@ extension Reproduction {
             sessions.append(Session(name: "\(template)_\(index + 1)", template: template, isolation: isolation, settings: settings, steps: steps, parameters: values))
         }
         let variant = plan.variantName.map { "/\($0)" } ?? ""
-        return Reproduction(
+        var reproduction = Reproduction(
             name: "\(plan.workloadName)\(variant)-deadlock",
             description: record.signature.summary,
             parameters: plan.parameters,
             setup: workload.setup?.text, teardown: workload.teardown?.text,
             deadlockTimeoutMilliseconds: deadlockTimeoutMilliseconds, sessions: sessions, signature: record.signature.text
         )
+        reproduction.recordedOrder = recordedOrder(record)
+        return reproduction
+    }
+
+    /// The participants' steps in the order they were sent during the run,
+    /// as session indices; nil when a send time is missing or two tie.
+    static func recordedOrder(_ record: CycleRecord) -> [Int]? {
+        var sends: [(at: UInt64, session: Int)] = []
+        for (index, participant) in record.sampleParticipants.enumerated() {
+            for statement in participant.transaction where statement.step != nil {
+                guard statement.sentAt > 0 else { return nil }
+                sends.append((statement.sentAt, index))
+            }
+        }
+        guard Set(sends.map(\.at)).count == sends.count else { return nil }
+        return sends.sorted { $0.at < $1.at }.map(\.session)
     }
 }

@@ -44,6 +44,8 @@ public struct Reproduction: Sendable, Hashable {
     public var deadlockTimeoutMilliseconds: Int?
     public var sessions: [Session]
     public var signature: String
+    /// The order to write, as session indices; `nil` writes `closingOrder`.
+    public var recordedOrder: [Int]?
 
     public init(name: String, description: String, parameters: [(name: String, value: Value)], setup: String?, teardown: String?, deadlockTimeoutMilliseconds: Int?, sessions: [Session], signature: String) {
         self.name = name
@@ -59,11 +61,25 @@ public struct Reproduction: Sendable, Hashable {
     public static func == (lhs: Reproduction, rhs: Reproduction) -> Bool { lhs.yaml == rhs.yaml }
     public func hash(into hasher: inout Hasher) { hasher.combine(yaml) }
 
-    /// The order that closes the cycle: every session's steps but its last,
+    /// The order written: the statements as they were sent in the run
+    /// (`recordedOrder`), or else `closingOrder`. In `closingOrder`, every session's steps but its last,
     /// session by session (these locks were all held at once when the
     /// deadlock happened, so none of them waits), then each session's last
     /// step in turn: each waits for the next, and the last one closes the cycle.
     public var order: [String] {
+        if let recordedOrder {
+            var next = Array(repeating: 0, count: sessions.count)
+            return recordedOrder.map { session in
+                next[session] += 1
+                return "\(sessions[session].name).\(next[session])"
+            }
+        }
+        return closingOrder
+    }
+
+    /// Every session's steps but its last, session by session, then each
+    /// session's last step in cycle order.
+    public var closingOrder: [String] {
         var order: [String] = []
         for session in sessions {
             for index in 0..<max(session.steps.count - 1, 0) { order.append("\(session.name).\(index + 1)") }

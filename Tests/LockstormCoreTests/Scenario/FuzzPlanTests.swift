@@ -127,3 +127,25 @@ struct FuzzHotSetTests {
         #expect(draws[3] == .uniform(1, 3))
     }
 }
+
+@Suite("Reproduction order")
+struct ReproductionOrderTests {
+    @Test("with send times, the participants' steps are written in the order they were sent; without, the closing order")
+    func recordedOrder() throws {
+        func participant(_ pid: Int32, sends: [(Int, UInt64)]) -> CycleParticipant {
+            var participant = CycleParticipant(pid: pid, template: "t", step: sends.last?.0, sql: "SELECT 1", parameters: [], waitsFor: "x")
+            participant.transaction = [.init(step: nil, sql: "BEGIN", parameters: [], sentAt: 1)]
+                + sends.map { .init(step: $0.0, sql: "SELECT 1", parameters: [], sentAt: $0.1) }
+            return participant
+        }
+        let signature = DeadlockSignature(participants: [.init(template: "t", step: 1, lockKind: "transaction", mode: "ShareLock")])
+        let timed = CycleRecord(signature: signature, count: 1, firstSeenSeconds: 0, sampleDetail: "", sampleParticipants: [
+            participant(1, sends: [(0, 10), (1, 40)]), participant(2, sends: [(0, 20), (1, 30)]),
+        ])
+        #expect(Reproduction.recordedOrder(timed) == [0, 1, 1, 0])
+        let untimed = CycleRecord(signature: signature, count: 1, firstSeenSeconds: 0, sampleDetail: "", sampleParticipants: [
+            participant(1, sends: [(0, 0), (1, 40)]), participant(2, sends: [(0, 20), (1, 30)]),
+        ])
+        #expect(Reproduction.recordedOrder(untimed) == nil)
+    }
+}
