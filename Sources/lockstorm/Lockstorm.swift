@@ -43,7 +43,7 @@ struct Lockstorm: ParsableCommand {
             3 run error (cannot connect, setup failed, server lost), 130/143 interrupted.
             """,
         version: LockstormVersion.string,
-        subcommands: [RunCommand.self, CompareCommand.self, ValidateCommand.self, ListCommand.self, ServerCommand.self, ReportCommand.self]
+        subcommands: [RunCommand.self, CompareCommand.self, ValidateCommand.self, ListCommand.self, ServerCommand.self, ReportCommand.self, ExploreCommand.self, ReplayCommand.self, FuzzCommand.self]
     )
 
     static func main() {

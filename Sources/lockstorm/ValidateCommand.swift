@@ -5,7 +5,7 @@ import LockstormCore
 struct ValidateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "validate",
-        abstract: "Check workload files without a database; print every problem as file:line:col."
+        abstract: "Check workload (or scenario) files without a database; print every problem as file:line:col."
     )
 
     @Argument(help: "Workload files or shipped workload names.")
@@ -15,6 +15,12 @@ struct ValidateCommand: ParsableCommand {
         var failed = false
         for name in workloads {
             do {
+                if ScenarioLoader.isScenarioFile(name) {
+                    let scenario = try ScenarioLoader.load(name)
+                    let count = Interleavings.count(stepCounts: scenario.stepCounts).map(String.init) ?? "too many"
+                    print("\(name): ok (scenario: \(scenario.sessions.count) session(s), \(count) interleavings)")
+                    continue
+                }
                 let (workload, _, _) = try WorkloadLoader.load(name)
                 let variants = workload.variants.isEmpty ? "no variants" : "variants: \(workload.variantNames.joined(separator: ", "))"
                 print("\(name): ok (\(workload.transactions.count) transaction(s), \(variants))")
@@ -55,6 +61,9 @@ struct ListCommand: ParsableCommand {
             }
         }
         print("\n* the default variant. Run one with: lockstorm run \(loaded.first?.file ?? "WORKLOAD.yaml") --variant NAME (or --all-variants)")
+        let scenarios = ((try? FileManager.default.contentsOfDirectory(atPath: directory.appendingPathComponent("scenarios").path)) ?? [])
+            .filter { $0.hasSuffix(".yaml") }.map { String($0.dropLast(5)) }.sorted()
+        if !scenarios.isEmpty { print("scenarios (lockstorm explore NAME): \(scenarios.joined(separator: ", "))") }
     }
 
     private func firstLine(_ text: String) -> String {

@@ -24,7 +24,9 @@ final class SessionBoard: Sendable {
         let recent = Mutex<[Statement]>([])
     }
 
-    static let history = 4
+    /// Enough for the statements of one attempt of a typical transaction
+    /// (BEGIN, settings, steps), so fuzz can rebuild a participant's transaction.
+    static let history = 16
 
     private let slots: [Slot]
     private let clientByPID = Mutex<[Int32: Int]>([:])
@@ -67,6 +69,16 @@ final class SessionBoard: Sendable {
         let recent = slots[client].recent.withLock { $0 }
         let spanning = recent.first { $0.sentAt <= detection && ($0.completedAt ?? .max) >= detection }
         return (client, spanning ?? recent.last { $0.sentAt <= detection } ?? recent.first)
+    }
+
+    /// The statements of the attempt `statement` belongs to, from its BEGIN
+    /// through `statement` (matched by send time); empty when the BEGIN has
+    /// already left the history.
+    func attempt(client: Int, through statement: Statement) -> [Statement] {
+        let recent = slots[client].recent.withLock { $0 }
+        guard let end = recent.lastIndex(where: { $0.sentAt == statement.sentAt && $0.sql == statement.sql }) else { return [] }
+        guard let begin = recent[...end].lastIndex(where: { $0.step == nil && ($0.sql.hasPrefix("BEGIN") || $0.sql.hasPrefix("START")) }) else { return [] }
+        return Array(recent[begin...end])
     }
 
     /// The statement `client` sent last.

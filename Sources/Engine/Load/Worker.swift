@@ -505,10 +505,16 @@ final class Worker {
             if let statement, let step = statement.step, step < plan.transactions[statement.transaction].stepParameterNames.count {
                 names = plan.transactions[statement.transaction].stepParameterNames[step]
             }
-            participants.append(CycleParticipant(
+            var participant = CycleParticipant(
                 pid: edge.waiter, template: found == nil ? nil : template, step: statement?.step, sql: statement?.sql,
                 parameters: statement?.parameters ?? [], parameterNames: names, waitsFor: "\(edge.mode) on \(edge.lock.summary)"
-            ))
+            )
+            if let found, let statement {
+                participant.transaction = assignment.board.attempt(client: found.client, through: statement).map {
+                    CycleParticipant.Statement(step: $0.step, sql: $0.sql, parameters: $0.parameters, sentAt: $0.sentAt)
+                }
+            }
+            participants.append(participant)
         }
         let signature = DeadlockSignature(report: report) { sessions[$0] }
         let seen = Double(now > measurementStart ? now - measurementStart : 0) / 1e9

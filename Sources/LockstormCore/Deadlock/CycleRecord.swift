@@ -12,6 +12,25 @@ public struct CycleParticipant: Sendable, Hashable {
     public var parameterNames: [String]
     /// What it waited for, in PostgreSQL's words (`ShareLock on transaction 731`).
     public var waitsFor: String
+    /// Its transaction as sent so far, from BEGIN through the statement it
+    /// waited in (what fuzz needs to write a reproduction); empty when unknown.
+    public var transaction: [Statement] = []
+
+    /// One statement a participant sent: the step (nil for BEGIN and settings), SQL and values.
+    public struct Statement: Sendable, Hashable {
+        public var step: Int?
+        public var sql: String
+        public var parameters: [String?]
+        /// When it was sent (monotonic nanoseconds; 0 when unknown), to order statements across participants.
+        public var sentAt: UInt64
+
+        public init(step: Int?, sql: String, parameters: [String?], sentAt: UInt64 = 0) {
+            self.step = step
+            self.sql = sql
+            self.parameters = parameters
+            self.sentAt = sentAt
+        }
+    }
 
     public init(pid: Int32, template: String?, step: Int?, sql: String?, parameters: [String?], parameterNames: [String] = [], waitsFor: String) {
         self.pid = pid

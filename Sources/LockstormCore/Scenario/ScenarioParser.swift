@@ -1,0 +1,399 @@
+import Yams
+
+/// Decodes a scenario YAML file strictly, like the workload parser: unknown
+/// keys (with a suggestion), wrong types, unknown `:name` references and
+/// impossible orders are all reported at once, each with file, line and column.
+public struct ScenarioParser {
+    private let file: String
+    private var diagnostics: [Diagnostic] = []
+
+    static let topLevelKeys = ["name", "description", "params", "setup", "teardown", "deadlock_timeout", "sessions", "interleavings", "order", "expect"]
+    static let sessionKeys = ["isolation", "settings", "params", "template", "steps"]
+    static let stepKeys = ["sql", "template_step"]
+    static let expectKeys = ["outcome", "signature"]
+
+    private init(file: String) {
+        self.file = file
+    }
+
+    /// Parses, binds and validates `text`; `file` names it in diagnostics.
+    public static func parse(_ text: String, file: String) throws(WorkloadError) -> Scenario {
+        var parser = ScenarioParser(file: file)
+        let scenario = parser.parseDocument(text)
+        guard parser.diagnostics.isEmpty, let scenario else {
+            throw WorkloadError(parser.diagnostics.isEmpty ? [Diagnostic(file: file, location: SourceLocation(line: 1, column: 1), message: "not a scenario")] : parser.diagnostics)
+        }
+        return scenario
+    }
+
+    private mutating func parseDocument(_ text: String) -> Scenario? {
+        let root: Node?
+        do {
+            root = try Yams.compose(yaml: text)
+        } catch {
+            diagnostics.append(Diagnostic(file: file, location: yamlErrorLocation(error), message: "invalid YAML: \(error)"))
+            return nil
+        }
+        guard let root else {
+            diagnostics.append(Diagnostic(file: file, location: SourceLocation(line: 1, column: 1), message: "the file is empty; a scenario needs at least 'name' and 'sessions'"))
+            return nil
+        }
+        guard let entries = mapping(root, what: "the scenario", allowed: Self.topLevelKeys) else { return nil }
+        var scenario = Scenario(name: "", sessions: [])
+        var parameters: [String: Value] = [:]
+        var setupNode: Node?, teardownNode: Node?, sessionsNode: Node?, interleavingsNode: Node?, orderNode: Node?, expectNode: Node?
+        for (key, _, value) in entries {
+            switch key {
+            case "name": scenario.name = string(value, what: "'name'") ?? ""
+            case "description": scenario.description = string(value, what: "'description'") ?? ""
+            case "params":
+                scenario.parameters = parameterList(value)
+                for parameter in scenario.parameters { parameters[parameter.name] = parameter.value }
+            case "setup": setupNode = value
+            case "teardown": teardownNode = value
+            case "deadlock_timeout":
+                if let nanoseconds = duration(value, what: "'deadlock_timeout'") {
+                    if nanoseconds < 1_000_000 { error(value, "'deadlock_timeout' must be at least 1ms") } else { scenario.deadlockTimeoutMilliseconds = Int(nanoseconds / 1_000_000) }
+                }
+            case "sessions": sessionsNode = value
+            case "interleavings": interleavingsNode = value
+            case "order": orderNode = value
+            default: expectNode = value
+            }
+        }
+        if !entries.contains(where: { $0.0 == "name" }) { error(root, "missing 'name': every scenario needs a name") }
+        if let setupNode { scenario.setup = script(setupNode, parameters: parameters, what: "setup") }
+        if let teardownNode { scenario.teardown = script(teardownNode, parameters: parameters, what: "teardown") }
+        guard let sessionsNode else {
+            error(root, "missing 'sessions': a scenario needs at least one session with steps")
+            return nil
+        }
+        scenario.sessions = sessions(sessionsNode, parameters: parameters)
+        let names = scenario.sessions.map(\.name)
+        let counts = scenario.stepCounts
+        if let interleavingsNode {
+            if let sequence = interleavingsNode.sequence {
+                if sequence.isEmpty { error(interleavingsNode, "'interleavings' is empty: list at least one order, or leave it out to run them all") }
+                scenario.interleavings = sequence.compactMap { order($0, names: names, counts: counts, what: "an interleaving") }
+            } else {
+                error(interleavingsNode, "'interleavings' must be a list of orders, each a list of session names such as [a, b, a, b]")
+            }
+        }
+        if let orderNode { scenario.order = order(orderNode, names: names, counts: counts, what: "'order'") }
+        if let expectNode { scenario.expectation = expectation(expectNode) }
+        return scenario
+    }
+
+    // MARK: Sections
+
+    private mutating func parameterList(_ node: Node) -> [(name: String, value: Value)] {
+        guard let items = mapping(node, what: "'params'", allowed: nil) else { return [] }
+        var result: [(name: String, value: Value)] = []
+        for (name, nameNode, value) in items {
+            guard Self.isIdentifier(name) else {
+                error(nameNode, "parameter name '\(name)' must start with a letter or '_' and contain only letters, digits and '_'")
+                continue
+            }
+            guard let scalar = value.scalar else {
+                error(value, "parameter '\(name)' must be a single value (a number, string or boolean)")
+                continue
+            }
+            result.append((name, Self.scalarValue(scalar)))
+        }
+        return result
+    }
+
+    private mutating func script(_ node: Node, parameters: [String: Value], what: String) -> [BoundStatement] {
+        guard let text = string(node, what: "'\(what)'") else { return [] }
+        return SQLLexer.splitStatements(text).compactMap { statement in
+            bind(statement.sql, parameters: parameters, at: node, what: what)
+        }
+    }
+
+    private mutating func bind(_ text: String, parameters: [String: Value], at node: Node, what: String) -> BoundStatement? {
+        let template = SQLTemplate(text)
+        var values: [String?] = []
+        var ok = true
+        for name in template.names {
+            if let value = parameters[name] {
+                values.append(value.bindText)
+            } else {
+                error(node, "\(what) uses ':\(name)', which is not a parameter\(Suggestion.didYouMean(name, in: parameters.keys.sorted()))")
+                ok = false
+            }
+        }
+        return ok ? BoundStatement(sql: template.sql, parameters: values) : nil
+    }
+
+    private mutating func sessions(_ node: Node, parameters: [String: Value]) -> [ScenarioSession] {
+        guard let items = mapping(node, what: "'sessions'", allowed: nil) else { return [] }
+        if items.isEmpty { error(node, "'sessions' is empty: a scenario needs at least one session") }
+        var result: [ScenarioSession] = []
+        for (name, nameNode, body) in items {
+            guard Self.isIdentifier(name) else {
+                error(nameNode, "session name '\(name)' must start with a letter or '_' and contain only letters, digits and '_'")
+                continue
+            }
+            if let session = session(name: name, body, parameters: parameters) { result.append(session) }
+        }
+        return result
+    }
+
+    private mutating func session(name: String, _ node: Node, parameters globals: [String: Value]) -> ScenarioSession? {
+        // A bare list is shorthand for { steps: [...] }.
+        if node.sequence != nil { return session(name: name, steps: node, isolation: nil, settings: [], template: nil, parameters: globals) }
+        guard let items = mapping(node, what: "session '\(name)'", allowed: Self.sessionKeys) else { return nil }
+        var parameters = globals
+        var isolation: IsolationLevel?
+        var settings: [Setting] = []
+        var template: String?
+        var stepsNode: Node?
+        for (key, _, value) in items {
+            switch key {
+            case "isolation":
+                guard let text = string(value, what: "'isolation'") else { continue }
+                let normalized = text.lowercased().split(whereSeparator: { $0 == " " || $0 == "_" || $0 == "-" }).joined(separator: " ")
+                if let level = IsolationLevel(rawValue: normalized) {
+                    isolation = level
+                } else {
+                    error(value, "unknown isolation level '\(text)'\(Suggestion.didYouMean(normalized, in: IsolationLevel.allCases.map(\.rawValue)))")
+                }
+            case "settings":
+                guard let entries = mapping(value, what: "'settings'", allowed: nil) else { continue }
+                for (setting, _, settingValue) in entries {
+                    if let text = settingValue.scalar?.string { settings.append(Setting(name: setting, value: text)) } else { error(settingValue, "setting '\(setting)' must be a single value") }
+                }
+            case "params":
+                for parameter in parameterList(value) { parameters[parameter.name] = parameter.value }
+            case "template":
+                template = string(value, what: "'template'")
+            default:
+                stepsNode = value
+            }
+        }
+        guard let stepsNode else {
+            error(node, "session '\(name)' needs 'steps': a list of SQL statements")
+            return nil
+        }
+        return session(name: name, steps: stepsNode, isolation: isolation, settings: settings, template: template, parameters: parameters)
+    }
+
+    private mutating func session(name: String, steps node: Node, isolation: IsolationLevel?, settings: [Setting], template: String?, parameters: [String: Value]) -> ScenarioSession? {
+        guard let sequence = node.sequence else {
+            error(node, "'steps' of session '\(name)' must be a list of SQL statements")
+            return nil
+        }
+        if sequence.isEmpty {
+            error(node, "session '\(name)' has no steps")
+            return nil
+        }
+        var steps: [ScenarioStep] = []
+        for (index, item) in sequence.enumerated() {
+            var text: String?
+            var templateStep: Int?
+            var textNode = item
+            if let scalar = item.scalar {
+                text = scalar.string.trimmingWhitespace()
+            } else if let entries = mapping(item, what: "a step", allowed: Self.stepKeys) {
+                for (key, _, value) in entries {
+                    if key == "sql" {
+                        text = string(value, what: "'sql'")?.trimmingWhitespace()
+                        textNode = value
+                    } else if let number = value.scalar.flatMap({ Int($0.string) }), number >= 1 {
+                        templateStep = number - 1
+                    } else {
+                        error(value, "'template_step' must be a whole number from 1 (the step of the template this step is)")
+                    }
+                }
+                if text == nil { error(item, "a step written as a mapping needs 'sql'") }
+            }
+            guard let text else { continue }
+            if text.isEmpty {
+                error(item, "empty step")
+                continue
+            }
+            if SQLLexer.splitStatements(text).count > 1 {
+                error(textNode, "a step is one statement; split '\(Self.firstLine(text))' into several steps")
+                continue
+            }
+            let word = Self.firstWord(text)
+            if word == "BEGIN" || word == "START" {
+                error(textNode, "steps must not begin the transaction: lockstorm sends BEGIN before a session's first step (use 'isolation:' for the level)")
+                continue
+            }
+            if Self.endsTransaction(word) && index != sequence.count - 1 {
+                error(textNode, "'\(Self.firstLine(text))' ends the transaction, so it can only be the last step of session '\(name)'")
+                continue
+            }
+            guard let statement = bind(text, parameters: parameters, at: textNode, what: "session '\(name)'") else { continue }
+            steps.append(ScenarioStep(text: text, statement: statement, templateStep: templateStep))
+        }
+        if let last = steps.last, !Self.endsTransaction(Self.firstWord(last.text)) { steps.append(.commit) }
+        let settingStatements = settings.map { BoundStatement(sql: "SELECT set_config($1, $2, true)", parameters: [$0.name, $0.value]) }
+        return ScenarioSession(name: name, template: template, begin: isolation?.sql ?? "BEGIN", settings: settingStatements, steps: steps)
+    }
+
+    /// An order: session names (`a`) or session steps (`a.2`), as a list or
+    /// a space-separated string; steps left out run after it, session by session.
+    private mutating func order(_ node: Node, names: [String], counts: [Int], what: String) -> Interleaving? {
+        var items: [(String, Node)] = []
+        if let sequence = node.sequence {
+            for item in sequence {
+                guard let text = item.scalar?.string else {
+                    error(item, "items of \(what) must be session names such as a, or session steps such as a.2")
+                    return nil
+                }
+                items.append((text, item))
+            }
+        } else if let text = node.scalar?.string {
+            items = text.split(whereSeparator: { $0 == " " || $0 == "," }).map { (String($0), node) }
+        } else {
+            error(node, "\(what) must be a list of session names such as [a, b, a, b]")
+            return nil
+        }
+        var sessions: [Int] = []
+        var taken = Array(repeating: 0, count: names.count)
+        var ok = true
+        for (text, itemNode) in items {
+            var name = text
+            var step: Int?
+            if let dot = text.lastIndex(of: "."), let number = Int(text[text.index(after: dot)...]) {
+                name = String(text[..<dot])
+                step = number
+            }
+            guard let session = names.firstIndex(of: name) else {
+                error(itemNode, "\(what) names '\(name)', which is not a session\(Suggestion.didYouMean(name, in: names))")
+                ok = false
+                continue
+            }
+            if taken[session] >= counts[session] {
+                error(itemNode, "\(what) has more steps of '\(name)' than its \(counts[session]) (the last is its COMMIT)")
+                ok = false
+                continue
+            }
+            if let step, step != taken[session] + 1 {
+                error(itemNode, "\(what) lists '\(text)' where '\(name).\(taken[session] + 1)' comes next: a session's steps run in their own order")
+                ok = false
+            }
+            taken[session] += 1
+            sessions.append(session)
+        }
+        return ok ? Interleaving(sessions).completed(stepCounts: counts) : nil
+    }
+
+    private mutating func expectation(_ node: Node) -> ScenarioExpectation? {
+        guard let entries = mapping(node, what: "'expect'", allowed: Self.expectKeys) else { return nil }
+        var expectation = ScenarioExpectation(outcome: .deadlock)
+        for (key, _, value) in entries {
+            guard let text = string(value, what: "'\(key)'") else { continue }
+            if key == "signature" {
+                expectation.signature = text
+            } else if let kind = OutcomeKind(rawValue: text) {
+                expectation.outcome = kind
+            } else {
+                error(value, "unknown outcome '\(text)'\(Suggestion.didYouMean(text, in: OutcomeKind.allCases.map(\.rawValue)))")
+            }
+        }
+        if expectation.signature != nil && expectation.outcome != .deadlock { error(node, "'signature' goes with 'outcome: deadlock'") }
+        return expectation
+    }
+
+    // MARK: Helpers
+
+    static func firstWord(_ text: String) -> String {
+        String(text.drop(while: { $0.isWhitespace }).prefix(while: { $0.isLetter })).uppercased()
+    }
+
+    static func endsTransaction(_ word: String) -> Bool { ["COMMIT", "END", "ROLLBACK", "ABORT"].contains(word) }
+
+    static func firstLine(_ text: String) -> String {
+        let line = text.split(separator: "\n").first.map(String.init) ?? text
+        return line.count > 60 ? String(line.prefix(59)) + "…" : line
+    }
+
+    static func isIdentifier(_ name: String) -> Bool {
+        guard let first = name.unicodeScalars.first, first == "_" || first.properties.isAlphabetic else { return false }
+        return name.unicodeScalars.allSatisfy { $0 == "_" || $0.properties.isAlphabetic || ("0"..."9").contains($0) }
+    }
+
+    static func scalarValue(_ scalar: Node.Scalar) -> Value {
+        if scalar.style != .plain { return .string(scalar.string) }
+        let text = scalar.string
+        if let int = Int64(text.filter { $0 != "_" }) { return .int(int) }
+        if let double = Double(text) { return .double(double) }
+        switch text.lowercased() {
+        case "true", "yes", "on": return .bool(true)
+        case "false", "no", "off": return .bool(false)
+        case "null", "~", "": return .null
+        default: return .string(text)
+        }
+    }
+
+    private func location(_ node: Node) -> SourceLocation {
+        guard let mark = node.mark else { return SourceLocation(line: 1, column: 1) }
+        return SourceLocation(line: mark.line, column: mark.column)
+    }
+
+    private func yamlErrorLocation(_ error: Error) -> SourceLocation {
+        if let yaml = error as? YamlError {
+            switch yaml {
+            case .scanner(_, _, let mark, _), .parser(_, _, let mark, _), .composer(_, _, let mark, _):
+                return SourceLocation(line: mark.line, column: mark.column)
+            case .duplicatedKeysInMapping(_, let context):
+                return SourceLocation(line: context.mark.line, column: context.mark.column)
+            default:
+                break
+            }
+        }
+        return SourceLocation(line: 1, column: 1)
+    }
+
+    private mutating func error(_ node: Node, _ message: String) {
+        diagnostics.append(Diagnostic(file: file, location: location(node), message: message))
+    }
+
+    private mutating func mapping(_ node: Node, what: String, allowed: [String]?) -> [(String, Node, Node)]? {
+        guard let mapping = node.mapping else {
+            error(node, "\(what) must be a mapping of keys to values")
+            return nil
+        }
+        var seen: Set<String> = []
+        var entries: [(String, Node, Node)] = []
+        for (keyNode, value) in mapping {
+            guard let key = keyNode.scalar?.string else {
+                error(keyNode, "keys of \(what) must be plain names")
+                continue
+            }
+            if let allowed, !allowed.contains(key) {
+                error(keyNode, "unknown key '\(key)' in \(what)\(Suggestion.didYouMean(key, in: allowed))")
+                continue
+            }
+            if !seen.insert(key).inserted {
+                error(keyNode, "duplicate key '\(key)' in \(what)")
+                continue
+            }
+            entries.append((key, keyNode, value))
+        }
+        return entries
+    }
+
+    private mutating func string(_ node: Node, what: String) -> String? {
+        guard let scalar = node.scalar else {
+            error(node, "\(what) must be text")
+            return nil
+        }
+        return scalar.string
+    }
+
+    private mutating func duration(_ node: Node, what: String) -> Int64? {
+        guard let text = node.scalar?.string else {
+            error(node, "\(what) must be a duration such as 50ms")
+            return nil
+        }
+        guard Double(text) == nil, case .constant(.int(let nanoseconds))? = try? ExpressionParser.parse(text), nanoseconds > 0 else {
+            error(node, "\(what) must be a duration with a unit, such as 50ms or 1s")
+            return nil
+        }
+        return nanoseconds
+    }
+}

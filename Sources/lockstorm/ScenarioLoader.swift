@@ -1,0 +1,98 @@
+import Engine
+import Foundation
+import LockstormCore
+import PostgresClient
+
+/// Finds and parses scenario files, and provides the database explore and replay run against.
+enum ScenarioLoader {
+    /// Resolves `name` as a path, else as a shipped scenario in `workloads/scenarios/`.
+    static func resolve(_ name: String) throws -> URL {
+        let fileManager = FileManager.default
+        if fileManager.fileExists(atPath: name) { return URL(fileURLWithPath: name) }
+        let shipped = WorkloadLoader.shippedDirectory.appendingPathComponent("scenarios")
+        for candidate in [name, name + ".yaml"] {
+            let url = shipped.appendingPathComponent(candidate)
+            if fileManager.fileExists(atPath: url.path) { return url }
+        }
+        throw Failure(.usage, "lockstorm: scenario '\(name)' not found: no such file, and no \(name).yaml in \(shipped.path)")
+    }
+
+    /// Whether `name` is an existing file with a top-level `sessions:` key (a scenario, not a workload).
+    static func isScenarioFile(_ name: String) -> Bool {
+        guard let text = try? String(contentsOfFile: name, encoding: .utf8) else { return false }
+        return text.split(separator: "\n").contains { $0.hasPrefix("sessions:") }
+    }
+
+    static func load(_ name: String) throws -> Scenario {
+        let url = try resolve(name)
+        let data: Data
+        do {
+            data = try Data(contentsOf: url)
+        } catch {
+            throw Failure(.usage, "lockstorm: cannot read \(url.path): \(error.localizedDescription)")
+        }
+        do {
+            return try ScenarioParser.parse(String(decoding: data, as: UTF8.self), file: name)
+        } catch {
+            throw Failure(.usage, error.description)
+        }
+    }
+
+    /// The default `deadlock_timeout` for explore, replay and fuzz: short, so a
+    /// deadlock costs milliseconds, yet long enough that a step is seen
+    /// blocked well before the check runs.
+    static let defaultDeadlockTimeoutMilliseconds = 50
+
+    /// The database: the user's (`--dsn`/`DATABASE_URL`), whose sessions are
+    /// asked to lower deadlock_timeout, or an embedded server started with it lowered.
+    static func database(_ options: DatabaseOptions, deadlockTimeoutMilliseconds: Int, connections: Int) throws -> (ConnectionString, EmbeddedServer?, ScenarioRunOptions) {
+        var runOptions = ScenarioRunOptions()
+        if let external = options.external {
+            runOptions.sessionDeadlockTimeoutMilliseconds = deadlockTimeoutMilliseconds
+            return (external, nil, runOptions)
+        }
+        Console.note("starting an embedded PostgreSQL (deadlock_timeout \(deadlockTimeoutMilliseconds)ms)…")
+        do {
+            let server = try EmbeddedServer.start(EmbeddedServerOptions(maxConnections: connections + 10, deadlockTimeoutMilliseconds: deadlockTimeoutMilliseconds))
+            return (server.dsn, server, runOptions)
+        } catch {
+            throw Failure(.runError, "lockstorm: cannot start the embedded server: \(error)")
+        }
+    }
+}
+
+/// How explore and replay describe what an interleaving did.
+enum ScenarioText {
+    /// One phrase for an outcome: who was the victim, what failed, who waited.
+    static func detail(_ result: InterleavingResult, scenario: Scenario) -> String {
+        let names = scenario.sessions.map(\.name)
+        switch result.outcome.kind {
+        case .deadlock:
+            guard let deadlock = result.deadlock else { return "40P01 (no cycle in DETAIL)" }
+            let victimStep = result.sessions[deadlock.victim].failure.map { "\(names[deadlock.victim]).\($0.step + 1)" } ?? names[deadlock.victim]
+            return "victim \(victimStep); cycle \(cycle(deadlock, scenario: scenario))"
+        case .lockNotAvailable, .otherError:
+            guard let session = result.outcome.session, let failure = result.sessions[session].failure else { return "" }
+            return "\(names[session]).\(failure.step + 1): \(failure.sqlState.map { "\($0) " } ?? "")\(failure.message)"
+        case .blocked:
+            let waited = result.events.compactMap { event -> String? in
+                if case .blocked = event.kind { return "\(names[event.session]).\(event.step + 1)" }
+                return nil
+            }
+            return "waited: " + waited.joined(separator: ", ")
+        case .committed:
+            return ""
+        }
+    }
+
+    /// `t1.2 → t2.2 → t1.2 (ShareLock on transaction)`, in PostgreSQL's cycle order.
+    static func cycle(_ deadlock: DeadlockFinding, scenario: Scenario) -> String {
+        let labels = deadlock.participants.map { participant -> String in
+            guard let session = participant.session else { return "outside session" }
+            return "\(scenario.sessions[session].name)" + (participant.step.map { ".\($0 + 1)" } ?? "")
+        }
+        let locks = Set(deadlock.report.edges.map { "\($0.mode) on \($0.lock.kind)" })
+        let lockText = locks.count == 1 ? locks.first ?? "" : deadlock.report.edges.map { "\($0.mode) on \($0.lock.kind)" }.joined(separator: "; ")
+        return (labels + labels.prefix(1)).joined(separator: " → ") + " (\(lockText))"
+    }
+}

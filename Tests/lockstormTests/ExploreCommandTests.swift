@@ -1,0 +1,85 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// explore, replay and fuzz as a user meets them: the binary, its output and exit codes.
+@Suite("lockstorm explore / replay / fuzz (the binary)", .serialized, .disabled(if: TestServer.skipped, "LOCKSTORM_SKIP_DB_TESTS=1"))
+struct ExploreCommandTests {
+    let scenarios = TestServer.repositoryRoot.appendingPathComponent("workloads/scenarios").path
+    let workloads = TestServer.repositoryRoot.appendingPathComponent("workloads").path
+
+    private func scratch() throws -> String {
+        let path = "/tmp/lse-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: path + "/server", withIntermediateDirectories: true)
+        return path
+    }
+
+    @Test("explore exits 1 with 12 of 20 deadlocking on the unordered transfer and writes the CSV; 0 on nowait")
+    func exploreExitCodes() throws {
+        let tmp = try scratch()
+        defer { try? FileManager.default.removeItem(atPath: tmp) }
+        let csv = tmp + "/explore.csv"
+        let child = try ChildProcess(LockstormBinary.path, ["explore", scenarios + "/transfer-unordered.yaml", "--csv", csv], environment: ["TMPDIR": tmp + "/server"])
+        #expect(child.wait(timeout: 120) == 1, "stderr: \(child.standardError)")
+        #expect(child.standardOutput.contains("12 of 20 interleavings deadlock."))
+        #expect(child.standardOutput.contains("deadlock                           12"))
+        let rows = try String(contentsOfFile: csv, encoding: .utf8).split(separator: "\n")
+        #expect(rows.count == 21)
+        #expect(rows.filter { $0.contains(",deadlock,") }.count == 12)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: tmp + "/server").isEmpty)
+
+        let nowait = try ChildProcess(LockstormBinary.path, ["explore", "nowait"], environment: ["TMPDIR": tmp + "/server", "LOCKSTORM_WORKLOADS": workloads])
+        #expect(nowait.wait(timeout: 120) == 0, "stderr: \(nowait.standardError)")
+        #expect(nowait.standardOutput.contains("55P03 lock not available              2"))
+    }
+
+    @Test("too many interleavings and a bad scenario are usage errors (exit 2) before any server starts")
+    func usageErrors() throws {
+        let tmp = try scratch()
+        defer { try? FileManager.default.removeItem(atPath: tmp) }
+        let limited = try ChildProcess(LockstormBinary.path, ["explore", scenarios + "/transfer-ordered.yaml", "--limit", "50"])
+        #expect(limited.wait(timeout: 60) == 2)
+        #expect(limited.standardError.contains("has 70 interleavings (steps per session, COMMIT included: t1: 4, t2: 4), more than --limit 50"))
+        let bad = tmp + "/bad.yaml"
+        try "name: bad\nsessions:\n  a:\n    step: [SELECT 1]\n".write(toFile: bad, atomically: true, encoding: .utf8)
+        let child = try ChildProcess(LockstormBinary.path, ["explore", bad])
+        #expect(child.wait(timeout: 60) == 2)
+        #expect(child.standardError.contains("bad.yaml:4:5: unknown key 'step' in session 'a'; did you mean 'steps'?"))
+    }
+
+    @Test("fuzz --stop-on-first writes a reproduction that lockstorm replay reproduces three times in a row")
+    func fuzzThenReplay() throws {
+        let tmp = try scratch()
+        defer { try? FileManager.default.removeItem(atPath: tmp) }
+        let fuzz = try ChildProcess(LockstormBinary.path, [
+            "fuzz", workloads + "/transfers.yaml", "--variant", "unordered", "--iterations", "10", "--seed", "2", "--stop-on-first", "--out", tmp + "/results",
+        ], environment: ["TMPDIR": tmp + "/server"])
+        #expect(fuzz.wait(timeout: 180) == 1, "stderr: \(fuzz.standardError)")
+        #expect(fuzz.standardOutput.contains("NEW cycle #1"))
+        #expect(fuzz.standardOutput.contains("reproduction (replayed: same cycle)"))
+        let folders = try FileManager.default.contentsOfDirectory(atPath: tmp + "/results")
+        let folder = try #require(folders.first)
+        #expect(folder.hasPrefix("fuzz-transfers-unordered-"))
+        // Numbered by cycle; a cycle that did not replay has no file, so take the first written.
+        let written = try FileManager.default.contentsOfDirectory(atPath: "\(tmp)/results/\(folder)").filter { $0.hasSuffix(".yaml") }.sorted()
+        let file = "\(tmp)/results/\(folder)/" + (try #require(written.first))
+        let replay = try ChildProcess(LockstormBinary.path, ["replay", file, "--runs", "3"], environment: ["TMPDIR": tmp + "/server"])
+        #expect(replay.wait(timeout: 120) == 0, "stderr: \(replay.standardError)\nstdout: \(replay.standardOutput)")
+        #expect(replay.standardOutput.contains("reproduced 3 of 3 runs."))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: tmp + "/server").isEmpty)
+    }
+}
+
+@Suite("lockstorm validate and list know scenarios")
+struct ScenarioValidateTests {
+    @Test("validate checks a scenario file without a database; list names the shipped scenarios")
+    func validateScenario() throws {
+        let file = TestServer.repositoryRoot.appendingPathComponent("workloads/scenarios/transfer-unordered.yaml").path
+        let child = try ChildProcess(LockstormBinary.path, ["validate", file])
+        #expect(child.wait(timeout: 60) == 0, "stderr: \(child.standardError)")
+        #expect(child.standardOutput.contains("ok (scenario: 2 session(s), 20 interleavings)"))
+        let list = try ChildProcess(LockstormBinary.path, ["list"], environment: ["LOCKSTORM_WORKLOADS": TestServer.repositoryRoot.appendingPathComponent("workloads").path])
+        #expect(list.wait(timeout: 60) == 0)
+        #expect(list.standardOutput.contains("scenarios (lockstorm explore NAME): nowait, transfer-ordered, transfer-unordered"))
+    }
+}
