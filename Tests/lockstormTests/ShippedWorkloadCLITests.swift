@@ -55,20 +55,20 @@ struct ShippedWorkloadCLITests {
         let tmp = "/tmp/lst-\(UUID().uuidString.prefix(8))"
         try FileManager.default.createDirectory(atPath: tmp, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: tmp) }
-        // 16 clients on 200 tickets: lost updates in nearly every round (see ShippedWorkloadTests).
+        // 16 clients on 100 tickets: lost updates in nearly every round (see ShippedWorkloadTests).
         let child = try ChildProcess(LockstormBinary.path, [
-            "run", workloads + "/hot-row.yaml", "--variant", "no-lock", "-c", "16", "-T", "30", "--set", "tickets=200",
+            "run", workloads + "/hot-row.yaml", "--variant", "no-lock", "-c", "16", "-T", "30", "--set", "tickets=100",
             "--seed", "42", "--out", tmp + "/results",
         ], environment: ["TMPDIR": tmp])
         let status = child.wait(timeout: 120)
         let output = child.standardOutput
         #expect(status == 1, "stdout: \(output)\nstderr: \(child.standardError)")
         #expect(output.contains("hot-row / no-lock: 16 clients"), "\(output)")
-        let failLine = output.split(separator: "\n").first { $0.contains("FAIL  every ticket sold once: expected 200, got ") }
+        let failLine = output.split(separator: "\n").first { $0.contains("FAIL  every ticket sold once: expected 100, got ") }
         let failed = try #require(failLine, "\(output)")
-        // Sold + left exceeds the 200 tickets: oversold.
+        // Sold + left exceeds the 100 tickets: oversold.
         let got = failed.components(separatedBy: "got ").last.flatMap { Int($0.prefix { $0.isNumber }) }
-        #expect((got ?? 0) > 200, "\(failed)")
+        #expect((got ?? 0) > 100, "\(failed)")
         #expect(output.contains("PASS  never below zero: expected true, got true"), "\(output)")
     }
 }
