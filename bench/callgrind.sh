@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# callgrind.sh — instructions lockstorm spends per transaction, counted by
+# valgrind's callgrind (repeatable on a busy machine, unlike CPU seconds).
+#
+# Starts a throwaway server (lockstorm server start), then runs the transfer
+# workload under callgrind twice, with SMALL and LARGE transactions per client:
+# the difference of the two instruction counts divided by the difference of the
+# transactions is the cost per transaction, without start-up, YAML parsing,
+# setup and connecting. Keeps the LARGE run's callgrind.out for
+# callgrind_annotate (its path is printed).
+#
+#   bench/callgrind.sh                         # transfer-bench.yaml
+#   WORKLOAD=bench/transfer-pipeline-bench.yaml bench/callgrind.sh
+#
+# Environment: LOCKSTORM_BIN (default .build-bench/release/lockstorm, built by
+# bench/vs-pgbench.sh or `swift build -c release -Xswiftc -g --scratch-path .build-bench`),
+# CLIENTS [4], SMALL [200], LARGE [1200] transactions per client, OUT [/tmp/lockstorm-callgrind].
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+root=$(dirname "$here")
+lockstorm=${LOCKSTORM_BIN:-$root/.build-bench/release/lockstorm}
+workload=${WORKLOAD:-$here/transfer-bench.yaml}
+CLIENTS=${CLIENTS:-4}
+SMALL=${SMALL:-200}
+LARGE=${LARGE:-1200}
+OUT=${OUT:-/tmp/lockstorm-callgrind}
+command -v valgrind >/dev/null || { echo "callgrind.sh: valgrind not found (Debian: apt-get install valgrind)" >&2; exit 1; }
+[[ -x $lockstorm ]] || { echo "callgrind.sh: no $lockstorm (set LOCKSTORM_BIN or build it)" >&2; exit 1; }
+mkdir -p "$OUT"
+work=$(mktemp -d "${TMPDIR:-/tmp}/callgrind.XXXXXX")
+export LOCKSTORM_STATE_DIR=$work/state
+cleanup() { "$lockstorm" server stop >/dev/null 2>&1 || true; rm -rf "$work"; }
+trap cleanup EXIT
+DATABASE_URL=$("$lockstorm" server start 2>/dev/null | sed -n "s/^export DATABASE_URL='\(.*\)'\$/\1/p")
+[[ -n $DATABASE_URL ]] || { echo "callgrind.sh: server start failed" >&2; exit 1; }
+export DATABASE_URL
+
+instructions() {   # transactions-per-client → total Ir
+    local t=$1 file=$OUT/callgrind.out.t$1
+    valgrind --tool=callgrind --callgrind-out-file="$file" "$lockstorm" run "$workload" \
+        -t "$t" -c "$CLIENTS" -j 1 --keep-data --set accounts=10000 --out "$work/results" >"$work/run-$t.log" 2>&1 \
+        || { cat "$work/run-$t.log" >&2; exit 1; }
+    sed -n 's/^summary: \([0-9]*\).*/\1/p;s/^totals: \([0-9]*\).*/\1/p' "$file" | head -n 1
+}
+small=$(instructions "$SMALL")
+large=$(instructions "$LARGE")
+per=$(( (large - small) / ((LARGE - SMALL) * CLIENTS) ))
+echo "$(basename "$workload"): $per instructions per transaction (callgrind; $CLIENTS clients, $SMALL vs $LARGE transactions each)"
+echo "profile of the larger run: callgrind_annotate $OUT/callgrind.out.t$LARGE"
