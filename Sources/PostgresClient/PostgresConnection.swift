@@ -11,6 +11,9 @@ public final class PostgresConnection {
     private let handle: OpaquePointer
     /// The backend process ID serving this connection.
     public let backendPID: Int32
+    /// Text of the bind parameters of the statement being sent, reused from
+    /// statement to statement so that sending allocates nothing.
+    private var parameters = ParameterBuffer()
 
     /// Opens a connection, blocking for at most `connectTimeout` seconds.
     ///
@@ -49,6 +52,7 @@ public final class PostgresConnection {
 
     deinit {
         PQfinish(handle)
+        parameters.deallocate()
     }
 
     /// Whether the connection is still usable.
@@ -93,10 +97,9 @@ public final class PostgresConnection {
     /// Queues one statement with bind parameters. Call `flush` until it
     /// returns `true`, then wait for the socket to become readable.
     public func send(_ sql: String, _ parameters: [String?]) throws {
+        let values = self.parameters.fill(parameters)
         let accepted = sql.withCString { sqlPointer in
-            withParameterPointers(parameters) { count, pointers in
-                PQsendQueryParams(handle, sqlPointer, count, nil, pointers, nil, nil, 0)
-            }
+            PQsendQueryParams(handle, sqlPointer, Int32(parameters.count), nil, values, nil, nil, 0)
         }
         if accepted == 0 { throw connectionError() }
     }
@@ -124,6 +127,10 @@ public final class PostgresConnection {
     /// the rows are not copied (the hot path needs only success or failure).
     public func nextResult(copyRows: Bool) -> Result<QueryResult, PostgresError>? {
         guard let result = PQgetResult(handle) else { return nil }
+        return nextResult(afterFetching: result, copyRows: copyRows)
+    }
+
+    private func nextResult(afterFetching result: OpaquePointer, copyRows: Bool = false) -> Result<QueryResult, PostgresError> {
         if Self.isCopy(PQresultStatus(result)) {
             // libpq would hand out COPY results forever; this connection cannot go on.
             PQclear(result)
@@ -135,6 +142,30 @@ public final class PostgresConnection {
             return .failure(error)
         } catch {
             return .failure(PostgresError(kind: .client, message: "\(error)"))
+        }
+    }
+
+    /// How one result of the statement in flight ended: the hot path of a
+    /// load needs no more than that.
+    public enum ResultStatus {
+        case success
+        case failure(PostgresError)
+    }
+
+    /// Like `nextResult(copyRows: false)`, but copies nothing out of a
+    /// successful result (no command tag, no row count): `nil` once the
+    /// statement is complete. Call only while `isBusy` is false.
+    public func nextResultStatus() -> ResultStatus? {
+        guard let result = PQgetResult(handle) else { return nil }
+        switch PQresultStatus(result) {
+        case PGRES_COMMAND_OK, PGRES_TUPLES_OK, PGRES_SINGLE_TUPLE, PGRES_EMPTY_QUERY:
+            PQclear(result)
+            return .success
+        default:
+            switch nextResult(afterFetching: result) {
+            case .failure(let error): return .failure(error)
+            case .success: return .success
+            }
         }
     }
 
@@ -342,6 +373,68 @@ private func withCStringArray<R>(_ strings: [String], _ body: (UnsafePointer<Uns
             guard let first = list.baseAddress else { preconditionFailure("a non-empty array has a base address") }
             return body(first)
         }
+    }
+}
+
+/// The C form of text-format bind parameters, in memory owned by one
+/// connection and reused from statement to statement: one byte buffer holds
+/// all values (each NUL-terminated), one array points into it (`nil`: SQL NULL).
+/// Both grow as needed and are freed by `deallocate`.
+struct ParameterBuffer {
+    private var bytes: UnsafeMutablePointer<CChar>?
+    private var byteCapacity = 0
+    private var pointers: UnsafeMutablePointer<UnsafePointer<CChar>?>?
+    private var pointerCapacity = 0
+
+    /// Copies `values` in and returns the value array for libpq (`nil` when
+    /// there are none). Valid until the next `fill`.
+    mutating func fill(_ values: [String?]) -> UnsafePointer<UnsafePointer<CChar>?>? {
+        if values.isEmpty { return nil }
+        var needed = 0
+        for value in values { if let value { needed += value.utf8.count + 1 } }
+        if needed > byteCapacity {
+            bytes?.deallocate()
+            byteCapacity = max(needed, 2 * byteCapacity, 256)
+            bytes = UnsafeMutablePointer<CChar>.allocate(capacity: byteCapacity)
+        }
+        if values.count > pointerCapacity {
+            pointers?.deallocate()
+            pointerCapacity = max(values.count, 2 * pointerCapacity, 16)
+            pointers = UnsafeMutablePointer<UnsafePointer<CChar>?>.allocate(capacity: pointerCapacity)
+        }
+        guard let bytes, let pointers else { preconditionFailure("buffers were just allocated") }
+        var offset = 0
+        for (index, value) in values.enumerated() {
+            guard var value else {
+                pointers[index] = nil
+                continue
+            }
+            let start = bytes + offset
+            let copied: Int? = value.utf8.withContiguousStorageIfAvailable { utf8 in
+                guard let base = utf8.baseAddress else { return 0 }
+                UnsafeMutableRawPointer(start).copyMemory(from: base, byteCount: utf8.count)
+                return utf8.count
+            }
+            let count: Int
+            if let copied {
+                count = copied
+            } else {
+                value.makeContiguousUTF8()
+                count = value.utf8.withContiguousStorageIfAvailable { utf8 in
+                    if let base = utf8.baseAddress { UnsafeMutableRawPointer(start).copyMemory(from: base, byteCount: utf8.count) }
+                    return utf8.count
+                } ?? 0
+            }
+            start[count] = 0
+            pointers[index] = UnsafePointer(start)
+            offset += count + 1
+        }
+        return UnsafePointer(pointers)
+    }
+
+    func deallocate() {
+        bytes?.deallocate()
+        pointers?.deallocate()
     }
 }
 
