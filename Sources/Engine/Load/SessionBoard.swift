@@ -19,9 +19,42 @@ final class SessionBoard: Sendable {
         var completedAt: UInt64? = nil
     }
 
+    /// The last few statements of one client in a ring: written on every
+    /// statement, so it never shifts elements or reallocates.
+    struct Recent: Sendable {
+        /// Up to `history` statements; once full, `next` is the oldest.
+        /// (Not `[Statement?]`: replacing an optional element goes through
+        /// Swift's generic, slow path.)
+        private var ring: [Statement] = []
+        /// Where the next statement goes.
+        private var next = 0
+
+        /// Oldest first.
+        var statements: [Statement] {
+            ring.count < SessionBoard.history ? ring : Array(ring[next...] + ring[..<next])
+        }
+
+        var last: Statement? { ring.isEmpty ? nil : ring[(next + SessionBoard.history - 1) % SessionBoard.history] }
+
+        mutating func append(_ statement: Statement) {
+            if ring.count < SessionBoard.history { ring.append(statement) } else { ring[next] = statement }
+            next = (next + 1) % SessionBoard.history
+        }
+
+        mutating func completeLast(at time: UInt64) {
+            guard !ring.isEmpty else { return }
+            let index = (next + SessionBoard.history - 1) % SessionBoard.history
+            if ring[index].completedAt == nil { ring[index].completedAt = time }
+        }
+
+        mutating func removeAll() {
+            ring.removeAll(keepingCapacity: true)
+            next = 0
+        }
+    }
+
     private final class Slot: Sendable {
-        /// The last few statements, newest last.
-        let recent = Mutex<[Statement]>([])
+        let recent = Mutex(Recent())
     }
 
     /// Enough for the statements of one attempt of a typical transaction
@@ -38,21 +71,16 @@ final class SessionBoard: Sendable {
     /// Client `client` now talks to backend `pid` (at connect and reconnect).
     func connected(client: Int, pid: Int32) {
         clientByPID.withLock { $0[pid] = client }
-        slots[client].recent.withLock { $0.removeAll(keepingCapacity: true) }
+        slots[client].recent.withLock { $0.removeAll() }
     }
 
     func sent(client: Int, _ statement: Statement) {
-        slots[client].recent.withLock { recent in
-            if recent.count >= Self.history { recent.removeFirst() }
-            recent.append(statement)
-        }
+        slots[client].recent.withLock { $0.append(statement) }
     }
 
     /// The statement in flight on `client` has completed.
     func completed(client: Int, at time: UInt64) {
-        slots[client].recent.withLock { recent in
-            if let last = recent.indices.last, recent[last].completedAt == nil { recent[last].completedAt = time }
-        }
+        slots[client].recent.withLock { $0.completeLast(at: time) }
     }
 
     /// The client behind `pid`, and the statement it was waiting in when the
@@ -66,7 +94,7 @@ final class SessionBoard: Sendable {
     /// before it began to wait), the last one sent before it is taken.
     func lookup(pid: Int32, detection: UInt64) -> (client: Int, statement: Statement?)? {
         guard let client = clientByPID.withLock({ $0[pid] }) else { return nil }
-        let recent = slots[client].recent.withLock { $0 }
+        let recent = slots[client].recent.withLock { $0.statements }
         let spanning = recent.first { $0.sentAt <= detection && ($0.completedAt ?? .max) >= detection }
         return (client, spanning ?? recent.last { $0.sentAt <= detection } ?? recent.first)
     }
