@@ -148,7 +148,8 @@ public final class PostgresConnection {
     /// How one result of the statement in flight ended: the hot path of a
     /// load needs no more than that.
     public enum ResultStatus {
-        case success
+        /// `rowCount`: rows returned, or affected according to the command tag.
+        case success(rowCount: Int)
         case failure(PostgresError)
     }
 
@@ -158,13 +159,18 @@ public final class PostgresConnection {
     public func nextResultStatus() -> ResultStatus? {
         guard let result = PQgetResult(handle) else { return nil }
         switch PQresultStatus(result) {
-        case PGRES_COMMAND_OK, PGRES_TUPLES_OK, PGRES_SINGLE_TUPLE, PGRES_EMPTY_QUERY:
+        case PGRES_TUPLES_OK, PGRES_SINGLE_TUPLE:
+            let rows = Int(PQntuples(result))
             PQclear(result)
-            return .success
+            return .success(rowCount: rows)
+        case PGRES_COMMAND_OK, PGRES_EMPTY_QUERY:
+            let rows = Self.count(PQcmdTuples(result))
+            PQclear(result)
+            return .success(rowCount: rows)
         default:
             switch nextResult(afterFetching: result) {
             case .failure(let error): return .failure(error)
-            case .success: return .success
+            case .success(let query): return .success(rowCount: query.affectedRows)
             }
         }
     }
@@ -249,6 +255,17 @@ public final class PostgresConnection {
             return PostgresError(kind: .connectionLost, sqlState: "08006", message: message)
         }
         return PostgresError(kind: .client, message: message)
+    }
+
+    /// The decimal number `PQcmdTuples` returns ("" when the command has none: 0), without a String.
+    private static func count(_ pointer: UnsafeMutablePointer<CChar>?) -> Int {
+        guard var pointer else { return 0 }
+        var value = 0
+        while pointer.pointee >= 48 && pointer.pointee <= 57 {
+            value = value &* 10 &+ Int(pointer.pointee - 48)
+            pointer += 1
+        }
+        return value
     }
 
     private static func string(_ pointer: UnsafePointer<CChar>?) -> String? {

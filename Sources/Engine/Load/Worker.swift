@@ -83,7 +83,11 @@ final class Worker {
     }
 
     private struct Client {
-        var connection: PostgresConnection?
+        var connection: PostgresConnection? {
+            didSet { socket = connection?.socket ?? -1 }
+        }
+        /// `connection`'s socket, kept to spare a libpq call per client and wake-up.
+        var socket: Int32 = -1
         var pending: PendingConnection?
         var machine: ClientMachine
         var io: IOState = .idle
@@ -109,6 +113,14 @@ final class Worker {
     private var serverUnreachable = false
     /// The run is ending: no more reconnects.
     private var stopping = false
+    /// No client timer (sleep, reconnect, connect deadline) is due before
+    /// this: the loop scans the clients' timers only from then on.
+    private var nextTimer: UInt64 = 0
+
+    /// A client timer was set for `time`.
+    private func noteTimer(_ time: UInt64) {
+        if time < nextTimer { nextTimer = time }
+    }
 
     /// First wait before reconnecting, doubled per failed try up to the cap.
     static let reconnectBackoff: UInt64 = 100_000_000
@@ -240,6 +252,7 @@ final class Worker {
                     switch clients[index].io {
                     case .sleeping where !clients[index].machine.isInTransaction:
                         clients[index].io = .sleeping(until: now)
+                        noteTimer(now)
                     case .reconnectAt, .connecting:
                         finish(client: index)
                     default:
@@ -265,29 +278,36 @@ final class Worker {
                 break
             }
 
-            // Timers: sleeps and reconnects.
-            var nextWake = UInt64.max
-            for index in clients.indices {
-                switch clients[index].io {
-                case .sleeping(let until):
-                    if until <= now {
-                        clients[index].io = .idle
-                        perform(clients[index].machine.timerFired(now: now, stats: &stats), client: index, now: now)
+            // Timers: sleeps and reconnects (scanned only when one is due).
+            var nextWake = nextTimer
+            if now >= nextTimer {
+                nextWake = UInt64.max
+                // Timers set while scanning land in nextWake through the second switch below.
+                nextTimer = UInt64.max
+                for index in clients.indices {
+                    switch clients[index].io {
+                    case .sleeping(let until):
+                        if until <= now {
+                            clients[index].io = .idle
+                            perform(clients[index].machine.timerFired(now: now, stats: &stats), client: index, now: now)
+                        }
+                    case .reconnectAt(let when):
+                        if when <= now { startReconnect(client: index, now: now, stop: stop) }
+                    case .connecting:
+                        // A server that accepts but never answers must not hold a client forever.
+                        if let deadline = clients[index].connectDeadline, now >= deadline { advanceReconnect(client: index, now: now, stop: stop) }
+                    default:
+                        break
                     }
-                case .reconnectAt(let when):
-                    if when <= now { startReconnect(client: index, now: now, stop: stop) }
-                case .connecting:
-                    // A server that accepts but never answers must not hold a client forever.
-                    if let deadline = clients[index].connectDeadline, now >= deadline { advanceReconnect(client: index, now: now, stop: stop) }
-                default:
-                    break
+                    switch clients[index].io {
+                    case .sleeping(let until): nextWake = min(nextWake, until)
+                    case .reconnectAt(let when): nextWake = min(nextWake, when)
+                    case .connecting: if let deadline = clients[index].connectDeadline { nextWake = min(nextWake, deadline) }
+                    default: break
+                    }
                 }
-                switch clients[index].io {
-                case .sleeping(let until): nextWake = min(nextWake, until)
-                case .reconnectAt(let when): nextWake = min(nextWake, when)
-                case .connecting: if let deadline = clients[index].connectDeadline { nextWake = min(nextWake, deadline) }
-                default: break
-                }
+                nextTimer = min(nextTimer, nextWake)
+                nextWake = nextTimer
             }
 
             pollDescriptors.removeAll(keepingCapacity: true)
@@ -295,10 +315,12 @@ final class Worker {
             for index in clients.indices {
                 switch clients[index].io {
                 case .reading:
-                    guard let socket = clients[index].connection?.socket else { continue }
+                    let socket = clients[index].socket
+                    guard socket >= 0 else { continue }
                     pollDescriptors.append(pollfd(fd: socket, events: Int16(POLLIN), revents: 0))
                 case .writing:
-                    guard let socket = clients[index].connection?.socket else { continue }
+                    let socket = clients[index].socket
+                    guard socket >= 0 else { continue }
                     pollDescriptors.append(pollfd(fd: socket, events: Int16(POLLIN | POLLOUT), revents: 0))
                 case .connecting(let wantWrite):
                     // A negative socket means libpq failed already: the deadline timer above retires it.
@@ -345,6 +367,7 @@ final class Worker {
         let delay = min(Self.reconnectBackoff << UInt64(attempts), Self.reconnectBackoffCap)
         clients[index].reconnectAttempts += 1
         clients[index].io = .reconnectAt(now &+ delay)
+        noteTimer(now &+ delay)
     }
 
     private func startReconnect(client index: Int, now: UInt64, stop: StopSignal) {
@@ -361,6 +384,7 @@ final class Worker {
             clients[index].pending = try PendingConnection(dsn: assignment.dsn, applicationName: assignment.applicationName, deadlineNanoseconds: deadline)
             clients[index].connectDeadline = deadline
             clients[index].io = .connecting(wantWrite: true)
+            noteTimer(deadline)
         } catch {
             scheduleReconnect(client: index, now: now)
         }
@@ -413,7 +437,19 @@ final class Worker {
         guard case .reading = clients[index].io else { return }
         let wantsRow = clients[index].machine.wantsRow
         while !connection.isBusy {
-            guard let result = connection.nextResult(copyRows: wantsRow) else {
+            // Without captures only the status and row count are needed: no copying.
+            let outcome: Result<StepResult, PostgresError>?
+            if wantsRow {
+                outcome = connection.nextResult(copyRows: true).map { $0.map { Self.stepResult($0, withRow: true) } }
+            } else {
+                outcome = connection.nextResultStatus().map { status in
+                    switch status {
+                    case .success(let rowCount): .success(StepResult(rowCount: rowCount))
+                    case .failure(let error): .failure(error)
+                    }
+                }
+            }
+            guard let result = outcome else {
                 // The statement is complete.
                 assignment.board.completed(client: clients[index].machine.clientIndex, at: now)
                 let pending = clients[index].pendingError
@@ -428,8 +464,8 @@ final class Worker {
                 }
                 return
             }
-            if case .success(let query) = result {
-                clients[index].stepResult = Self.stepResult(query, withRow: wantsRow)
+            if case .success(let step) = result {
+                clients[index].stepResult = step
             }
             if case .failure(let error) = result, clients[index].pendingError == nil {
                 clients[index].pendingError = error
@@ -529,9 +565,9 @@ final class Worker {
                 deliverFailure(client: index, error: PostgresError(kind: .connectionLost, sqlState: "08006", message: "no connection"), now: now)
                 return
             }
-            let machine = clients[index].machine
-            assignment.board.sent(client: machine.clientIndex, SessionBoard.Statement(
-                transaction: machine.currentTransaction, step: machine.currentStep, sql: sql, parameters: parameters, sentAt: now
+            // Field by field: `let machine = clients[index].machine` would copy the whole machine.
+            assignment.board.sent(client: clients[index].machine.clientIndex, SessionBoard.Statement(
+                transaction: clients[index].machine.currentTransaction, step: clients[index].machine.currentStep, sql: sql, parameters: parameters, sentAt: now
             ))
             do {
                 try connection.send(sql, parameters)
@@ -546,6 +582,7 @@ final class Worker {
             }
         case .sleep(let until):
             clients[index].io = .sleeping(until: until)
+            noteTimer(until)
         case .reconnect:
             if stopping {
                 clients[index].machine.abandon()
