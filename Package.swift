@@ -32,9 +32,11 @@ let package = Package(
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ]
         ),
+        // <sys/epoll.h> for the engine's event loop (Swift's Glibc lacks it).
+        .target(name: "CEventPoll"),
         .target(
             name: "Engine",
-            dependencies: ["PostgresClient", "LockstormCore"],
+            dependencies: ["PostgresClient", "LockstormCore", "CEventPoll"],
             // The event loop touches its clients' state on every statement; the
             // run-time exclusivity checks of those accesses were ~8% of its
             // instructions per transaction (callgrind, bench/README.md). The

@@ -103,6 +103,10 @@ final class Worker {
 
     private let assignment: WorkerAssignment
     private var clients: [Client] = []
+    /// The sockets of the clients' established connections.
+    private let poller: Poller
+    /// Clients in `.connecting` (reconnects): their sockets are polled apart.
+    private var connectingClients = 0
     /// Clients not yet `.done`: the loop runs while any is left.
     private var active = 0
     /// When measurement started (for "first seen" times).
@@ -138,6 +142,7 @@ final class Worker {
             clients.append(Client(machine: machine))
         }
         active = clients.count
+        poller = Poller(capacity: clients.count)
     }
 
     /// Opens this worker's connections, all at once, before the load starts.
@@ -195,6 +200,7 @@ final class Worker {
             return PostgresError(kind: .client, message: "\(error)")
         }
         clients[index].connection = connection
+        poller.add(clients[index].socket, owner: index)
         clients[index].pending = nil
         clients[index].cancel = connection.makeCancelHandle()
         assignment.board.connected(client: clients[index].machine.clientIndex, pid: connection.backendPID)
@@ -220,6 +226,7 @@ final class Worker {
             if !measuring { clients[index].machine.beginWarmup() }
             perform(clients[index].machine.start(now: now, stats: &stats), client: index, now: now)
         }
+        connectingClients = clients.count { if case .connecting = $0.io { true } else { false } }
         var stopTime: UInt64 = 0
         var cancelled = false
         var pollDescriptors: [pollfd] = []
@@ -310,26 +317,17 @@ final class Worker {
                 nextWake = nextTimer
             }
 
+            // Established connections are in the poller; connections being
+            // opened (reconnects) are polled alongside, as libpq may change their socket.
             pollDescriptors.removeAll(keepingCapacity: true)
             pollOwners.removeAll(keepingCapacity: true)
-            for index in clients.indices {
-                switch clients[index].io {
-                case .reading:
-                    let socket = clients[index].socket
-                    guard socket >= 0 else { continue }
-                    pollDescriptors.append(pollfd(fd: socket, events: Int16(POLLIN), revents: 0))
-                case .writing:
-                    let socket = clients[index].socket
-                    guard socket >= 0 else { continue }
-                    pollDescriptors.append(pollfd(fd: socket, events: Int16(POLLIN | POLLOUT), revents: 0))
-                case .connecting(let wantWrite):
+            if connectingClients > 0 {
+                for index in clients.indices {
                     // A negative socket means libpq failed already: the deadline timer above retires it.
-                    guard let socket = clients[index].pending?.socket, socket >= 0 else { continue }
+                    guard case .connecting(let wantWrite) = clients[index].io, let socket = clients[index].pending?.socket, socket >= 0 else { continue }
                     pollDescriptors.append(pollfd(fd: socket, events: Int16(wantWrite ? POLLOUT : POLLIN), revents: 0))
-                default:
-                    continue
+                    pollOwners.append(index)
                 }
-                pollOwners.append(index)
             }
             // Wake for the next timer, interval, warmup end or deadline, and at least every 50 ms to see a stop.
             var waitNanoseconds: UInt64 = 50_000_000
@@ -338,17 +336,17 @@ final class Worker {
             }
             // poll() counts milliseconds: round up so a timer never fires early.
             let timeout = Int32((waitNanoseconds + 999_999) / 1_000_000)
-            let ready = pollDescriptors.withUnsafeMutableBufferPointer { buffer in
-                poll(buffer.baseAddress, nfds_t(buffer.count), timeout)
-            }
-            guard ready > 0 else { continue }
+            poller.wait(timeout: timeout, extra: &pollDescriptors)
+            let connectingReady = pollDescriptors.contains { $0.revents != 0 }
+            guard connectingReady || !poller.ready.isEmpty else { continue }
             now = MonotonicClock.now()
-            for (slot, descriptor) in pollDescriptors.enumerated() where descriptor.revents != 0 {
-                let index = pollOwners[slot]
-                if case .connecting = clients[index].io {
-                    advanceReconnect(client: index, now: now, stop: stop)
-                } else {
-                    service(client: index, events: descriptor.revents, now: now)
+            for event in poller.ready {
+                service(client: event.owner, events: event.events, now: now)
+            }
+            if connectingReady {
+                for (slot, descriptor) in pollDescriptors.enumerated() where descriptor.revents != 0 {
+                    let index = pollOwners[slot]
+                    if case .connecting = clients[index].io { advanceReconnect(client: index, now: now, stop: stop) }
                 }
             }
         }
@@ -358,7 +356,16 @@ final class Worker {
 
     // MARK: Reconnecting
 
+    /// Takes the client's connection out of the poller, unless libpq has
+    /// closed its socket already (which removed it).
+    private func unregister(client index: Int) {
+        guard let connection = clients[index].connection else { return }
+        let socket = connection.socket
+        if socket >= 0 { poller.remove(socket) }
+    }
+
     private func scheduleReconnect(client index: Int, now: UInt64) {
+        unregister(client: index)
         clients[index].connection = nil
         clients[index].cancel = nil
         clients[index].pendingError = nil
@@ -384,6 +391,7 @@ final class Worker {
             clients[index].pending = try PendingConnection(dsn: assignment.dsn, applicationName: assignment.applicationName, deadlineNanoseconds: deadline)
             clients[index].connectDeadline = deadline
             clients[index].io = .connecting(wantWrite: true)
+            connectingClients += 1
             noteTimer(deadline)
         } catch {
             scheduleReconnect(client: index, now: now)
@@ -396,9 +404,11 @@ final class Worker {
         case .wantRead: clients[index].io = .connecting(wantWrite: false)
         case .wantWrite: clients[index].io = .connecting(wantWrite: true)
         case .failed:
+            connectingClients -= 1
             clients[index].pending = nil
             scheduleReconnect(client: index, now: now)
         case .ready(let connection):
+            connectingClients -= 1
             if adopt(connection, client: index) != nil {
                 scheduleReconnect(client: index, now: now)
                 return
@@ -415,9 +425,23 @@ final class Worker {
 
     private func service(client index: Int, events: Int16, now: UInt64) {
         guard let connection = clients[index].connection else { return }
+        switch clients[index].io {
+        case .reading, .writing:
+            break
+        default:
+            // Input no statement waits for (a notice, the server closing the
+            // connection): read it, or the poller reports it again and again.
+            // A broken connection leaves the poller; the client's next
+            // statement fails and reconnects.
+            if (try? connection.consumeInput()) == nil || !connection.isHealthy { unregister(client: index) }
+            return
+        }
         if case .writing = clients[index].io, events & Int16(POLLOUT) != 0 {
             do {
-                if try connection.flush() { clients[index].io = .reading }
+                if try connection.flush() {
+                    clients[index].io = .reading
+                    poller.modify(clients[index].socket, owner: index, write: false)
+                }
             } catch let error as PostgresError {
                 fail(client: index, error: error, now: now)
                 return
@@ -571,7 +595,12 @@ final class Worker {
             ))
             do {
                 try connection.send(sql, parameters)
-                clients[index].io = try connection.flush() ? .reading : .writing
+                if try connection.flush() {
+                    clients[index].io = .reading
+                } else {
+                    clients[index].io = .writing
+                    poller.modify(clients[index].socket, owner: index, write: true)
+                }
             } catch let error as PostgresError {
                 var lost = error
                 if !connection.isHealthy { lost.kind = .connectionLost }
@@ -597,10 +626,12 @@ final class Worker {
 
     private func finish(client index: Int) {
         if case .done = clients[index].io { return }
+        if case .connecting = clients[index].io { connectingClients -= 1 }
         active -= 1
         clients[index].io = .done
         clients[index].cancel = nil
         clients[index].pending = nil
+        unregister(client: index)
         clients[index].connection = nil
     }
 }

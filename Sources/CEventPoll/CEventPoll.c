@@ -1,0 +1,2 @@
+/* Header-only module: see include/CEventPoll.h. SwiftPM needs one source file. */
+#include "CEventPoll.h"
