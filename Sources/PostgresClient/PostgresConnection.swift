@@ -104,6 +104,30 @@ public final class PostgresConnection {
         if accepted == 0 { throw connectionError() }
     }
 
+    // MARK: Pipeline mode
+
+    /// Enters libpq's pipeline mode: statements queued with `send` go out
+    /// without waiting for each other's results, up to `pipelineSync`.
+    /// Results then come per statement (each followed by `nil` from
+    /// `nextResultStatus`); after a failure the rest are `.pipelineAborted`;
+    /// `.pipelineSync` ends them. Needs non-blocking mode for `flush`.
+    public func enterPipelineMode() throws {
+        if PQenterPipelineMode(handle) == 0 { throw connectionError() }
+    }
+
+    /// Marks the end of the pipeline (a Sync message) and sends it.
+    public func pipelineSync() throws {
+        if PQpipelineSync(handle) == 0 { throw connectionError() }
+    }
+
+    /// Leaves pipeline mode; only once every result up to `.pipelineSync` is read.
+    public func exitPipelineMode() throws {
+        if PQexitPipelineMode(handle) == 0 { throw connectionError() }
+    }
+
+    /// Whether the connection is in pipeline mode.
+    public var isPipelining: Bool { PQpipelineStatus(handle) != PQ_PIPELINE_OFF }
+
     /// Sends buffered output. Returns `true` when everything is sent, `false`
     /// when the socket is full and the caller should wait for writability.
     public func flush() throws -> Bool {
@@ -151,6 +175,10 @@ public final class PostgresConnection {
         /// `rowCount`: rows returned, or affected according to the command tag.
         case success(rowCount: Int)
         case failure(PostgresError)
+        /// Pipeline mode: the statement was not run, as an earlier one failed.
+        case pipelineAborted
+        /// Pipeline mode: the end of the pipeline (`pipelineSync`) was reached.
+        case pipelineSync
     }
 
     /// Like `nextResult(copyRows: false)`, but copies nothing out of a
@@ -167,6 +195,12 @@ public final class PostgresConnection {
             let rows = Self.count(PQcmdTuples(result))
             PQclear(result)
             return .success(rowCount: rows)
+        case PGRES_PIPELINE_ABORTED:
+            PQclear(result)
+            return .pipelineAborted
+        case PGRES_PIPELINE_SYNC:
+            PQclear(result)
+            return .pipelineSync
         default:
             switch nextResult(afterFetching: result) {
             case .failure(let error): return .failure(error)
