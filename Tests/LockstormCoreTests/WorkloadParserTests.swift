@@ -206,7 +206,7 @@ func transfersLine(_ prefix: String, after: Int = 0) throws -> Int {
                 steps: [SELECT 1]
                 zzz: 1
             """) == [
-            "w.yaml:5:5: unknown key 'zzz' in transaction 'tx' (expected one of: weight, isolation, settings, let, steps, retry, expect, think, autocommit, clients)",
+            "w.yaml:5:5: unknown key 'zzz' in transaction 'tx' (expected one of: weight, isolation, settings, let, steps, retry, expect, think, autocommit, clients, pipeline)",
         ])
     }
 

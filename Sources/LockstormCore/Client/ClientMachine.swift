@@ -43,10 +43,24 @@ public struct ClientMachine: Sendable {
         case stop
         /// The connection broke: open a new one, then report `reconnected`.
         case reconnect
+        /// Send these statements in one pipeline (`pipeline: true`): BEGIN,
+        /// settings, steps, COMMIT. Report `statementSucceeded` when all
+        /// succeeded, or `pipelineFailed` with the first that failed.
+        case pipeline([PipelinedStatement])
+    }
+
+    /// One statement of a pipelined transaction.
+    public struct PipelinedStatement: Sendable, Hashable {
+        public var sql: String
+        public var parameters: [String?]
+        /// The step it runs (`nil`: BEGIN, a setting or COMMIT).
+        public var step: Int?
     }
 
     enum Phase: Sendable, Hashable {
         case idle
+        /// A pipelined transaction (BEGIN … COMMIT) is in flight.
+        case pipelining
         case beginning
         case setting(Int)
         case running(Int)
@@ -241,7 +255,7 @@ public struct ClientMachine: Sendable {
             return nextSetting(after: index, now: now, stats: &stats)
         case .running(let index):
             return afterStep(index, result: result, now: now, stats: &stats)
-        case .committing:
+        case .committing, .pipelining:
             if !discardCurrent { stats.recordCommit(transaction: currentTransaction, latencyNanoseconds: now &- transactionStart) }
             return afterTransaction(now: now, stats: &stats)
         case .rollingBack:
@@ -251,10 +265,24 @@ public struct ClientMachine: Sendable {
         }
     }
 
+    /// Statement `statement` of the pipeline in flight failed (the ones
+    /// after it were not run): as if it had failed on its own.
+    public mutating func pipelineFailed(_ failure: StatementFailure, statement: Int, now: UInt64, stats: inout RunStats) -> Action {
+        let transaction = plan.transactions[currentTransaction]
+        let settings = transaction.settings.count
+        switch statement {
+        case ..<1: phase = .beginning
+        case ...settings: phase = .setting(statement - 1)
+        case ...(settings + transaction.steps.count): phase = .running(statement - 1 - settings)
+        default: phase = .committing
+        }
+        return statementFailed(failure, now: now, stats: &stats)
+    }
+
     /// The statement in flight failed.
     public mutating func statementFailed(_ failure: StatementFailure, now: UInt64, stats: inout RunStats) -> Action {
         switch phase {
-        case .beginning, .setting, .running, .committing:
+        case .beginning, .setting, .running, .committing, .pipelining:
             if !discardCurrent { stats.recordFailure(transaction: currentTransaction, failure) }
             lastFailure = failure
             failedStep = currentStep
@@ -318,6 +346,7 @@ public struct ClientMachine: Sendable {
         resetCaptures()
         failedStep = nil
         if plan.transactions[currentTransaction].autocommit { return afterBegin(now: now, stats: &stats) }
+        if plan.transactions[currentTransaction].pipeline { return pipelined() }
         phase = .beginning
         sentStatement = true
         return .send(sql: plan.transactions[currentTransaction].begin, parameters: [])
@@ -350,17 +379,8 @@ public struct ClientMachine: Sendable {
                     continue
                 }
                 phase = .running(index)
-                var parameters: [String?] = []
-                parameters.reserveCapacity(sources.count)
-                for source in sources {
-                    switch source {
-                    case .constant(let text): parameters.append(text)
-                    case .variable(let slot): parameters.append(variableTexts[slot])
-                    case .clientID: parameters.append(String(clientIndex))
-                    }
-                }
                 sentStatement = true
-                return .send(sql: sql, parameters: parameters)
+                return .send(sql: sql, parameters: parameters(sources))
             case .pause(let distribution):
                 phase = .pausing(index)
                 let nanoseconds = max(distribution.draw(&random).integer ?? 0, 0)
@@ -368,6 +388,40 @@ public struct ClientMachine: Sendable {
             }
         }
         return finishAttempt(now: now, stats: &stats)
+    }
+
+    private func parameters(_ sources: [ParameterSource]) -> [String?] {
+        var parameters: [String?] = []
+        parameters.reserveCapacity(sources.count)
+        for source in sources {
+            switch source {
+            case .constant(let text): parameters.append(text)
+            case .variable(let slot): parameters.append(variableTexts[slot])
+            case .clientID: parameters.append(String(clientIndex))
+            }
+        }
+        return parameters
+    }
+
+    /// The whole attempt as one pipeline: BEGIN, settings, steps, COMMIT
+    /// (the validator allows no pauses, captures or conditions here).
+    private mutating func pipelined() -> Action {
+        let transaction = plan.transactions[currentTransaction]
+        var statements: [PipelinedStatement] = []
+        statements.reserveCapacity(transaction.settings.count + transaction.steps.count + 2)
+        statements.append(PipelinedStatement(sql: transaction.begin, parameters: [], step: nil))
+        for setting in transaction.settings {
+            statements.append(PipelinedStatement(sql: setting.sql, parameters: setting.parameters, step: nil))
+        }
+        for (index, step) in transaction.steps.enumerated() {
+            if case .sql(let sql, let sources, _) = step {
+                statements.append(PipelinedStatement(sql: sql, parameters: parameters(sources), step: index))
+            }
+        }
+        statements.append(PipelinedStatement(sql: "COMMIT", parameters: [], step: nil))
+        phase = .pipelining
+        sentStatement = true
+        return .pipeline(statements)
     }
 
     /// A step succeeded: capture its row, then act on its conditions.

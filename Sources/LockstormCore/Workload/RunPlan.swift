@@ -206,6 +206,10 @@ public struct CompiledTransaction: Sendable {
     public var autocommit = false
     /// Clients dedicated to this transaction (0: shared by weight).
     public var dedicatedClients = 0
+    /// BEGIN, settings, steps and COMMIT go out in one round trip (libpq
+    /// pipeline mode); the validator allows it only when no step depends on
+    /// another's result.
+    public var pipeline = false
 
     /// What a failure with `state` in step `step` (nil: BEGIN, a setting or
     /// COMMIT) does: the step's `expect`, then the transaction's, then the
@@ -329,6 +333,7 @@ struct PlanCompiler {
             if let think = override.think { templates[index].think = think }
             if let autocommit = override.autocommit { templates[index].autocommit = autocommit }
             if let clients = override.dedicatedClients { templates[index].dedicatedClients = clients }
+            if let pipeline = override.pipeline { templates[index].pipeline = pipeline }
         }
         if workload.transactions.isEmpty {
             error(SourceLocation(line: 1, column: 1), "the workload has no transactions")
@@ -490,6 +495,29 @@ struct PlanCompiler {
         if template.steps.isEmpty {
             error(template.location, "\(context) has no steps")
         }
+        if template.pipeline {
+            // Pipelined statements are all sent before any result is back:
+            // nothing may wait, or depend on an earlier step's result.
+            if template.autocommit {
+                error(template.location, "\(context) has 'pipeline: true' and 'autocommit: true': a pipeline runs as one transaction; drop one of them")
+            }
+            for step in template.steps {
+                switch step {
+                case .pause(_, let location):
+                    error(location, "\(context) has 'pipeline: true': it cannot pause between steps (all statements are sent at once); drop the pause or 'pipeline'")
+                case .sql(_, _, let options):
+                    var uses: [String] = []
+                    if !options.into.isEmpty { uses.append("'into'") }
+                    if options.condition != nil { uses.append("'if'") }
+                    if options.skipIf != nil { uses.append("'skip_if'") }
+                    if options.stopIf != nil { uses.append("'stop_if'") }
+                    if options.onEmpty != .continue { uses.append("'on_empty'") }
+                    if !uses.isEmpty {
+                        error(options.location, "\(context) has 'pipeline: true': a step cannot use \(uses.joined(separator: ", ")) (it needs the results of earlier steps, and a pipeline sends every step before any result is back); drop them or 'pipeline'")
+                    }
+                }
+            }
+        }
         if template.autocommit, template.isolation != nil {
             error(template.location, "\(context) is autocommit: it cannot set an isolation level (each statement is its own transaction)")
         }
@@ -521,6 +549,7 @@ struct PlanCompiler {
         compiled.think = think
         compiled.autocommit = template.autocommit
         compiled.dedicatedClients = template.dedicatedClients ?? 0
+        compiled.pipeline = template.pipeline
         return compiled
     }
 

@@ -272,6 +272,9 @@ public struct TransactionTemplate: Sendable, Hashable {
     public var autocommit: Bool
     /// Clients that run only this transaction (`clients: N`); `nil`: shared by weight.
     public var dedicatedClients: Int?
+    /// BEGIN, settings, steps and COMMIT go out together in one round trip
+    /// (`pipeline: true`, libpq pipeline mode).
+    public var pipeline = false
     public var location: SourceLocation
 
     public init(
@@ -336,6 +339,7 @@ public struct TransactionOverride: Sendable, Hashable {
     public var think: Distribution?
     public var autocommit: Bool?
     public var dedicatedClients: Int?
+    public var pipeline: Bool?
     public var location: SourceLocation
 
     public init(

@@ -22,7 +22,7 @@ public struct WorkloadParser {
     }
 
     static let topLevelKeys = ["name", "description", "params", "setup", "teardown", "defaults", "default_variant", "transactions", "variants", "invariants", "checks"]
-    static let transactionKeys = ["weight", "isolation", "settings", "let", "steps", "retry", "expect", "think", "autocommit", "clients"]
+    static let transactionKeys = ["weight", "isolation", "settings", "let", "steps", "retry", "expect", "think", "autocommit", "clients", "pipeline"]
     static let stepKeys = ["sql", "pause", "into", "on_empty", "if", "skip_if", "stop_if", "expect"]
     static let variantKeys = ["description", "params", "transactions"]
 
@@ -128,11 +128,13 @@ public struct WorkloadParser {
         }
         let parts = transactionParts(node, what: "transaction '\(name)'")
         guard let parts else { return nil }
-        return TransactionTemplate(
+        var template = TransactionTemplate(
             name: name, weight: parts.weight ?? 1, isolation: parts.isolation, settings: parts.settings ?? [],
             draws: parts.draws ?? [], steps: parts.steps ?? [], retry: parts.retry, expect: parts.expect ?? [], think: parts.think,
             autocommit: parts.autocommit ?? false, dedicatedClients: parts.dedicatedClients, location: nameLocation
         )
+        template.pipeline = parts.pipeline ?? false
+        return template
     }
 
     private mutating func variant(name: String, _ node: Node, nameLocation: SourceLocation) -> Variant? {
@@ -147,11 +149,13 @@ public struct WorkloadParser {
                 guard let transactions = mapping(value, what: "'transactions' of variant '\(name)'", allowed: nil) else { continue }
                 for (transactionName, transactionNode, body) in transactions {
                     guard let parts = transactionParts(body, what: "transaction '\(transactionName)' in variant '\(name)'") else { continue }
-                    variant.transactions.append(TransactionOverride(
+                    var override = TransactionOverride(
                         name: transactionName, weight: parts.weight, isolation: parts.isolation, settings: parts.settings,
                         draws: parts.draws, steps: parts.steps, retry: parts.retry, expect: parts.expect, think: parts.think,
                         autocommit: parts.autocommit, dedicatedClients: parts.dedicatedClients, location: location(transactionNode)
-                    ))
+                    )
+                    override.pipeline = parts.pipeline
+                    variant.transactions.append(override)
                 }
             }
         }
@@ -169,6 +173,7 @@ public struct WorkloadParser {
         var think: Distribution?
         var autocommit: Bool?
         var dedicatedClients: Int?
+        var pipeline: Bool?
     }
 
     private mutating func transactionParts(_ node: Node, what: String) -> TransactionParts? {
@@ -217,6 +222,8 @@ public struct WorkloadParser {
                 }
             case "autocommit":
                 parts.autocommit = bool(value, what: "'autocommit'")
+            case "pipeline":
+                parts.pipeline = bool(value, what: "'pipeline'")
             case "clients":
                 if let text = value.scalar?.string, let count = Int(text.replacingUnderscores()), count >= 0 {
                     parts.dedicatedClients = count
