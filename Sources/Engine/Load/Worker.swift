@@ -93,12 +93,28 @@ final class Worker {
         var io: IOState = .idle
         var pendingError: PostgresError?
         /// What the statement in flight returned, for the machine's captures and conditions.
-        var stepResult = StepResult.none
+        // Not `.none`: a global of another module is reached through swift_once on every use.
+        var stepResult = StepResult(rowCount: 0)
         var cancel: CancelHandle?
         var disconnectedSince: UInt64?
         var reconnectAttempts = 0
         /// When the connection being opened gives up.
         var connectDeadline: UInt64?
+        /// The pipelined transaction in flight (`pipeline: true`).
+        var pipeline: PipelineProgress? {
+            didSet { pipelining = pipeline != nil }
+        }
+        /// `pipeline != nil`, cheap to test on every statement.
+        var pipelining = false
+    }
+
+    /// How far the results of a pipelined transaction have come.
+    private struct PipelineProgress {
+        var statements: [ClientMachine.PipelinedStatement]
+        /// Statements whose results are all read.
+        var completed = 0
+        /// The first statement that failed, and how.
+        var failure: (statement: Int, error: PostgresError)?
     }
 
     private let assignment: WorkerAssignment
@@ -369,6 +385,7 @@ final class Worker {
         clients[index].connection = nil
         clients[index].cancel = nil
         clients[index].pendingError = nil
+        clients[index].pipeline = nil
         if clients[index].disconnectedSince == nil { clients[index].disconnectedSince = now }
         let attempts = min(clients[index].reconnectAttempts, 5)
         let delay = min(Self.reconnectBackoff << UInt64(attempts), Self.reconnectBackoffCap)
@@ -459,7 +476,11 @@ final class Worker {
             return
         }
         guard case .reading = clients[index].io else { return }
-        let wantsRow = clients[index].machine.wantsRow
+        if clients[index].pipelining {
+            servicePipeline(client: index, connection: connection, now: now)
+            return
+        }
+        let wantsRow = inPlace(index) { $0.wantsRow }
         while !connection.isBusy {
             // Without captures only the status and row count are needed: no copying.
             let outcome: Result<StepResult, PostgresError>?
@@ -470,6 +491,8 @@ final class Worker {
                     switch status {
                     case .success(let rowCount): .success(StepResult(rowCount: rowCount))
                     case .failure(let error): .failure(error)
+                    // Only in pipeline mode, which servicePipeline reads.
+                    case .pipelineAborted, .pipelineSync: .success(StepResult(rowCount: 0))
                     }
                 }
             }
@@ -480,7 +503,7 @@ final class Worker {
                 clients[index].pendingError = nil
                 clients[index].io = .idle
                 let stepResult = clients[index].stepResult
-                clients[index].stepResult = .none
+                clients[index].stepResult = StepResult(rowCount: 0)
                 if let pending {
                     deliverFailure(client: index, error: pending, now: now)
                 } else {
@@ -516,6 +539,58 @@ final class Worker {
         return StepResult(rowCount: query.rows.count, firstRow: values, firstRowText: row)
     }
 
+    /// Reads what has come of a pipelined transaction: each statement's
+    /// result then `nil`, `.pipelineAborted` for those after a failure, and
+    /// `.pipelineSync` at the end, when the machine hears how it went.
+    private func servicePipeline(client index: Int, connection: PostgresConnection, now: UInt64) {
+        while !connection.isBusy {
+            guard var progress = clients[index].pipeline else { return }
+            switch connection.nextResultStatus() {
+            case nil:
+                // One statement is complete; the server goes on with the next.
+                progress.completed += 1
+                let client = clients[index].machine.clientIndex
+                assignment.board.completed(client: client, at: now)
+                // After a failure the rest are not run: the board keeps the one that failed.
+                if progress.failure == nil && progress.completed < progress.statements.count {
+                    let next = progress.statements[progress.completed]
+                    assignment.board.sent(client: client, SessionBoard.Statement(
+                        transaction: clients[index].machine.currentTransaction, step: next.step, sql: next.sql, parameters: next.parameters, sentAt: now
+                    ))
+                }
+                clients[index].pipeline = progress
+            case .success, .pipelineAborted:
+                break
+            case .failure(let error):
+                if error.kind == .connectionLost {
+                    fail(client: index, error: error, now: now)
+                    return
+                }
+                if progress.failure == nil {
+                    progress.failure = (progress.completed, error)
+                    clients[index].pipeline = progress
+                }
+            case .pipelineSync:
+                do {
+                    try connection.exitPipelineMode()
+                } catch let error as PostgresError {
+                    fail(client: index, error: error, now: now)
+                    return
+                } catch {
+                    return
+                }
+                clients[index].io = .idle
+                if let failure = progress.failure {
+                    deliverFailure(client: index, error: failure.error, now: now)
+                } else {
+                    clients[index].pipeline = nil
+                    perform(clients[index].machine.statementSucceeded(now: now, stats: &stats), client: index, now: now)
+                }
+                return
+            }
+        }
+    }
+
     /// A connection-level failure: the statement cannot complete.
     private func fail(client index: Int, error: PostgresError, now: UInt64) {
         clients[index].pendingError = nil
@@ -534,6 +609,12 @@ final class Worker {
         if lost { lostConnections += 1 }
         if state == .deadlockDetected, let detail = error.detail, !clients[index].machine.isDiscarding {
             recordCycle(victim: index, detail: detail, context: error.context, now: now)
+        }
+        if clients[index].pipelining, let pipeline = clients[index].pipeline {
+            clients[index].pipeline = nil
+            let statement = pipeline.failure?.statement ?? pipeline.completed
+            perform(clients[index].machine.pipelineFailed(failure, statement: statement, now: now, stats: &stats), client: index, now: now)
+            return
         }
         perform(clients[index].machine.statementFailed(failure, now: now, stats: &stats), client: index, now: now)
     }
@@ -581,6 +662,14 @@ final class Worker {
         stats.recordCycle(CycleRecord(signature: signature, count: 1, firstSeenSeconds: seen, sampleDetail: detail, sampleParticipants: participants))
     }
 
+    /// Reads a computed property of a client's machine in place: a plain
+    /// `clients[index].machine.property` copies the whole machine first
+    /// (a few hundred instructions per statement).
+    @inline(__always)
+    private func inPlace<R>(_ index: Int, _ body: (inout ClientMachine) -> R) -> R {
+        body(&clients[index].machine)
+    }
+
     /// Carries out the machine's action.
     private func perform(_ action: ClientMachine.Action, client index: Int, now: UInt64) {
         switch action {
@@ -591,7 +680,7 @@ final class Worker {
             }
             // Field by field: `let machine = clients[index].machine` would copy the whole machine.
             assignment.board.sent(client: clients[index].machine.clientIndex, SessionBoard.Statement(
-                transaction: clients[index].machine.currentTransaction, step: clients[index].machine.currentStep, sql: sql, parameters: parameters, sentAt: now
+                transaction: clients[index].machine.currentTransaction, step: inPlace(index) { $0.currentStep }, sql: sql, parameters: parameters, sentAt: now
             ))
             do {
                 try connection.send(sql, parameters)
@@ -604,6 +693,36 @@ final class Worker {
             } catch let error as PostgresError {
                 var lost = error
                 if !connection.isHealthy { lost.kind = .connectionLost }
+                clients[index].io = .idle
+                deliverFailure(client: index, error: lost, now: now)
+            } catch {
+                finish(client: index)
+            }
+        case .pipeline(let statements):
+            guard let connection = clients[index].connection else {
+                deliverFailure(client: index, error: PostgresError(kind: .connectionLost, sqlState: "08006", message: "no connection"), now: now)
+                return
+            }
+            guard let first = statements.first else { return }
+            clients[index].pipeline = PipelineProgress(statements: statements)
+            // The board follows the server: the first statement runs now, each next one when the one before completes.
+            assignment.board.sent(client: clients[index].machine.clientIndex, SessionBoard.Statement(
+                transaction: clients[index].machine.currentTransaction, step: first.step, sql: first.sql, parameters: first.parameters, sentAt: now
+            ))
+            do {
+                try connection.enterPipelineMode()
+                for statement in statements { try connection.send(statement.sql, statement.parameters) }
+                try connection.pipelineSync()
+                if try connection.flush() {
+                    clients[index].io = .reading
+                } else {
+                    clients[index].io = .writing
+                    poller.modify(clients[index].socket, owner: index, write: true)
+                }
+            } catch let error as PostgresError {
+                // A connection half-way into a pipeline cannot be trusted: open a new one.
+                var lost = error
+                lost.kind = .connectionLost
                 clients[index].io = .idle
                 deliverFailure(client: index, error: lost, now: now)
             } catch {
