@@ -151,7 +151,7 @@ public struct ClientMachine: Sendable {
     /// Whether the statement in flight captures values: the engine must hand
     /// back its first row in `statementSucceeded`.
     public var wantsRow: Bool {
-        guard case .running(let index) = phase, case .sql(_, _, let options) = plan.transactions[currentTransaction].steps[index] else { return false }
+        guard case .running(let index) = phase, !isPlain(index), case .sql(_, _, let options) = plan.transactions[currentTransaction].steps[index] else { return false }
         return options.needsRow
     }
 
@@ -425,7 +425,12 @@ public struct ClientMachine: Sendable {
     }
 
     /// A step succeeded: capture its row, then act on its conditions.
+    private func isPlain(_ step: Int) -> Bool {
+        step < plan.transactions[currentTransaction].plainSteps.count && plan.transactions[currentTransaction].plainSteps[step]
+    }
+
     private mutating func afterStep(_ index: Int, result: StepResult, now: UInt64, stats: inout RunStats) -> Action {
+        if isPlain(index) { return runStep(index + 1, now: now, stats: &stats) }
         guard case .sql(_, _, let options) = plan.transactions[currentTransaction].steps[index] else {
             return runStep(index + 1, now: now, stats: &stats)
         }

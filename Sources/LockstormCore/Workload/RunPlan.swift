@@ -210,6 +210,10 @@ public struct CompiledTransaction: Sendable {
     /// pipeline mode); the validator allows it only when no step depends on
     /// another's result.
     public var pipeline = false
+    /// Per step: a statement without captures or conditions, whose result
+    /// the client need not look at (parallel to `steps`; may be empty). Saves
+    /// copying the step's options on every statement.
+    public var plainSteps: [Bool] = []
 
     /// What a failure with `state` in step `step` (nil: BEGIN, a setting or
     /// COMMIT) does: the step's `expect`, then the transaction's, then the
@@ -550,6 +554,10 @@ struct PlanCompiler {
         compiled.autocommit = template.autocommit
         compiled.dedicatedClients = template.dedicatedClients ?? 0
         compiled.pipeline = template.pipeline
+        compiled.plainSteps = steps.map { step in
+            guard case .sql(_, _, let options) = step else { return false }
+            return options.captureSlots.isEmpty && options.condition == nil && options.skipIf == nil && options.stopIf == nil && options.onEmpty == .continue
+        }
         return compiled
     }
 
