@@ -103,7 +103,7 @@ final class SessionBoard: Sendable {
     /// through `statement` (matched by send time); empty when the BEGIN has
     /// already left the history.
     func attempt(client: Int, through statement: Statement) -> [Statement] {
-        let recent = slots[client].recent.withLock { $0 }
+        let recent = slots[client].recent.withLock { $0.statements }
         guard let end = recent.lastIndex(where: { $0.sentAt == statement.sentAt && $0.sql == statement.sql }) else { return [] }
         guard let begin = recent[...end].lastIndex(where: { $0.step == nil && ($0.sql.hasPrefix("BEGIN") || $0.sql.hasPrefix("START")) }) else { return [] }
         return Array(recent[begin...end])
