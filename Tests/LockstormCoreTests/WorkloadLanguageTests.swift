@@ -934,3 +934,24 @@ private let everyFeatureYAML = """
         #expect(found.count == marked.count)
     }
 }
+
+@Suite struct IntoOverDrawTests {
+    @Test func capturingIntoADrawnVariableIsRejected() {
+        let yaml = """
+            name: t
+            transactions:
+              tx:
+                let:
+                  id: uniform(1, 10)
+                steps:
+                  - sql: SELECT :id
+                    into: id
+            """
+        do {
+            _ = try WorkloadParser.parse(yaml, file: "w.yaml")
+            Issue.record("expected an error")
+        } catch {
+            #expect(error.diagnostics.map(\.description) == ["w.yaml:7:9: 'into' variable 'id' in transaction 'tx' is drawn in 'let'; capture into another name"])
+        }
+    }
+}

@@ -479,6 +479,10 @@ struct PlanCompiler {
                         error(options.location, "'into' variable '\(name)' in \(context) has the same name as a parameter")
                     }
                     if let slot = variables.firstIndex(of: name) {
+                        if draws.contains(where: { $0.slot == slot }) {
+                            // A retry replays its draws: a capture over one would replay the capture instead.
+                            error(options.location, "'into' variable '\(name)' in \(context) is drawn in 'let'; capture into another name")
+                        }
                         compiled.captureSlots.append(slot)
                     } else {
                         compiled.captureSlots.append(variables.count)
