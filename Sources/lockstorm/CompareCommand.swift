@@ -100,22 +100,8 @@ struct CompareCommand: ParsableCommand {
         }
         defer { withExtendedLifetime(trap) {} }
 
-        var server: EmbeddedServer?
+        let (dsn, server) = try database.server(clients: cells.map(\.options.clients).max() ?? 1)
         defer { server?.stop() }
-        let dsn: ConnectionString
-        if let external = database.external {
-            dsn = external
-        } else {
-            let maxClients = cells.map(\.options.clients).max() ?? 1
-            Console.note("starting an embedded PostgreSQL (max_connections \(maxClients + 10))…")
-            do {
-                let started = try EmbeddedServer.start(EmbeddedServerOptions(maxConnections: maxClients + 10, deadlockTimeoutMilliseconds: database.deadlockTimeoutMilliseconds))
-                server = started
-                dsn = started.dsn
-            } catch {
-                throw Failure(.runError, "lockstorm: cannot start the embedded server: \(error)")
-            }
-        }
 
         let variantLabels = cells.reduce(into: [String]()) { labels, cell in
             if !labels.contains(cell.plan.variantLabel) { labels.append(cell.plan.variantLabel) }

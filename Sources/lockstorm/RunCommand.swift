@@ -94,25 +94,8 @@ struct RunCommand: ParsableCommand {
         }
         defer { withExtendedLifetime(trap) {} }
 
-        var server: EmbeddedServer?
+        let (dsn, server) = try database.server(clients: runs.map(\.1.clients).max() ?? 1)
         defer { server?.stop() }
-        let dsn: ConnectionString
-        if let external = database.external {
-            dsn = external
-            if database.deadlockTimeout != nil {
-                Console.note("--deadlock-timeout applies only to the embedded server; set deadlock_timeout on \(external) yourself")
-            }
-        } else {
-            let maxClients = runs.map(\.1.clients).max() ?? 1
-            Console.note("starting an embedded PostgreSQL (max_connections \(maxClients + 10))…")
-            do {
-                let started = try EmbeddedServer.start(EmbeddedServerOptions(maxConnections: maxClients + 10, deadlockTimeoutMilliseconds: database.deadlockTimeoutMilliseconds))
-                server = started
-                dsn = started.dsn
-            } catch {
-                throw Failure(.runError, "lockstorm: cannot start the embedded server: \(error)")
-            }
-        }
 
         var status = ExitStatus.success
         var jsonSummaries: [String] = []

@@ -26,6 +26,24 @@ struct DatabaseOptions: ParsableArguments {
     }
 
     var deadlockTimeoutMilliseconds: Int? { deadlockTimeout.flatMap(Durations.parseMilliseconds) }
+
+    /// The server to run against: `--dsn` or `DATABASE_URL`, else a new
+    /// embedded server sized for `clients`. The caller stops the embedded one.
+    func server(clients: Int) throws -> (dsn: ConnectionString, embedded: EmbeddedServer?) {
+        if let external {
+            if deadlockTimeout != nil {
+                Console.note("--deadlock-timeout applies only to the embedded server; set deadlock_timeout on \(external) yourself")
+            }
+            return (external, nil)
+        }
+        Console.note("starting an embedded PostgreSQL (max_connections \(clients + 10))…")
+        do {
+            let started = try EmbeddedServer.start(EmbeddedServerOptions(maxConnections: clients + 10, deadlockTimeoutMilliseconds: deadlockTimeoutMilliseconds))
+            return (started.dsn, started)
+        } catch {
+            throw Failure(.runError, "lockstorm: cannot start the embedded server: \(error)")
+        }
+    }
 }
 
 /// How much load: pgbench's flags where pgbench has one.
