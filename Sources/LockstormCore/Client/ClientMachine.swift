@@ -373,8 +373,9 @@ public struct ClientMachine: Sendable {
         var index = index
         while index < steps.count {
             switch steps[index] {
-            case .sql(let sql, let sources, let options):
-                if let condition = options.condition, !condition.holds(variables: variables, clientID: clientIndex) {
+            case .sql(let sql, let sources, _):
+                // Only a step that is not plain can have an `if`; binding its options copies them.
+                if !isPlain(index), !conditionHolds(step: index) {
                     index += 1
                     continue
                 }
@@ -388,6 +389,12 @@ public struct ClientMachine: Sendable {
             }
         }
         return finishAttempt(now: now, stats: &stats)
+    }
+
+    /// Whether step `index` has no `if`, or its `if` holds.
+    private func conditionHolds(step index: Int) -> Bool {
+        guard case .sql(_, _, let options) = plan.transactions[currentTransaction].steps[index], let condition = options.condition else { return true }
+        return condition.holds(variables: variables, clientID: clientIndex)
     }
 
     private func parameters(_ sources: [ParameterSource]) -> [String?] {

@@ -178,7 +178,10 @@ public struct CompiledDraw: Sendable, Hashable {
 
 /// A compiled transaction step.
 public enum CompiledStep: Sendable, Hashable {
-    case sql(sql: String, parameters: [ParameterSource], options: CompiledStepOptions = .plain)
+    /// `indirect`: the payload lives in one shared box, so reading a step
+    /// (on every statement) retains the box instead of copying the options'
+    /// arrays, dictionaries and expression trees.
+    indirect case sql(sql: String, parameters: [ParameterSource], options: CompiledStepOptions = .plain)
     /// A pause whose length in nanoseconds is drawn from the distribution.
     case pause(CompiledDistribution)
 }
