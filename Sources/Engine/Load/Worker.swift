@@ -482,46 +482,60 @@ final class Worker {
         }
         let wantsRow = inPlace(index) { $0.wantsRow }
         while !connection.isBusy {
-            // Without captures only the status and row count are needed: no copying.
-            let outcome: Result<StepResult, PostgresError>?
             if wantsRow {
-                outcome = connection.nextResult(copyRows: true).map { $0.map { Self.stepResult($0, withRow: true) } }
-            } else {
-                outcome = connection.nextResultStatus().map { status in
-                    switch status {
-                    case .success(let rowCount): .success(StepResult(rowCount: rowCount))
-                    case .failure(let error): .failure(error)
-                    // Only in pipeline mode, which servicePipeline reads.
-                    case .pipelineAborted, .pipelineSync: .success(StepResult(rowCount: 0))
-                    }
-                }
-            }
-            guard let result = outcome else {
-                // The statement is complete.
-                assignment.board.completed(client: clients[index].machine.clientIndex, at: now)
-                let pending = clients[index].pendingError
-                clients[index].pendingError = nil
-                clients[index].io = .idle
-                let stepResult = clients[index].stepResult
-                clients[index].stepResult = StepResult(rowCount: 0)
-                if let pending {
-                    deliverFailure(client: index, error: pending, now: now)
-                } else {
-                    perform(clients[index].machine.statementSucceeded(now: now, stats: &stats, result: stepResult), client: index, now: now)
-                }
-                return
-            }
-            if case .success(let step) = result {
-                clients[index].stepResult = step
-            }
-            if case .failure(let error) = result, clients[index].pendingError == nil {
-                clients[index].pendingError = error
-                if error.kind == .connectionLost {
-                    fail(client: index, error: error, now: now)
+                switch connection.nextResult(copyRows: true) {
+                case nil:
+                    completeStatement(client: index, now: now)
                     return
+                case .success(let query)?:
+                    clients[index].stepResult = Self.stepResult(query, withRow: true)
+                case .failure(let error)?:
+                    if !noteFailure(client: index, error, now: now) { return }
                 }
+                continue
+            }
+            // Without captures only the status and row count are needed: no
+            // copying. Switched on directly (no `Result` in between): every
+            // value holding a PostgresError that is destroyed costs a call
+            // through Optional's generic value witness, four per statement.
+            switch connection.nextResultStatus() {
+            case nil:
+                completeStatement(client: index, now: now)
+                return
+            case .success(let rowCount)?:
+                clients[index].stepResult.rowCount = rowCount
+            case .failure(let error)?:
+                if !noteFailure(client: index, error, now: now) { return }
+            // Only in pipeline mode, which servicePipeline reads.
+            case .pipelineAborted?, .pipelineSync?:
+                clients[index].stepResult.rowCount = 0
             }
         }
+    }
+
+    /// The statement in flight returned an error: kept until its last result
+    /// is read (the first error wins). Returns false when the connection is
+    /// lost and the client was told so.
+    private func noteFailure(client index: Int, _ error: PostgresError, now: UInt64) -> Bool {
+        guard clients[index].pendingError == nil else { return true }
+        clients[index].pendingError = error
+        guard error.kind == .connectionLost else { return true }
+        fail(client: index, error: error, now: now)
+        return false
+    }
+
+    /// All results of the statement in flight are read: tell the machine.
+    private func completeStatement(client index: Int, now: UInt64) {
+        assignment.board.completed(client: clients[index].machine.clientIndex, at: now)
+        clients[index].io = .idle
+        if clients[index].pendingError != nil, let pending = clients[index].pendingError.take() {
+            clients[index].stepResult = StepResult(rowCount: 0)
+            deliverFailure(client: index, error: pending, now: now)
+            return
+        }
+        var stepResult = StepResult(rowCount: 0)
+        swap(&stepResult, &clients[index].stepResult)
+        perform(clients[index].machine.statementSucceeded(now: now, stats: &stats, result: stepResult), client: index, now: now)
     }
 
     /// The row count, and the first row when the step captures it.
