@@ -37,7 +37,18 @@ final class SessionBoard: Sendable {
         var last: Statement? { ring.isEmpty ? nil : ring[(next + SessionBoard.history - 1) % SessionBoard.history] }
 
         mutating func append(_ statement: Statement) {
-            if ring.count < SessionBoard.history { ring.append(statement) } else { ring[next] = statement }
+            if ring.count < SessionBoard.history {
+                ring.append(statement)
+            } else {
+                // Field by field: `ring[next] = statement` goes through the
+                // struct's value witness (assignWithTake), ~10 times dearer.
+                ring[next].transaction = statement.transaction
+                ring[next].step = statement.step
+                ring[next].sql = statement.sql
+                ring[next].parameters = statement.parameters
+                ring[next].sentAt = statement.sentAt
+                ring[next].completedAt = statement.completedAt
+            }
             next = (next + 1) % SessionBoard.history
         }
 
