@@ -335,8 +335,10 @@ final class Worker {
 
             // Established connections are in the poller; connections being
             // opened (reconnects) are polled alongside, as libpq may change their socket.
-            pollDescriptors.removeAll(keepingCapacity: true)
-            pollOwners.removeAll(keepingCapacity: true)
+            if !pollDescriptors.isEmpty {
+                pollDescriptors.removeAll(keepingCapacity: true)
+                pollOwners.removeAll(keepingCapacity: true)
+            }
             if connectingClients > 0 {
                 for index in clients.indices {
                     // A negative socket means libpq failed already: the deadline timer above retires it.
@@ -346,10 +348,14 @@ final class Worker {
                 }
             }
             // Wake for the next timer, interval, warmup end or deadline, and at least every 50 ms to see a stop.
+            // (One by one: a loop over an array literal allocated an array per wake-up.)
             var waitNanoseconds: UInt64 = 50_000_000
-            for wake in [nextWake, measuring ? intervalEnd : timing.start, stopping ? UInt64.max : timing.deadline] where wake != .max {
-                waitNanoseconds = min(waitNanoseconds, wake > now ? wake - now : 0)
+            func wake(at time: UInt64) {
+                if time != .max { waitNanoseconds = min(waitNanoseconds, time > now ? time - now : 0) }
             }
+            wake(at: nextWake)
+            wake(at: measuring ? intervalEnd : timing.start)
+            wake(at: stopping ? UInt64.max : timing.deadline)
             // poll() counts milliseconds: round up so a timer never fires early.
             let timeout = Int32((waitNanoseconds + 999_999) / 1_000_000)
             poller.wait(timeout: timeout, extra: &pollDescriptors)
