@@ -690,6 +690,17 @@ final class Worker {
         body(&clients[index].machine)
     }
 
+    /// Sends what libpq has buffered; the client reads its results next, or
+    /// first waits until its socket can take the rest.
+    private func flushThenRead(client index: Int, _ connection: PostgresConnection) throws {
+        if try connection.flush() {
+            clients[index].io = .reading
+        } else {
+            clients[index].io = .writing
+            poller.modify(clients[index].socket, owner: index, write: true)
+        }
+    }
+
     /// Carries out the machine's action.
     private func perform(_ action: ClientMachine.Action, client index: Int, now: UInt64) {
         switch action {
@@ -704,12 +715,7 @@ final class Worker {
             ))
             do {
                 try connection.send(sql, parameters)
-                if try connection.flush() {
-                    clients[index].io = .reading
-                } else {
-                    clients[index].io = .writing
-                    poller.modify(clients[index].socket, owner: index, write: true)
-                }
+                try flushThenRead(client: index, connection)
             } catch let error as PostgresError {
                 var lost = error
                 if !connection.isHealthy { lost.kind = .connectionLost }
@@ -733,12 +739,7 @@ final class Worker {
                 try connection.enterPipelineMode()
                 for statement in statements { try connection.send(statement.sql, statement.parameters) }
                 try connection.pipelineSync()
-                if try connection.flush() {
-                    clients[index].io = .reading
-                } else {
-                    clients[index].io = .writing
-                    poller.modify(clients[index].socket, owner: index, write: true)
-                }
+                try flushThenRead(client: index, connection)
             } catch let error as PostgresError {
                 // A connection half-way into a pipeline cannot be trusted: open a new one.
                 var lost = error

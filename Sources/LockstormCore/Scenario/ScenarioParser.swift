@@ -353,28 +353,7 @@ public struct ScenarioParser {
     }
 
     private mutating func mapping(_ node: Node, what: String, allowed: [String]?) -> [(String, Node, Node)]? {
-        guard let mapping = node.mapping else {
-            error(node, "\(what) must be a mapping of keys to values")
-            return nil
-        }
-        var seen: Set<String> = []
-        var entries: [(String, Node, Node)] = []
-        for (keyNode, value) in mapping {
-            guard let key = keyNode.scalar?.string else {
-                error(keyNode, "keys of \(what) must be plain names")
-                continue
-            }
-            if let allowed, !allowed.contains(key) {
-                error(keyNode, "unknown key '\(key)' in \(what)\(Suggestion.didYouMean(key, in: allowed))")
-                continue
-            }
-            if !seen.insert(key).inserted {
-                error(keyNode, "duplicate key '\(key)' in \(what)")
-                continue
-            }
-            entries.append((key, keyNode, value))
-        }
-        return entries
+        YAMLNodes.mapping(node, what: what, allowed: allowed) { error($0, $1) }
     }
 
     private mutating func string(_ node: Node, what: String) -> String? {
