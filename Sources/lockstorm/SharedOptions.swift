@@ -78,6 +78,9 @@ struct LoadArguments: ParsableArguments {
     @Option(name: .customLong("reconnect-timeout"), help: ArgumentHelp("How long clients try to reconnect to a lost server before the run ends with a run error.", valueName: "duration"))
     var reconnectTimeout: String = "30s"
 
+    @Flag(name: .customLong("separate-begin"), help: "Send BEGIN in a round trip of its own, as psql, psycopg and pgbench do. By default it goes out together with each transaction's first statement, as pgjdbc and Npgsql send it: one round trip fewer, before any lock is taken.")
+    var separateBegin = false
+
     func validate() throws {
         if let clients, clients < 1 { throw ValidationError("-c/--clients must be at least 1") }
         if let jobs, jobs < 1 { throw ValidationError("-j/--jobs must be at least 1") }
@@ -127,6 +130,7 @@ struct LoadArguments: ParsableArguments {
         options.lateLimitMilliseconds = latencyLimit
         options.warmupSeconds = warmup.flatMap(Durations.parseSeconds) ?? 0
         options.reconnectTimeoutSeconds = Durations.parseSeconds(reconnectTimeout) ?? 30
+        options.combineBegin = !separateBegin
         return options
     }
 }

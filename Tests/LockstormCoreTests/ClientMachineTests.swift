@@ -48,7 +48,7 @@ import Testing
         while actions.count < limit {
             now += 1_000
             switch actions[actions.count - 1] {
-            case .send, .pipeline: actions.append(machine.statementSucceeded(now: now, stats: &stats))
+            case .send, .pipeline, .beginAndSend: actions.append(machine.statementSucceeded(now: now, stats: &stats))
             case .sleep(let until):
                 now = max(now, until)
                 actions.append(machine.timerFired(now: now, stats: &stats))
@@ -116,7 +116,7 @@ import Testing
         while action != .stop {
             now += 10
             switch action {
-            case .send, .pipeline: action = machine.statementSucceeded(now: now, stats: &stats)
+            case .send, .pipeline, .beginAndSend: action = machine.statementSucceeded(now: now, stats: &stats)
             case .sleep(let until):
                 delays.append(until - now + 10)
                 now = until

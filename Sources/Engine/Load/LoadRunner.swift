@@ -33,6 +33,11 @@ public struct LoadOptions: Sendable {
     public var reconnectTimeoutSeconds: Double = 30
     /// How often the lock-wait sampler looks at the run's sessions; 0 turns it off.
     public var sampleIntervalSeconds: Double = 0.2
+    /// Send BEGIN in the same round trip as each attempt's first statement
+    /// (libpq pipeline mode), as pgjdbc and Npgsql do; `false` (`--separate-begin`):
+    /// BEGIN waits for its own answer, as in psql, psycopg or pgbench. BEGIN
+    /// takes no lock and no snapshot, so locking is the same either way.
+    public var combineBegin = true
     /// Calls `onProgress` every this many seconds (`-P`).
     public var progressSeconds: Double?
     public var onProgress: (@Sendable (ProgressReport) -> Void)?
@@ -166,7 +171,7 @@ public enum LoadRunner {
                 workerIndex: workerIndex, schedules: schedules.filter { clients.contains($0.key) },
                 lateLimitNanoseconds: options.lateLimitMilliseconds.map { UInt64($0 * 1e6) },
                 reconnectLimitNanoseconds: UInt64(options.reconnectTimeoutSeconds * 1e9), board: board,
-                deadlockTimeoutNanoseconds: deadlockTimeout
+                deadlockTimeoutNanoseconds: deadlockTimeout, combineBegin: options.combineBegin
             )
             connected.enter()
             finished.enter()

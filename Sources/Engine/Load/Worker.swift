@@ -29,6 +29,8 @@ struct WorkerAssignment: Sendable {
     var board: SessionBoard
     /// The server's `deadlock_timeout`, to place a deadlock check in time.
     var deadlockTimeoutNanoseconds: UInt64 = 1_000_000_000
+    /// Send BEGIN with each attempt's first statement (`LoadOptions.combineBegin`).
+    var combineBegin = true
 }
 
 /// What a worker hands back when its clients are done.
@@ -106,6 +108,23 @@ final class Worker {
         }
         /// `pipeline != nil`, cheap to test on every statement.
         var pipelining = false
+        /// Where the results of a statement sent with BEGIN (`beginAndSend`) are.
+        var prefix: BeginPrefix = .none
+        /// BEGIN, sent with the statement in flight, failed.
+        var beginFailed = false
+    }
+
+    /// Reading the results of BEGIN and a statement sent in one pipeline:
+    /// BEGIN's result and end, then the statement's, then the Sync.
+    private enum BeginPrefix {
+        /// Not a statement sent with BEGIN.
+        case none
+        /// BEGIN's result comes first.
+        case begin
+        /// BEGIN is done: the statement's results.
+        case statement
+        /// The statement is done: the Sync ends the pipeline.
+        case sync
     }
 
     /// How far the results of a pipelined transaction have come.
@@ -153,7 +172,8 @@ final class Worker {
             let machine = ClientMachine(
                 plan: assignment.plan, clientIndex: index, seed: assignment.seed, transactionLimit: assignment.transactionsPerClient,
                 schedule: assignment.schedules[index], lateLimit: assignment.lateLimitNanoseconds,
-                dedicatedTransaction: assignment.plan.dedicatedTransaction(client: index, of: assignment.clientCount)
+                dedicatedTransaction: assignment.plan.dedicatedTransaction(client: index, of: assignment.clientCount),
+                combineBegin: assignment.combineBegin
             )
             clients.append(Client(machine: machine))
         }
@@ -392,6 +412,8 @@ final class Worker {
         clients[index].cancel = nil
         clients[index].pendingError = nil
         clients[index].pipeline = nil
+        clients[index].prefix = .none
+        clients[index].beginFailed = false
         if clients[index].disconnectedSince == nil { clients[index].disconnectedSince = now }
         let attempts = min(clients[index].reconnectAttempts, 5)
         let delay = min(Self.reconnectBackoff << UInt64(attempts), Self.reconnectBackoffCap)
@@ -488,9 +510,17 @@ final class Worker {
         }
         let wantsRow = inPlace(index) { $0.wantsRow }
         while !connection.isBusy {
+            if clients[index].prefix != .none && clients[index].prefix != .statement {
+                if !serviceBeginPrefix(client: index, connection: connection, now: now) { return }
+                continue
+            }
             if wantsRow {
                 switch connection.nextResult(copyRows: true) {
                 case nil:
+                    if clients[index].prefix == .statement {
+                        clients[index].prefix = .sync
+                        continue
+                    }
                     completeStatement(client: index, now: now)
                     return
                 case .success(let query)?:
@@ -506,6 +536,10 @@ final class Worker {
             // through Optional's generic value witness, four per statement.
             switch connection.nextResultStatus() {
             case nil:
+                if clients[index].prefix == .statement {
+                    clients[index].prefix = .sync
+                    continue
+                }
                 completeStatement(client: index, now: now)
                 return
             case .success(let rowCount)?:
@@ -517,6 +551,38 @@ final class Worker {
                 clients[index].stepResult.rowCount = 0
             }
         }
+    }
+
+    /// Reads one result of BEGIN (sent with the statement in flight) or the
+    /// Sync after them. Returns false when the client is done reading for now
+    /// (the statement completed, or the connection failed).
+    private func serviceBeginPrefix(client index: Int, connection: PostgresConnection, now: UInt64) -> Bool {
+        let status = connection.nextResultStatus()
+        if case .sync = clients[index].prefix {
+            guard case .pipelineSync? = status else { return true }
+            do {
+                try connection.exitPipelineMode()
+            } catch let error as PostgresError {
+                fail(client: index, error: error, now: now)
+                return false
+            } catch {
+                return false
+            }
+            clients[index].prefix = .none
+            completeStatement(client: index, now: now)
+            return false
+        }
+        switch status {
+        case nil:
+            // BEGIN is complete; the statement's results follow.
+            clients[index].prefix = .statement
+        case .failure(let error)?:
+            if clients[index].pendingError == nil { clients[index].beginFailed = true }
+            return noteFailure(client: index, error, now: now)
+        case .success?, .pipelineAborted?, .pipelineSync?:
+            break
+        }
+        return true
     }
 
     /// The statement in flight returned an error: kept until its last result
@@ -616,7 +682,9 @@ final class Worker {
         clients[index].pendingError = nil
         clients[index].io = .idle
         var lost = error
-        if clients[index].connection?.isHealthy == false { lost.kind = .connectionLost }
+        // A connection half-way through a pipeline cannot be trusted either.
+        if clients[index].connection?.isHealthy == false || clients[index].prefix != .none { lost.kind = .connectionLost }
+        clients[index].prefix = .none
         deliverFailure(client: index, error: lost, now: now)
     }
 
@@ -629,6 +697,11 @@ final class Worker {
         if lost { lostConnections += 1 }
         if state == .deadlockDetected, let detail = error.detail, !clients[index].machine.isDiscarding {
             recordCycle(victim: index, detail: detail, context: error.context, now: now)
+        }
+        if clients[index].beginFailed {
+            clients[index].beginFailed = false
+            perform(clients[index].machine.beginFailed(failure, now: now, stats: &stats), client: index, now: now)
+            return
         }
         if clients[index].pipelining, let pipeline = clients[index].pipeline {
             clients[index].pipeline = nil
@@ -720,6 +793,35 @@ final class Worker {
                 var lost = error
                 if !connection.isHealthy { lost.kind = .connectionLost }
                 clients[index].io = .idle
+                deliverFailure(client: index, error: lost, now: now)
+            } catch {
+                finish(client: index)
+            }
+        case .beginAndSend(let begin, let sql, let parameters):
+            guard let connection = clients[index].connection else {
+                deliverFailure(client: index, error: PostgresError(kind: .connectionLost, sqlState: "08006", message: "no connection"), now: now)
+                return
+            }
+            // The board shows both, as if BEGIN had completed at once (it takes
+            // no lock): fuzz rebuilds a participant's attempt from its BEGIN on.
+            let client = clients[index].machine.clientIndex, transaction = clients[index].machine.currentTransaction
+            assignment.board.sent(client: client, SessionBoard.Statement(transaction: transaction, step: nil, sql: begin, parameters: [], sentAt: now, completedAt: now))
+            assignment.board.sent(client: client, SessionBoard.Statement(
+                transaction: transaction, step: inPlace(index) { $0.currentStep }, sql: sql, parameters: parameters, sentAt: now
+            ))
+            do {
+                try connection.enterPipelineMode()
+                try connection.send(begin, [])
+                try connection.send(sql, parameters)
+                try connection.pipelineSync()
+                clients[index].prefix = .begin
+                try flushThenRead(client: index, connection)
+            } catch let error as PostgresError {
+                // A connection half-way into a pipeline cannot be trusted: open a new one.
+                var lost = error
+                lost.kind = .connectionLost
+                clients[index].io = .idle
+                clients[index].prefix = .none
                 deliverFailure(client: index, error: lost, now: now)
             } catch {
                 finish(client: index)
