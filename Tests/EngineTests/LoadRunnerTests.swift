@@ -141,4 +141,37 @@ struct LoadRunnerTests {
             #expect(balances[0].contains { $0[1] != "1000" })
         }
     }
+
+    @Test("BEGIN sent with the first statement or on its own: the same seed commits the same balances")
+    func combinedBeginRunsTheSameStatements() throws {
+        try TestServer.with { server in
+            let plan = try transfers("ordered", accounts: 50)
+            var balances: [[[String?]]] = []
+            for combine in [true, false] {
+                var options = LoadOptions(clients: 1, threads: 1, transactionsPerClient: 30, seed: 99)
+                options.runTeardown = false
+                options.combineBegin = combine
+                let outcome = try LoadRunner.run(plan: plan, dsn: server.dsn, options: options, stop: StopSignal())
+                #expect(outcome.summary.stats.total.committed == 30)
+                let connection = try PostgresConnection(dsn: server.dsn)
+                balances.append(try connection.execute("SELECT id, balance FROM accounts ORDER BY id").rows)
+            }
+            #expect(balances[0] == balances[1])
+            #expect(balances[0].contains { $0[1] != "1000" })
+        }
+    }
+
+    @Test("with BEGIN in a round trip of its own, unordered transfers still deadlock and conserve money")
+    func separateBeginStillDeadlocks() throws {
+        try TestServer.with(deadlockTimeoutMilliseconds: 50) { server in
+            let plan = try transfers("unordered")
+            var options = LoadOptions(clients: 16, threads: 2, durationSeconds: 2, seed: 42)
+            options.combineBegin = false
+            let outcome = try LoadRunner.run(plan: plan, dsn: server.dsn, options: options, stop: StopSignal())
+            let total = outcome.summary.stats.total
+            #expect(total.count(.deadlock) > 0)
+            #expect(total.attempts == total.committed + total.failed)
+            #expect(outcome.summary.invariants.allSatisfy { $0.passed })
+        }
+    }
 }
