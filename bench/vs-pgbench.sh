@@ -15,8 +15,14 @@
 #   CLIENTS   client counts to run, space-separated   ["8 64 256"]
 #   DURATION  seconds per run (-T)                     [10]
 #   REPEAT    runs per tool and client count            [3]
-#   VARIANTS  "transfer" (one statement per round trip) and/or "pipeline"
-#             (the whole transaction in one round trip)   ["transfer pipeline"]
+#   VARIANTS  which comparisons, space-separated   ["transfer separate pipeline"]
+#             transfer: each tool as it runs by default (lockstorm sends BEGIN
+#               with the first statement: 4 round trips; pgbench: 5)
+#             separate: one statement per round trip for both
+#               (lockstorm --separate-begin): 5 round trips each
+#             combined: BEGIN with the first statement for both (pgbench
+#               \startpipeline around BEGIN and the SELECT): 4 each
+#             pipeline: the whole transaction in one round trip for both
 #   ACCOUNTS  accounts in the table (src/dst range)    [100000]
 #   THREADS   -j for both tools                        [2]
 #   SCALE_CLIENTS    clients of the scale check, 0 to skip          [1000]
@@ -36,7 +42,7 @@ fi
 CLIENTS=${CLIENTS:-"8 64 256"}
 DURATION=${DURATION:-10}
 REPEAT=${REPEAT:-3}
-VARIANTS=${VARIANTS:-"transfer pipeline"}
+VARIANTS=${VARIANTS:-"transfer separate pipeline"}
 SCALE_CLIENTS=${SCALE_CLIENTS:-1000}
 SCALE_DURATIONS=${SCALE_DURATIONS:-"10 60"}
 ACCOUNTS=${ACCOUNTS:-100000}
@@ -64,12 +70,13 @@ is_count "$THREADS" || die "THREADS must be a whole number > 0, got '$THREADS'"
 for d in $SCALE_DURATIONS; do is_count "$d" || die "SCALE_DURATIONS must be whole seconds > 0, got '$d'"; done
 [[ -n ${VARIANTS// /} ]] || die "VARIANTS is empty"
 for v in $VARIANTS; do
-    case $v in transfer|pipeline) ;; *) die "VARIANTS takes 'transfer' and/or 'pipeline', got '$v'" ;; esac
+    case $v in transfer|separate|combined|pipeline) ;; *) die "VARIANTS takes transfer, separate, combined and/or pipeline, got '$v'" ;; esac
 done
 
-# The files of a variant: lockstorm workload, pgbench script.
-workload_of() { case $1 in transfer) echo "$here/transfer-bench.yaml" ;; pipeline) echo "$here/transfer-pipeline-bench.yaml" ;; esac; }
-script_of() { case $1 in transfer) echo "$here/transfer.pgbench" ;; pipeline) echo "$here/transfer-pipeline.pgbench" ;; esac; }
+# The files of a variant, and lockstorm's extra options: see VARIANTS above.
+workload_of() { case $1 in transfer|separate|combined) echo "$here/transfer-bench.yaml" ;; pipeline) echo "$here/transfer-pipeline-bench.yaml" ;; esac; }
+script_of() { case $1 in transfer|separate) echo "$here/transfer.pgbench" ;; combined) echo "$here/transfer-begin-pipelined.pgbench" ;; pipeline) echo "$here/transfer-pipeline.pgbench" ;; esac; }
+lockstorm_options_of() { case $1 in separate) echo "--separate-begin" ;; esac; }
 
 # --- tools ---------------------------------------------------------------
 
@@ -185,7 +192,7 @@ run_lockstorm() {
     local usage=$work/lockstorm-$tag.usage logfile=$work/lockstorm-$tag.log status=0
     log "lockstorm: $variant, $clients clients, $threads threads, ${duration}s (run $run)"
     measured "$usage" "$logfile" "$lockstorm" run "$(workload_of "$variant")" \
-        -c "$clients" -j "$threads" -T "$duration" --keep-data \
+        -c "$clients" -j "$threads" -T "$duration" --keep-data $(lockstorm_options_of "$variant") \
         --set accounts="$ACCOUNTS" --set max_amount="$MAX_AMOUNT" --out "$out" || status=$?
     if (( status != 0 )); then
         cat "$logfile" >&2
@@ -303,7 +310,10 @@ awk -F'\t' -v order="$CLIENTS" -v variants="$VARIANTS" '
         for (v = 1; v <= nv; v++) {
             variant = vs[v]
             print ""
-            print (variant == "pipeline" ? "pipeline: BEGIN, SELECT, 2 UPDATEs, COMMIT in one round trip (lockstorm pipeline: true, pgbench \\startpipeline)" : "transfer: one statement per round trip")
+            if (variant == "pipeline") print "pipeline: BEGIN, SELECT, 2 UPDATEs, COMMIT in one round trip (lockstorm pipeline: true, pgbench \\startpipeline)"
+            else if (variant == "separate") print "separate: one statement per round trip, 5 per transaction (lockstorm --separate-begin, pgbench as by default)"
+            else if (variant == "combined") print "combined: BEGIN with the SELECT, 4 round trips per transaction (lockstorm as by default, pgbench \\startpipeline around BEGIN and the SELECT)"
+            else print "transfer: each tool as by default (lockstorm sends BEGIN with the SELECT: 4 round trips; pgbench: 5)"
             printf format, "clients", "tool", "tps", "cpu_s/1k_tx", "peak_rss_MB"
             n = split(order, clients, " ")
             delete seen
