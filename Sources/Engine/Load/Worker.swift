@@ -559,7 +559,13 @@ final class Worker {
     private func serviceBeginPrefix(client index: Int, connection: PostgresConnection, now: UInt64) -> Bool {
         let status = connection.nextResultStatus()
         if case .sync = clients[index].prefix {
-            guard case .pipelineSync? = status else { return true }
+            // `nil` cannot come here (libpq is busy until the Sync's result);
+            // were it to, leaving pipeline mode ends the wait either way (or
+            // fails, and the client reconnects) instead of reading forever.
+            switch status {
+            case .pipelineSync?, nil: break
+            case .success?, .failure?, .pipelineAborted?: return true
+            }
             do {
                 try connection.exitPipelineMode()
             } catch let error as PostgresError {
