@@ -6,9 +6,10 @@ public enum ProgressLine {
     /// `elapsed 12.0 s  tps 1325.4  p50 5.98 ms  p99 83.33 ms  deadlocks 3  lock n/a 0  other 0  retries 1`
     public static func line(elapsedSeconds: Double, window: IntervalStats, windowSeconds: Double, waiting: Int? = nil) -> String {
         let tps = windowSeconds > 0 ? Double(window.committed) / windowSeconds : 0
-        let hasLatency = window.latency.totalCount > 0
-        let p50 = hasLatency ? Double(window.latency.valueAtPercentile(50)) / 1_000 : 0
-        let p99 = hasLatency ? Double(window.latency.valueAtPercentile(99)) / 1_000 : 0
+        let latency = HistogramStatistics(window.latency)
+        let hasLatency = latency.totalCount > 0
+        let p50 = hasLatency ? Double(latency.valueAtPercentile(50)) / 1_000 : 0
+        let p99 = hasLatency ? Double(latency.valueAtPercentile(99)) / 1_000 : 0
         let other = window.count(.serializationFailure) + window.count(.statementTimeout) + window.count(.connection) + window.count(.other)
         var text = elapsedSeconds < 0
             ? "warmup \(Format.fixed(-elapsedSeconds, digits: 1)) s left"
@@ -25,7 +26,8 @@ public enum ProgressLine {
         let fraction = plannedSeconds > 0 ? min(max(elapsedSeconds / plannedSeconds, 0), 1) : 0
         let filled = Int((fraction * Double(width)).rounded(.down))
         let tps = windowSeconds > 0 ? Double(window.committed) / windowSeconds : 0
-        let p99 = window.latency.totalCount > 0 ? Double(window.latency.valueAtPercentile(99)) / 1_000 : 0
+        let latency = HistogramStatistics(window.latency)
+        let p99 = latency.totalCount > 0 ? Double(latency.valueAtPercentile(99)) / 1_000 : 0
         var text = "[" + String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled) + "]"
         text += " \(Format.fixed(fraction * 100, digits: 0))%  \(Format.fixed(max(elapsedSeconds, 0), digits: 1))/\(Format.fixed(plannedSeconds, digits: 1)) s"
         text += "  \(Format.fixed(tps, digits: 0)) tps  p99 \(Format.fixed(p99, digits: 1)) ms  committed \(committed)  deadlocks \(window.count(.deadlock))"

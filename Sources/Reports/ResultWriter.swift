@@ -71,7 +71,7 @@ extension ResultWriter {
         files.append(try writeSummary(summary))
         files.append(try write("timeseries.csv", CSV.document(header: TimeseriesRow.columns, rows: timeseries.map(\.values))))
         var spectrum: [[String]] = []
-        for row in summary.rows { spectrum += LatencySpectrum.rows(transaction: row.transaction, stats: row.stats) }
+        for row in summary.rows { spectrum += LatencySpectrum.rows(transaction: row.transaction, statistics: row.latency) }
         files.append(try write("latency.csv", CSV.document(header: LatencySpectrum.columns, rows: spectrum)))
         files.append(try write("errors.csv", CSV.document(header: ErrorTable.columns, rows: ErrorTable.rows(summary))))
         files.append(try write("deadlocks.csv", CSV.document(header: DeadlockTable.columns, rows: DeadlockTable.rows(summary.stats.cyclesByFrequency))))

@@ -69,10 +69,11 @@ public struct RunRecord: Codable, Sendable {
             scheduled = stats.scheduled
             skipped = stats.skipped
             unstarted = stats.unstarted
-            let has = stats.lag.totalCount > 0
-            lagMeanMilliseconds = has ? (stats.lag.mean / 1_000 * 1_000).rounded() / 1_000 : 0
-            lagP99Milliseconds = has ? Double(stats.lag.valueAtPercentile(99)) / 1_000 : 0
-            lagMaxMilliseconds = has ? Double(stats.lag.max) / 1_000 : 0
+            let lag = HistogramStatistics(stats.lag)
+            let has = lag.totalCount > 0
+            lagMeanMilliseconds = has ? (lag.mean / 1_000 * 1_000).rounded() / 1_000 : 0
+            lagP99Milliseconds = has ? Double(lag.valueAtPercentile(99)) / 1_000 : 0
+            lagMaxMilliseconds = has ? Double(lag.max) / 1_000 : 0
         }
     }
 
@@ -181,7 +182,7 @@ public struct RunRecord: Codable, Sendable {
         self.endedAt = Self.iso8601(endedAt)
         partial = summary.partial
         self.server = server
-        let client = summary.stats.total.count(.deadlock)
+        let client = summary.stats.count(.deadlock)
         deadlocks = DeadlockCheck(client: client, serverDelta: serverDeadlocksDelta, agree: serverDeadlocksDelta.map { $0 == client })
         self.peakRSSBytes = peakRSSBytes
         invariants = summary.invariants.map {

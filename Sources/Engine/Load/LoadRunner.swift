@@ -250,7 +250,7 @@ public enum LoadRunner {
         // server is lost only if no new connection can be opened.
         let after = unreachable ? nil : try? PostgresConnection(dsn: dsn, connectTimeout: options.connectTimeoutSeconds, applicationName: "lockstorm-admin")
         var adminHealthy = after != nil
-        let clientDeadlocks = stats.total.count(.deadlock)
+        let clientDeadlocks = stats.count(.deadlock)
         var serverDelta: Int?
         if let after, let before = deadlocksBefore {
             serverDelta = settledDeadlockDelta(after, before: before, expected: clientDeadlocks)

@@ -91,13 +91,24 @@ public struct SummaryRow: Sendable {
         "tps", "lat_mean_ms", "lat_p50_ms", "lat_p90_ms", "lat_p95_ms", "lat_p99_ms", "lat_p999_ms", "lat_max_ms", "invariant_failures",
     ]
 
-    public var workload: String
-    public var variant: String
-    public var transaction: String
-    public var clients: Int
-    public var durationSeconds: Double
-    public var stats: TransactionStats
-    public var invariantFailures: Int
+    // The latency statistics and `values` are computed once, when the row is
+    // made or a field changes: every report reads them, some several times.
+    public var workload: String { didSet { values = makeValues() } }
+    public var variant: String { didSet { values = makeValues() } }
+    public var transaction: String { didSet { values = makeValues() } }
+    public var clients: Int { didSet { values = makeValues() } }
+    public var durationSeconds: Double { didSet { values = makeValues() } }
+    public var stats: TransactionStats {
+        didSet {
+            latency = HistogramStatistics(stats.latency)
+            values = makeValues()
+        }
+    }
+    public var invariantFailures: Int { didSet { values = makeValues() } }
+    /// The statistics of `stats.latency` (µs), from one walk over it.
+    public private(set) var latency: HistogramStatistics
+    /// The row's values, in `columns` order, formatted for CSV.
+    public private(set) var values: [String] = []
 
     public init(workload: String, variant: String, transaction: String, clients: Int, durationSeconds: Double, stats: TransactionStats, invariantFailures: Int) {
         self.workload = workload
@@ -107,21 +118,22 @@ public struct SummaryRow: Sendable {
         self.durationSeconds = durationSeconds
         self.stats = stats
         self.invariantFailures = invariantFailures
+        latency = HistogramStatistics(stats.latency)
+        values = makeValues()
     }
 
     public var tps: Double { durationSeconds > 0 ? Double(stats.committed) / durationSeconds : 0 }
 
     /// Latency at `percentile` (0–100) in milliseconds; 0 when nothing committed.
     public func latencyMilliseconds(_ percentile: Double) -> Double {
-        guard stats.latency.totalCount > 0 else { return 0 }
-        return Double(stats.latency.valueAtPercentile(percentile)) / 1_000
+        guard latency.totalCount > 0 else { return 0 }
+        return Double(latency.valueAtPercentile(percentile)) / 1_000
     }
 
-    public var meanMilliseconds: Double { stats.latency.totalCount > 0 ? stats.latency.mean / 1_000 : 0 }
-    public var maxMilliseconds: Double { stats.latency.totalCount > 0 ? Double(stats.latency.max) / 1_000 : 0 }
+    public var meanMilliseconds: Double { latency.totalCount > 0 ? latency.mean / 1_000 : 0 }
+    public var maxMilliseconds: Double { latency.totalCount > 0 ? Double(latency.max) / 1_000 : 0 }
 
-    /// The row's values, in `columns` order, formatted for CSV.
-    public var values: [String] {
+    private func makeValues() -> [String] {
         func fixed(_ value: Double, _ digits: Int) -> String { Format.fixed(value, digits: digits) }
         return [
             workload, variant, transaction, String(clients), fixed(durationSeconds, 3), String(stats.attempts), String(stats.committed),
@@ -137,18 +149,22 @@ public struct SummaryRow: Sendable {
 
 /// The outcome of a whole run, ready for reports.
 public struct RunSummary: Sendable {
-    public var workload: String
-    public var variant: String
-    public var clients: Int
+    // `rows` is made once, when the summary is made or a field it shows
+    // changes: the reports, checks and baseline all read it.
+    public var workload: String { didSet { rows = makeRows() } }
+    public var variant: String { didSet { rows = makeRows() } }
+    public var clients: Int { didSet { rows = makeRows() } }
     public var threads: Int
-    public var durationSeconds: Double
+    public var durationSeconds: Double { didSet { rows = makeRows() } }
     public var seed: UInt64
     /// Names in `RunPlan.transactions` order.
-    public var transactionNames: [String]
-    public var stats: RunStats
-    public var invariants: [InvariantResult]
+    public var transactionNames: [String] { didSet { rows = makeRows() } }
+    public var stats: RunStats { didSet { rows = makeRows() } }
+    public var invariants: [InvariantResult] { didSet { rows = makeRows() } }
     /// The run was stopped early (Ctrl-C, lost server) and covers only what ran.
     public var partial: Bool
+    /// One row per transaction type, then `total`.
+    public private(set) var rows: [SummaryRow] = []
 
     public init(
         workload: String, variant: String, clients: Int, threads: Int, durationSeconds: Double, seed: UInt64,
@@ -164,12 +180,13 @@ public struct RunSummary: Sendable {
         self.stats = stats
         self.invariants = invariants
         self.partial = partial
+        rows = makeRows()
     }
 
     public var invariantFailures: Int { invariants.filter { !$0.passed }.count }
 
-    /// One row per transaction type, then `total`.
-    public var rows: [SummaryRow] {
+    private func makeRows() -> [SummaryRow] {
+        let invariantFailures = invariantFailures
         var rows = zip(transactionNames, stats.transactions).map { name, stats in
             SummaryRow(workload: workload, variant: variant, transaction: name, clients: clients, durationSeconds: durationSeconds, stats: stats, invariantFailures: invariantFailures)
         }

@@ -74,9 +74,10 @@ public struct TimeseriesRow: Sendable, Hashable {
         failed = stats.failed
         retries = stats.retries
         errorCounts = stats.errorCounts
-        let hasLatency = stats.latency.totalCount > 0
-        p50Milliseconds = hasLatency ? Double(stats.latency.valueAtPercentile(50)) / 1_000 : 0
-        p99Milliseconds = hasLatency ? Double(stats.latency.valueAtPercentile(99)) / 1_000 : 0
+        let latency = HistogramStatistics(stats.latency)
+        let hasLatency = latency.totalCount > 0
+        p50Milliseconds = hasLatency ? Double(latency.valueAtPercentile(50)) / 1_000 : 0
+        p99Milliseconds = hasLatency ? Double(latency.valueAtPercentile(99)) / 1_000 : 0
     }
 
     public var tps: Double {
@@ -114,15 +115,20 @@ public enum LatencySpectrum {
     public static let percentiles: [Double] = [0, 10, 20, 30, 40, 50, 60, 70, 75, 80, 85, 90, 95, 97.5, 99, 99.5, 99.9, 99.99, 100]
 
     public static func rows(transaction: String, stats: TransactionStats) -> [[String]] {
-        let histogram = stats.latency
-        guard histogram.totalCount > 0 else { return [] }
+        rows(transaction: transaction, statistics: HistogramStatistics(stats.latency))
+    }
+
+    /// The rows from statistics already taken (`SummaryRow.latency`).
+    public static func rows(transaction: String, statistics: HistogramStatistics) -> [[String]] {
+        guard statistics.totalCount > 0 else { return [] }
         return percentiles.map { percentile in
             let micros: UInt64 = switch percentile {
-            case 0: histogram.min
-            case 100: histogram.max
-            default: histogram.valueAtPercentile(percentile)
+            case 0: statistics.min
+            case 100: statistics.max
+            default: statistics.valueAtPercentile(percentile)
             }
-            let count = histogram.count(within: 0...histogram.highestEquivalentForValue(micros))
+            // The values recorded in the buckets up to the one holding `micros`.
+            let count = statistics.countAtOrBelow(micros)
             return [transaction, Format.fixed(percentile, digits: 2), Format.fixed(Double(micros) / 1_000, digits: 3), String(count)]
         }
     }

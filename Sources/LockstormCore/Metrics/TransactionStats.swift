@@ -116,6 +116,12 @@ public struct RunStats: Sendable {
         interval.retries += 1
     }
 
+    /// Failed attempts of all transaction types in `errorClass` (the
+    /// `total` row's count, without merging the latency histograms).
+    public func count(_ errorClass: ErrorClass) -> Int {
+        transactions.reduce(0) { $0 + $1.count(errorClass) }
+    }
+
     /// All transaction types together.
     public var total: TransactionStats {
         var total = TransactionStats()

@@ -29,7 +29,12 @@ public struct ScenarioParser {
     private mutating func parseDocument(_ text: String) -> Scenario? {
         let root: Node?
         do {
-            root = try Yams.compose(yaml: text)
+            // The basic resolver (no rules): this parser reads scalars as text
+            // and never asks Yams for a resolved tag, and Yams' default
+            // resolver compiles seven regular expressions (~9 M instructions,
+            // a fifth of a short run's start-up) and matches every key
+            // against them. Keys now compare as text in Yams' duplicate check.
+            root = try Yams.compose(yaml: text, .basic)
         } catch {
             diagnostics.append(Diagnostic(file: file, location: yamlErrorLocation(error), message: "invalid YAML: \(error)"))
             return nil
