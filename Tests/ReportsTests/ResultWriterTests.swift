@@ -18,6 +18,22 @@ import LockstormCore
         #expect(ResultWriter.timestamp(Date(timeIntervalSince1970: 0)) == "19700101T000000Z")
     }
 
+    @Test func timestampAgreesWithFoundationsCalendar() {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC") ?? calendar.timeZone
+        func reference(_ date: Date) -> String {
+            let parts = calendar.dateComponents([.year, .month, .day, .hour, .minute, .second], from: date)
+            func two(_ value: Int?) -> String { let text = String(value ?? 0); return text.count < 2 ? "0" + text : text }
+            return "\(parts.year ?? 0)\(two(parts.month))\(two(parts.day))T\(two(parts.hour))\(two(parts.minute))\(two(parts.second))Z"
+        }
+        // Fractions of a second, a leap day, the ends of years and days, far ahead.
+        let seconds: [Double] = [0, 0.999, 59.5, 951_782_400, 951_868_799.75, 1_709_164_800.25, 1_767_225_599.999_9, 1_795_459_512.5, 4_102_444_800, 32_503_680_000.1]
+        for value in seconds + (0..<50).map({ Double($0) * 86_399.37 * 97 + 0.6 }) {
+            let date = Date(timeIntervalSince1970: value)
+            #expect(ResultWriter.timestamp(date) == reference(date), "\(value)")
+        }
+    }
+
     @Test func unsafeCharactersInNamesAreReplaced() {
         #expect(ResultWriter.safe("my workload/v2") == "my_workload_v2")
         #expect(ResultWriter.safe("a-b_c.d") == "a-b_c.d")
