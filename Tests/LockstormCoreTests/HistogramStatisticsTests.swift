@@ -27,7 +27,9 @@ import Testing
         1e-12, 0.001, 0.5, 1, 25, 33.333, 49.99, 50.01, 66.6667, 99.0001, 99.999, 99.9999, 100 - 1e-12, 100.5, 150, -1, .nan,
     ]
 
-    /// Named histograms of varied shapes, resolutions and sizes.
+    /// Named histograms of varied shapes, resolutions and sizes (made once).
+    static let cases = histograms()
+
     static func histograms() -> [(String, Histogram<UInt64>)] {
         var cases: [(String, Histogram<UInt64>)] = []
         func latency(_ digits: SignificantDigits = .three) -> Histogram<UInt64> {
@@ -100,7 +102,7 @@ import Testing
     }
 
     @Test func agreesExactlyWithTheHistogram() {
-        for (name, histogram) in Self.histograms() {
+        for (name, histogram) in Self.cases {
             let statistics = HistogramStatistics(histogram)
             #expect(statistics.totalCount == histogram.totalCount, "\(name)")
             #expect(statistics.min == histogram.min, "\(name)")
@@ -116,7 +118,7 @@ import Testing
 
     @Test func countsAtOrBelowAgreeWithTheHistogram() {
         var random = Seeded(state: 7)
-        for (name, histogram) in Self.histograms() {
+        for (name, histogram) in Self.cases {
             let statistics = HistogramStatistics(histogram)
             var probes: [UInt64] = [0, 1, 2, 3, histogram.min, histogram.max, histogram.maxRecorded, histogram.highestTrackableValue]
             probes += Self.percentiles.map { histogram.valueAtPercentile($0) }
@@ -166,7 +168,7 @@ import Testing
     }
 
     @Test func summaryRowsAndSpectrumMatchTheDirectComputation() {
-        let latencies = Self.histograms().filter { $0.1.highestTrackableValue == TransactionStats.highestTrackableMicroseconds && $0.1.lowestDiscernibleValue == 1 && $0.1.numberOfSignificantValueDigits == .three }
+        let latencies = Self.cases.filter { $0.1.highestTrackableValue == TransactionStats.highestTrackableMicroseconds && $0.1.lowestDiscernibleValue == 1 && $0.1.numberOfSignificantValueDigits == .three }
         var stats = RunStats(transactionCount: latencies.count)
         for (index, (_, histogram)) in latencies.enumerated() {
             stats.transactions[index].latency.add(histogram)
