@@ -397,6 +397,37 @@ func transfersLine(_ prefix: String, after: Int = 0) throws -> Int {
         #expect(found.first?.contains("'name'") == true)
     }
 
+    /// YAML is read with Yams' basic resolver: scalars are text, so a plain
+    /// and a quoted spelling of one key are the same key.
+    @Test func plainAndQuotedSpellingsOfOneKeyAreDuplicates() {
+        let found = diagnostics("""
+            name: t
+            transactions:
+              a:
+                steps: [SELECT 1]
+            variants:
+              true: {}
+              'true': {}
+            """)
+        #expect(found.contains { $0.contains("duplicate key 'true'") }, "\(found)")
+    }
+
+    @Test func nullTildeAndEmptyVariantBodiesAreEmptyVariants() throws {
+        let workload = try WorkloadParser.parse("""
+            name: t
+            transactions:
+              a:
+                steps: [SELECT 1]
+            variants:
+              one: ~
+              two: null
+              three:
+              four: {}
+            """, file: "t.yaml")
+        #expect(workload.variants.map(\.name) == ["one", "two", "three", "four"])
+        #expect(workload.variants.allSatisfy { $0.parameters.isEmpty && $0.transactions.isEmpty })
+    }
+
     @Test
     func duplicateKeyIsReportedAtTheDuplicateOnOneLine() {
         #expect(diagnostics("""

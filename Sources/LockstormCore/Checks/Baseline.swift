@@ -72,7 +72,7 @@ public struct RegressionLimit: Sendable, Hashable, CustomStringConvertible {
                 throw CheckError(source: text, offset: offset + leading, message: "'\(reference.metric.name)' is neither better higher nor lower, so it cannot regress; gate on another metric")
             }
             let limitOffset = equalsOffset + 1 + (item[item.index(after: equals)...].prefix { $0.isWhitespace }.count)
-            var number = limitText.replacingOccurrences(of: "_", with: "")
+            var number = String(limitText.filter { $0 != "_" })
             let percent = number.hasSuffix("%")
             if percent { number.removeLast() }
             guard let value = Double(number), value.isFinite, value >= 0 else {

@@ -191,7 +191,7 @@ public struct CheckParser: Sendable {
         }
 
         func value(of token: Token) throws(CheckError) -> Double {
-            var text = token.text.replacingOccurrences(of: "_", with: "")
+            var text = String(token.text.filter { $0 != "_" })
             let percent = text.hasSuffix("%")
             if percent { text.removeLast() }
             guard let number = Double(text), number.isFinite else { throw fail(token.offset, "'\(token.text)' is not a number") }
