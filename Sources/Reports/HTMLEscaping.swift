@@ -13,6 +13,20 @@ enum HTMLText {
     /// `http:`/`https:` as `&#58;` so the file never contains a web address
     /// literally (it renders the same, and nothing in the report is fetched).
     static func escape(_ text: String) -> String {
+        // Most text (numbers, names) has nothing to escape: return it as is.
+        // Any byte that might need work (0xEF may start U+FFFE/U+FFFF) takes the full path.
+        let plain = text.utf8.allSatisfy { byte in
+            switch byte {
+            case UInt8(ascii: "&"), UInt8(ascii: "<"), UInt8(ascii: ">"), UInt8(ascii: "\""), UInt8(ascii: "'"), UInt8(ascii: ":"), 0xEF: false
+            case UInt8(ascii: "\t"), UInt8(ascii: "\n"), UInt8(ascii: "\r"): true
+            default: byte >= 0x20
+            }
+        }
+        return plain ? text : escapeScalars(text)
+    }
+
+    /// `escape` scalar by scalar.
+    static func escapeScalars(_ text: String) -> String {
         var out = ""
         out.reserveCapacity(text.utf8.count)
         for scalar in text.unicodeScalars {

@@ -256,6 +256,15 @@ final class HTMLTreeBuilder: NSObject, XMLParserDelegate {
         #expect(message.text.hasSuffix("bell\u{FFFD} null\u{FFFD}"), "characters XML forbids are replaced")
     }
 
+    @Test func escapeReturnsPlainTextAsIsAndAgreesWithTheFullPath() {
+        var samples = (0..<128).map { "a" + String(UnicodeScalar(UInt8($0))) + "b" }
+        samples += ["", "12.345", "transfer", "p99 (ms)", "caf\u{E9}", "\u{202F}1\u{202F}000", "\u{FEFF}bom", "x\u{FFFE}y", "\u{FFFF}", "\u{FFFD}", "\u{1F600}", "http://a", "https:", "\u{7F}", "\u{85}"]
+        for text in samples {
+            #expect(HTMLText.escape(text) == HTMLText.escapeScalars(text), "\(text.unicodeScalars.map(\.value))")
+        }
+        #expect(HTMLText.escape("transfer 12.5") == "transfer 12.5")
+    }
+
     @Test func escapeCoversEveryMarkupCharacter() {
         #expect(HTMLText.escape("a<b>c&d\"e'f") == "a&lt;b&gt;c&amp;d&quot;e&#39;f")
         #expect(HTMLText.escape("see HTTPS://x and http:/y, not postgres://z") == "see HTTPS&#58;//x and http&#58;/y, not postgres://z")
