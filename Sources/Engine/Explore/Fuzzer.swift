@@ -65,7 +65,7 @@ public enum Fuzzer {
             load.sampleIntervalSeconds = 0
             let roundStart = elapsed()
             let result = try LoadRunner.run(plan: perturbed.plan, dsn: dsn, options: load, stop: stop)
-            let total = result.summary.stats.total
+            let total = result.summary.rows.last?.stats ?? result.summary.stats.total  // the summary made it already
             outcome.rounds.append((round, total.attempts, total.count(.deadlock)))
             onRound(round, total.attempts, total.count(.deadlock))
             for cycle in result.summary.stats.cyclesByFrequency.sorted(by: { $0.firstSeenSeconds < $1.firstSeenSeconds }) {
