@@ -122,6 +122,9 @@ public struct RunRecord: Codable, Sendable {
     public var seed: UInt64
     public var clients: Int
     public var threads: Int
+    /// How BEGIN went out: `with_first_statement` (the default) or `separate`
+    /// (`--separate-begin`); absent in run.json files written before it was recorded.
+    public var begin: String?
     public var requestedDurationSeconds: Double?
     public var transactionsPerClient: Int?
     public var measuredDurationSeconds: Double
@@ -141,7 +144,7 @@ public struct RunRecord: Codable, Sendable {
         case schemaVersion = "schema_version"
         case tool, version
         case commandLine = "command_line"
-        case workload, variant, parameters, seed, clients, threads
+        case workload, variant, parameters, seed, clients, threads, begin
         case requestedDurationSeconds = "requested_duration_s"
         case transactionsPerClient = "transactions_per_client"
         case measuredDurationSeconds = "measured_duration_s"
@@ -171,6 +174,7 @@ public struct RunRecord: Codable, Sendable {
         seed = summary.seed
         clients = summary.clients
         threads = summary.threads
+        begin = summary.separateBegin ? "separate" : "with_first_statement"
         self.requestedDurationSeconds = requestedDurationSeconds
         self.transactionsPerClient = transactionsPerClient
         measuredDurationSeconds = (summary.durationSeconds * 1_000).rounded() / 1_000

@@ -22,6 +22,7 @@ struct RunCommandTests {
         let out = tmp + "/results"
         let child = try ChildProcess(LockstormBinary.path, [
             "run", workloads + "/transfers.yaml", "--variant", "ordered", "-c", "4", "-T", "1", "--set", "accounts=20", "--out", out, "--seed", "5",
+            "--separate-begin",
         ], environment: ["TMPDIR": tmp + "/server"])
         try FileManager.default.createDirectory(atPath: tmp + "/server", withIntermediateDirectories: true)
         let status = child.wait(timeout: 120)
@@ -38,6 +39,8 @@ struct RunCommandTests {
         #expect(lines.count == 3)
         #expect(lines[0].hasPrefix("workload,variant,transaction,clients,duration_s,attempts,committed,failed,retries,deadlocks,lock_not_available,serialization_failures,statement_timeouts"))
         #expect(lines[2].hasPrefix("transfers,ordered,total,4,"))
+        let record = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(out)/\(run)/run.json"))) as? [String: Any]
+        #expect(record?["begin"] as? String == "separate")
         // Nothing left: the server's directory is gone and no process mentions it.
         #expect(try FileManager.default.contentsOfDirectory(atPath: tmp + "/server").isEmpty)
         #expect(Processes.alive(mentioning: tmp).isEmpty)

@@ -274,11 +274,12 @@ public enum LoadRunner {
             try? runScript(plan.teardown, on: after, what: "teardown")
         }
 
-        let summary = RunSummary(
+        var summary = RunSummary(
             workload: plan.workloadName, variant: plan.variantLabel, clients: options.clients, threads: threadCount,
             durationSeconds: Double(end &- start) / 1e9, seed: options.seed, transactionNames: plan.transactions.map(\.name),
             stats: stats, invariants: invariants, partial: stop.isSet || !adminHealthy
         )
+        summary.separateBegin = !options.combineBegin
         return RunOutcome(
             summary: summary, server: server, lostConnections: lostConnections, reconnects: reconnects, serverLost: !adminHealthy, timeseries: rows,
             intervalSeconds: Double(timeseries.intervalNanoseconds) / 1e9, startedAt: startedAt, endedAt: endedAt,

@@ -163,6 +163,9 @@ public struct RunSummary: Sendable {
     public var invariants: [InvariantResult] { didSet { rows = makeRows() } }
     /// The run was stopped early (Ctrl-C, lost server) and covers only what ran.
     public var partial: Bool
+    /// BEGIN went out in a round trip of its own (`--separate-begin`), not
+    /// with each transaction's first statement.
+    public var separateBegin = false
     /// One row per transaction type, then `total`.
     public private(set) var rows: [SummaryRow] = []
 
