@@ -97,9 +97,15 @@ public final class PostgresConnection {
     /// Queues one statement with bind parameters. Call `flush` until it
     /// returns `true`, then wait for the socket to become readable.
     public func send(_ sql: String, _ parameters: [String?]) throws {
-        let values = self.parameters.fill(parameters)
+        try send(sql, parameterCount: parameters.count) { parameters[$0] }
+    }
+
+    /// Like `send(_:_:)`, with parameter `i` (0 ≤ i < `parameterCount`) read
+    /// from `value(i)`: the caller needs no array of values.
+    public func send(_ sql: String, parameterCount: Int, _ value: (Int) -> String?) throws {
+        let values = self.parameters.fill(count: parameterCount, value)
         let accepted = sql.withCString { sqlPointer in
-            PQsendQueryParams(handle, sqlPointer, Int32(parameters.count), nil, values, nil, nil, 0)
+            PQsendQueryParams(handle, sqlPointer, Int32(parameterCount), nil, values, nil, nil, 0)
         }
         if accepted == 0 { throw connectionError() }
     }
@@ -430,62 +436,68 @@ private func withCStringArray<R>(_ strings: [String], _ body: (UnsafePointer<Uns
 /// The C form of text-format bind parameters, in memory owned by one
 /// connection and reused from statement to statement: one byte buffer holds
 /// all values (each NUL-terminated), one array points into it (`nil`: SQL NULL).
-/// Both grow as needed and are freed by `deallocate`.
+/// They grow as needed and are freed by `deallocate`.
 struct ParameterBuffer {
     private var bytes: UnsafeMutablePointer<CChar>?
     private var byteCapacity = 0
     private var pointers: UnsafeMutablePointer<UnsafePointer<CChar>?>?
+    /// Where each value starts in `bytes` (−1: NULL) while they are copied in:
+    /// `bytes` may move as it grows, so pointers are taken at the end.
+    private var offsets: UnsafeMutablePointer<Int>?
     private var pointerCapacity = 0
 
-    /// Copies `values` in and returns the value array for libpq (`nil` when
-    /// there are none). Valid until the next `fill`.
-    mutating func fill(_ values: [String?]) -> UnsafePointer<UnsafePointer<CChar>?>? {
-        if values.isEmpty { return nil }
-        var needed = 0
-        for value in values { if let value { needed += value.utf8.count + 1 } }
-        if needed > byteCapacity {
-            bytes?.deallocate()
-            byteCapacity = max(needed, 2 * byteCapacity, 256)
-            bytes = UnsafeMutablePointer<CChar>.allocate(capacity: byteCapacity)
-        }
-        if values.count > pointerCapacity {
+    /// Copies `value(0)`, …, `value(count − 1)` in (each read once) and
+    /// returns the value array for libpq (`nil` when there are none). Valid
+    /// until the next `fill`.
+    mutating func fill(count: Int, _ value: (Int) -> String?) -> UnsafePointer<UnsafePointer<CChar>?>? {
+        if count == 0 { return nil }
+        if count > pointerCapacity {
             pointers?.deallocate()
-            pointerCapacity = max(values.count, 2 * pointerCapacity, 16)
+            offsets?.deallocate()
+            pointerCapacity = max(count, 2 * pointerCapacity, 16)
             pointers = UnsafeMutablePointer<UnsafePointer<CChar>?>.allocate(capacity: pointerCapacity)
+            offsets = UnsafeMutablePointer<Int>.allocate(capacity: pointerCapacity)
         }
-        guard let bytes, let pointers else { preconditionFailure("buffers were just allocated") }
-        var offset = 0
-        for (index, value) in values.enumerated() {
-            guard var value else {
-                pointers[index] = nil
+        guard let pointers, let offsets else { preconditionFailure("buffers were just allocated") }
+        var used = 0
+        for index in 0..<count {
+            guard var text = value(index) else {
+                offsets[index] = -1
                 continue
             }
-            let start = bytes + offset
-            let copied: Int? = value.utf8.withContiguousStorageIfAvailable { utf8 in
-                guard let base = utf8.baseAddress else { return 0 }
-                UnsafeMutableRawPointer(start).copyMemory(from: base, byteCount: utf8.count)
-                return utf8.count
+            // withUTF8 makes a bridged string contiguous first; native ones are already.
+            text.withUTF8 { utf8 in
+                reserveBytes(used + utf8.count + 1)
+                guard let bytes else { preconditionFailure("buffer was just reserved") }
+                if let base = utf8.baseAddress { UnsafeMutableRawPointer(bytes + used).copyMemory(from: base, byteCount: utf8.count) }
+                bytes[used + utf8.count] = 0
+                offsets[index] = used
+                used += utf8.count + 1
             }
-            let count: Int
-            if let copied {
-                count = copied
-            } else {
-                value.makeContiguousUTF8()
-                count = value.utf8.withContiguousStorageIfAvailable { utf8 in
-                    if let base = utf8.baseAddress { UnsafeMutableRawPointer(start).copyMemory(from: base, byteCount: utf8.count) }
-                    return utf8.count
-                } ?? 0
-            }
-            start[count] = 0
-            pointers[index] = UnsafePointer(start)
-            offset += count + 1
+        }
+        for index in 0..<count {
+            pointers[index] = offsets[index] < 0 ? nil : bytes.map { UnsafePointer($0 + offsets[index]) }
         }
         return UnsafePointer(pointers)
+    }
+
+    /// Grows `bytes` to hold at least `needed`, keeping what it holds.
+    private mutating func reserveBytes(_ needed: Int) {
+        guard needed > byteCapacity else { return }
+        let capacity = max(needed, 2 * byteCapacity, 256)
+        let grown = UnsafeMutablePointer<CChar>.allocate(capacity: capacity)
+        if let bytes {
+            grown.update(from: bytes, count: byteCapacity)
+            bytes.deallocate()
+        }
+        bytes = grown
+        byteCapacity = capacity
     }
 
     func deallocate() {
         bytes?.deallocate()
         pointers?.deallocate()
+        offsets?.deallocate()
     }
 }
 

@@ -44,7 +44,7 @@ private struct Script {
     var tx: TransactionStats { stats.transactions[machine.currentTransaction] }
 }
 
-private func send(_ sql: String, _ parameters: [String?] = []) -> ClientMachine.Action {
+private func send(_ sql: String, _ parameters: StatementParameters = []) -> ClientMachine.Action {
     .send(sql: sql, parameters: parameters)
 }
 

@@ -63,7 +63,7 @@ import Testing
     static func stepParameters(_ actions: [Action]) -> [[String?]] {
         actions.compactMap { action in
             guard case .send(let sql, let parameters) = action, sql.hasPrefix("SELECT $") || sql.hasPrefix("UPDATE") else { return nil }
-            return parameters
+            return Array(parameters)
         }
     }
 
@@ -384,7 +384,7 @@ import Testing
         _ = machine.start(now: 0, stats: &stats)
         _ = machine.statementSucceeded(now: 1, stats: &stats)  // → set_config
         machine.requestStop()
-        #expect(machine.statementSucceeded(now: 2, stats: &stats) == .send(sql: "SELECT $1, $2, $3", parameters: machine.variables.map(\.bindText) + ["10"]))
+        #expect(machine.statementSucceeded(now: 2, stats: &stats) == .send(sql: "SELECT $1, $2, $3", parameters: StatementParameters(machine.variables.map(\.bindText) + ["10"])))
         guard case .sleep(let until) = machine.statementSucceeded(now: 3, stats: &stats) else {
             Issue.record("expected the pause")
             return

@@ -206,7 +206,7 @@ private func zipfProbabilities(count: Int, exponent: Double) -> [Double] {
             var action = machine.start(now: 0, stats: &stats)
             while case .send(let sql, let values) = action {
                 if sql.hasPrefix("SELECT $") {
-                    sent.append(values)
+                    sent.append(Array(values))
                     #expect(values[0] != values[1])
                 }
                 action = machine.statementSucceeded(now: 0, stats: &stats)

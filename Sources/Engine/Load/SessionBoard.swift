@@ -13,7 +13,9 @@ final class SessionBoard: Sendable {
         var transaction: Int
         var step: Int?
         var sql: String
-        var parameters: [String?]
+        /// Shares the step's sources and the attempt's variable texts: keeping
+        /// it costs no array per statement.
+        var parameters: StatementParameters
         var sentAt: UInt64
         /// When its result came back (`nil` while in flight).
         var completedAt: UInt64? = nil
@@ -37,17 +39,23 @@ final class SessionBoard: Sendable {
         var last: Statement? { ring.isEmpty ? nil : ring[(next + SessionBoard.history - 1) % SessionBoard.history] }
 
         mutating func append(_ statement: Statement) {
+            append(transaction: statement.transaction, step: statement.step, sql: statement.sql, parameters: statement.parameters, sentAt: statement.sentAt)
+            if let completedAt = statement.completedAt { completeLast(at: completedAt) }
+        }
+
+        /// A statement sent at `sentAt`, still in flight.
+        mutating func append(transaction: Int, step: Int?, sql: String, parameters: StatementParameters, sentAt: UInt64) {
             if ring.count < SessionBoard.history {
-                ring.append(statement)
+                ring.append(Statement(transaction: transaction, step: step, sql: sql, parameters: parameters, sentAt: sentAt))
             } else {
                 // Field by field: `ring[next] = statement` goes through the
                 // struct's value witness (assignWithTake), ~10 times dearer.
-                ring[next].transaction = statement.transaction
-                ring[next].step = statement.step
-                ring[next].sql = statement.sql
-                ring[next].parameters = statement.parameters
-                ring[next].sentAt = statement.sentAt
-                ring[next].completedAt = statement.completedAt
+                ring[next].transaction = transaction
+                ring[next].step = step
+                ring[next].sql = sql
+                ring[next].parameters = parameters
+                ring[next].sentAt = sentAt
+                ring[next].completedAt = nil
             }
             next = (next + 1) % SessionBoard.history
         }
@@ -87,6 +95,12 @@ final class SessionBoard: Sendable {
 
     func sent(client: Int, _ statement: Statement) {
         slots[client].recent.withLock { $0.append(statement) }
+    }
+
+    /// Like `sent(client:_:)`, field by field: building a `Statement` to pass
+    /// copied it whole (a `memcpy` call per statement) on the hot path.
+    func sent(client: Int, transaction: Int, step: Int?, sql: String, parameters: StatementParameters, at time: UInt64) {
+        slots[client].recent.withLock { $0.append(transaction: transaction, step: step, sql: sql, parameters: parameters, sentAt: time) }
     }
 
     /// The statement in flight on `client` has completed.

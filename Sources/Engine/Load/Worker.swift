@@ -747,11 +747,11 @@ final class Worker {
             }
             var participant = CycleParticipant(
                 pid: edge.waiter, template: found == nil ? nil : template, step: statement?.step, sql: statement?.sql,
-                parameters: statement?.parameters ?? [], parameterNames: names, waitsFor: "\(edge.mode) on \(edge.lock.summary)"
+                parameters: statement.map { Array($0.parameters) } ?? [], parameterNames: names, waitsFor: "\(edge.mode) on \(edge.lock.summary)"
             )
             if let found, let statement {
                 participant.transaction = assignment.board.attempt(client: found.client, through: statement).map {
-                    CycleParticipant.Statement(step: $0.step, sql: $0.sql, parameters: $0.parameters, sentAt: $0.sentAt)
+                    CycleParticipant.Statement(step: $0.step, sql: $0.sql, parameters: Array($0.parameters), sentAt: $0.sentAt)
                 }
             }
             participants.append(participant)
@@ -789,11 +789,12 @@ final class Worker {
                 return
             }
             // Field by field: `let machine = clients[index].machine` would copy the whole machine.
-            assignment.board.sent(client: clients[index].machine.clientIndex, SessionBoard.Statement(
-                transaction: clients[index].machine.currentTransaction, step: inPlace(index) { $0.currentStep }, sql: sql, parameters: parameters, sentAt: now
-            ))
+            assignment.board.sent(
+                client: clients[index].machine.clientIndex, transaction: clients[index].machine.currentTransaction, step: inPlace(index) { $0.currentStep },
+                sql: sql, parameters: parameters, at: now
+            )
             do {
-                try connection.send(sql, parameters)
+                try connection.send(sql, parameterCount: parameters.count) { parameters[$0] }
                 try flushThenRead(client: index, connection)
             } catch let error as PostgresError {
                 var lost = error
@@ -845,7 +846,9 @@ final class Worker {
             ))
             do {
                 try connection.enterPipelineMode()
-                for statement in statements { try connection.send(statement.sql, statement.parameters) }
+                for statement in statements {
+                    try connection.send(statement.sql, parameterCount: statement.parameters.count) { statement.parameters[$0] }
+                }
                 try connection.pipelineSync()
                 try flushThenRead(client: index, connection)
             } catch let error as PostgresError {

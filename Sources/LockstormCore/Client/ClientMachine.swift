@@ -36,7 +36,7 @@ public struct ClientMachine: Sendable {
     /// What the engine must do next.
     public enum Action: Sendable, Hashable {
         /// Send this statement and report its completion or failure.
-        case send(sql: String, parameters: [String?])
+        case send(sql: String, parameters: StatementParameters)
         /// Report `timerFired` at this monotonic time (nanoseconds).
         case sleep(until: UInt64)
         /// The client is finished; close its connection.
@@ -57,7 +57,7 @@ public struct ClientMachine: Sendable {
     /// One statement of a pipelined transaction.
     public struct PipelinedStatement: Sendable, Hashable {
         public var sql: String
-        public var parameters: [String?]
+        public var parameters: StatementParameters
         /// The step it runs (`nil`: BEGIN, a setting or COMMIT).
         public var step: Int?
     }
@@ -103,6 +103,8 @@ public struct ClientMachine: Sendable {
     public private(set) var currentTransaction = 0
     /// Values of the current transaction's variables, by slot.
     public private(set) var variables: [Value] = []
+    /// Their bind texts. Statements sent share this array (`StatementParameters`):
+    /// changing it after a send copies it, once per attempt, not per statement.
     private var variableTexts: [String?] = []
     private var attempt = 0
     private var transactionStart: UInt64 = 0
@@ -405,7 +407,7 @@ public struct ClientMachine: Sendable {
         guard next < settings.count else { return runStep(0, now: now, stats: &stats) }
         phase = .setting(next)
         sentStatement = true
-        return .send(sql: settings[next].sql, parameters: settings[next].parameters)
+        return .send(sql: settings[next].sql, parameters: StatementParameters(settings[next].parameters))
     }
 
     /// Runs step `index`, or the first one after it whose `if` holds; after
@@ -439,17 +441,9 @@ public struct ClientMachine: Sendable {
         return condition.holds(variables: variables, clientID: clientIndex)
     }
 
-    private func parameters(_ sources: [ParameterSource]) -> [String?] {
-        var parameters: [String?] = []
-        parameters.reserveCapacity(sources.count)
-        for source in sources {
-            switch source {
-            case .constant(let text): parameters.append(text)
-            case .variable(let slot): parameters.append(variableTexts[slot])
-            case .clientID: parameters.append(String(clientIndex))
-            }
-        }
-        return parameters
+    /// A step's parameters: no array is built, see `StatementParameters`.
+    private func parameters(_ sources: [ParameterSource]) -> StatementParameters {
+        StatementParameters(sources: sources, variableTexts: variableTexts, clientID: clientIndex)
     }
 
     /// The whole attempt as one pipeline: BEGIN, settings, steps, COMMIT
@@ -460,7 +454,7 @@ public struct ClientMachine: Sendable {
         statements.reserveCapacity(transaction.settings.count + transaction.steps.count + 2)
         statements.append(PipelinedStatement(sql: transaction.begin, parameters: [], step: nil))
         for setting in transaction.settings {
-            statements.append(PipelinedStatement(sql: setting.sql, parameters: setting.parameters, step: nil))
+            statements.append(PipelinedStatement(sql: setting.sql, parameters: StatementParameters(setting.parameters), step: nil))
         }
         for (index, step) in transaction.steps.enumerated() {
             if case .sql(let sql, let sources, _) = step {
@@ -565,10 +559,11 @@ public struct ClientMachine: Sendable {
     private mutating func drawVariables() {
         let draws = plan.transactions[currentTransaction].draws
         let count = plan.transactions[currentTransaction].variableNames.count
-        if variables.count != count {
-            variables = Array(repeating: .null, count: count)
-            variableTexts = Array(repeating: nil, count: count)
-        }
+        if variables.count != count { variables = Array(repeating: .null, count: count) }
+        // A new array rather than writing into the old one: statements sent
+        // still share it (`StatementParameters`), so the first write would copy
+        // it, at several times the cost of a fresh one.
+        variableTexts = Array(repeating: nil, count: count)
         for draw in draws {
             var value = draw.distribution.draw(&random)
             // Redraw until distinct; the validator guarantees enough values exist.
