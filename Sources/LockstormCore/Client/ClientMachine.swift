@@ -97,7 +97,9 @@ public struct ClientMachine: Sendable {
     /// Whether the transaction in flight sent anything (an autocommit one whose
     /// steps are all skipped by `if` sends nothing).
     private var sentStatement = false
-    private(set) var phase: Phase = .idle
+    private(set) var phase: Phase = .idle {
+        didSet { phaseChanged() }
+    }
 
     /// The transaction in flight (index into `plan.transactions`).
     public private(set) var currentTransaction = 0
@@ -162,11 +164,34 @@ public struct ClientMachine: Sendable {
         }
     }
 
+    // `wantsRow` and `currentStep` are stored, kept up to date as the phase
+    // changes, rather than computed: the engine reads them on every statement,
+    // and a computed property of a struct this large, called from another
+    // module, first copies the whole struct (a 459-byte memcpy).
+
     /// Whether the statement in flight captures values: the engine must hand
     /// back its first row in `statementSucceeded`.
-    public var wantsRow: Bool {
-        guard case .running(let index) = phase, !isPlain(index), case .sql(_, _, let options) = plan.transactions[currentTransaction].steps[index] else { return false }
-        return options.needsRow
+    public private(set) var wantsRow = false
+
+    /// The step index in flight, when running a step.
+    public private(set) var currentStep: Int?
+
+    private mutating func phaseChanged() {
+        switch phase {
+        case .running(let index):
+            currentStep = index
+            if !isPlain(index), case .sql(_, _, let options) = plan.transactions[currentTransaction].steps[index] {
+                wantsRow = options.needsRow
+            } else {
+                wantsRow = false
+            }
+        case .pausing(let index):
+            currentStep = index
+            wantsRow = false
+        default:
+            currentStep = nil
+            wantsRow = false
+        }
     }
 
     /// Warmup is over: from now on everything counts. A transaction in
@@ -176,14 +201,6 @@ public struct ClientMachine: Sendable {
         warmingUp = false
         startedTransactions = 0
         discardCurrent = isInTransaction || phase == .backingOff
-    }
-
-    /// The step index in flight, when running a step.
-    public var currentStep: Int? {
-        switch phase {
-        case .running(let index), .pausing(let index): index
-        default: nil
-        }
     }
 
     /// Asks the client to finish its current transaction and then stop.
@@ -467,11 +484,14 @@ public struct ClientMachine: Sendable {
         return .pipeline(statements)
     }
 
-    /// A step succeeded: capture its row, then act on its conditions.
+    /// Whether step `step` has no captures or conditions. Always inlined: an
+    /// outlined call from a mutating method copies the whole machine (459 bytes).
+    @inline(__always)
     private func isPlain(_ step: Int) -> Bool {
         step < plan.transactions[currentTransaction].plainSteps.count && plan.transactions[currentTransaction].plainSteps[step]
     }
 
+    /// A step succeeded: capture its row, then act on its conditions.
     private mutating func afterStep(_ index: Int, result: StepResult, now: UInt64, stats: inout RunStats) -> Action {
         if isPlain(index) { return runStep(index + 1, now: now, stats: &stats) }
         guard case .sql(_, _, let options) = plan.transactions[currentTransaction].steps[index] else {
