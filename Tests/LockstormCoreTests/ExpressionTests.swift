@@ -2,6 +2,18 @@ import Testing
 @testable import LockstormCore
 
 @Suite struct ExpressionTests {
+    @Test func integerBindTextIsTheStandardDecimalForm() {
+        var values: [Int64] = [0, 1, -1, 9, 10, -10, 99, 100, 123_456_789_012_345, 999_999_999_999_999, 1_000_000_000_000_000, -99_999_999_999_999, -100_000_000_000_000, .max, .min, .max - 1, .min + 1]
+        var power: Int64 = 1
+        for _ in 0..<18 {
+            power *= 10
+            values += [power - 1, power, power + 1, -power]
+        }
+        for value in values {
+            #expect(Value.int(value).bindText == String(value))
+        }
+    }
+
     private func evaluate(_ text: String, _ values: [String: Value] = [:]) throws -> Value {
         try ExpressionParser.parse(text).evaluate { values[$0] }
     }

@@ -20,6 +20,34 @@ struct PostgresConnectionTests {
         }
     }
 
+    @Test("non-blocking send reuses one buffer: values of every size, NULLs and non-ASCII text arrive intact, statement after statement")
+    func sendReusesItsParameterBuffer() throws {
+        try TestServer.with { server in
+            let connection = try PostgresConnection(dsn: server.dsn)
+            try connection.setNonBlocking(true)
+            // Small, then past the buffer's first 256 bytes half-way through a
+            // statement (it grows and moves), then small again in the grown buffer.
+            let statements: [[String?]] = [
+                ["1", nil, "é€"],
+                ["a", String(repeating: "x", count: 300), nil, String(repeating: "ü", count: 200), "z"],
+                [nil, "", "7"],
+                (0..<40).map { $0 % 3 == 0 ? nil : String($0) },
+            ]
+            for values in statements {
+                let placeholders = values.indices.map { "$\($0 + 1)::text" }.joined(separator: ", ")
+                let sql = "SELECT ARRAY[\(placeholders)]::text[] IS NOT DISTINCT FROM $\(values.count + 1)::text[]"
+                let arrayLiteral = "{" + values.map { $0.map { "\"\($0)\"" } ?? "NULL" }.joined(separator: ",") + "}"
+                try connection.send(sql, parameterCount: values.count + 1) { $0 < values.count ? values[$0] : arrayLiteral }
+                while try !connection.flush() {}
+                guard case .success(let result) = try connection.drain() else {
+                    Issue.record("statement with \(values.count) values failed")
+                    continue
+                }
+                #expect(result.rows == [["t"]], "values: \(values)")
+            }
+        }
+    }
+
     @Test("column values are decoded by type")
     func typedValues() throws {
         try TestServer.with { server in

@@ -10,7 +10,7 @@ public enum Value: Sendable, Hashable, CustomStringConvertible {
     /// The text sent to the server as a bind parameter (`nil` is SQL NULL).
     public var bindText: String? {
         switch self {
-        case .int(let value): String(value)
+        case .int(let value): Self.decimal(value)
         case .double(let value): Self.format(value)
         case .string(let value): value
         case .bool(let value): value ? "true" : "false"
@@ -64,6 +64,30 @@ public enum Value: Sendable, Hashable, CustomStringConvertible {
         case "t", "true": return .bool(true)
         case "f", "false": return .bool(false)
         default: return .string(text)
+        }
+    }
+
+    /// `String(value)`, written directly: a load formats a value per variable
+    /// per attempt, and the standard conversion (through `description` and the
+    /// runtime) costs ~245 instructions for a 4-digit number, this ~175.
+    /// Numbers of up to 15 characters become small strings: no allocation.
+    static func decimal(_ value: Int64) -> String {
+        var magnitude = value.magnitude
+        var length = value < 0 ? 2 : 1
+        var rest = magnitude / 10
+        while rest != 0 {
+            length += 1
+            rest /= 10
+        }
+        return String(unsafeUninitializedCapacity: length) { utf8 in
+            var position = length
+            repeat {
+                position -= 1
+                utf8[position] = UInt8(truncatingIfNeeded: magnitude % 10) &+ 48  // "0"
+                magnitude /= 10
+            } while magnitude != 0
+            if value < 0 { utf8[0] = 45 }  // "-"
+            return length
         }
     }
 
