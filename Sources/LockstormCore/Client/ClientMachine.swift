@@ -105,9 +105,15 @@ public struct ClientMachine: Sendable {
     public private(set) var currentTransaction = 0
     /// Values of the current transaction's variables, by slot.
     public private(set) var variables: [Value] = []
-    /// Their bind texts. Statements sent share this array (`StatementParameters`):
-    /// changing it after a send copies it, once per attempt, not per statement.
-    private var variableTexts: [String?] = []
+    /// Their bind texts, shared by the statements sent: written only through
+    /// `writableTexts()` and `freshTexts(count:)`.
+    private var variableTexts = VariableTexts(count: 0)
+    /// Earlier attempts' text boxes, reused once no statement refers to them.
+    private var spareTexts: [VariableTexts] = []
+    private var nextSpare = 0
+    /// Enough for the attempts the session board's 16 statements can span
+    /// when each sends three or more (BEGIN, a step, COMMIT).
+    private static let spareTextCount = 8
     private var attempt = 0
     private var transactionStart: UInt64 = 0
     private var lastFailure: StatementFailure?
@@ -460,7 +466,7 @@ public struct ClientMachine: Sendable {
 
     /// A step's parameters: no array is built, see `StatementParameters`.
     private func parameters(_ sources: [ParameterSource]) -> StatementParameters {
-        StatementParameters(sources: sources, variableTexts: variableTexts, clientID: clientIndex)
+        StatementParameters(sources: sources, variables: variableTexts, clientID: clientIndex)
     }
 
     /// The whole attempt as one pipeline: BEGIN, settings, steps, COMMIT
@@ -500,7 +506,7 @@ public struct ClientMachine: Sendable {
         for (column, slot) in options.captureSlots.enumerated() {
             let found = result.rowCount > 0 && column < result.firstRow.count
             variables[slot] = found ? result.firstRow[column] : .null
-            variableTexts[slot] = found && column < result.firstRowText.count ? result.firstRowText[column] : nil
+            writableTexts().texts[slot] = found && column < result.firstRowText.count ? result.firstRowText[column] : nil
         }
         if result.rowCount == 0 {
             switch options.onEmpty {
@@ -572,7 +578,33 @@ public struct ClientMachine: Sendable {
         let drawn = Set(transaction.draws.map(\.slot))
         for slot in variables.indices where !drawn.contains(slot) {
             variables[slot] = .null
-            variableTexts[slot] = nil
+            writableTexts().texts[slot] = nil
+        }
+    }
+
+    /// The variable texts, ready to write: copied first when a statement sent
+    /// still refers to them (it must keep showing the values it was sent with).
+    private mutating func writableTexts() -> VariableTexts {
+        if !isKnownUniquelyReferenced(&variableTexts) { variableTexts = VariableTexts(variableTexts.texts) }
+        return variableTexts
+    }
+
+    /// Starts a new attempt's texts, all NULL: in the box of an earlier attempt
+    /// when no statement refers to it any more, else in a new one. Reusing
+    /// spares the allocation (and the metadata lookup of a new `[String?]`:
+    /// ~750 instructions an attempt in all).
+    private mutating func freshTexts(count: Int) {
+        if spareTexts.count < Self.spareTextCount {
+            spareTexts.append(variableTexts)
+            variableTexts = VariableTexts(count: count)
+            return
+        }
+        swap(&variableTexts, &spareTexts[nextSpare])
+        nextSpare = (nextSpare + 1) % Self.spareTextCount
+        if isKnownUniquelyReferenced(&variableTexts), variableTexts.texts.count == count {
+            for slot in 0..<count { variableTexts.texts[slot] = nil }
+        } else {
+            variableTexts = VariableTexts(count: count)
         }
     }
 
@@ -580,10 +612,7 @@ public struct ClientMachine: Sendable {
         let draws = plan.transactions[currentTransaction].draws
         let count = plan.transactions[currentTransaction].variableNames.count
         if variables.count != count { variables = Array(repeating: .null, count: count) }
-        // A new array rather than writing into the old one: statements sent
-        // still share it (`StatementParameters`), so the first write would copy
-        // it, at several times the cost of a fresh one.
-        variableTexts = Array(repeating: nil, count: count)
+        freshTexts(count: count)
         for draw in draws {
             var value = draw.distribution.draw(&random)
             // Redraw until distinct; the validator guarantees enough values exist.
@@ -593,7 +622,7 @@ public struct ClientMachine: Sendable {
                 tries += 1
             }
             variables[draw.slot] = value
-            variableTexts[draw.slot] = value.bindText
+            variableTexts.texts[draw.slot] = value.bindText
         }
     }
 }

@@ -2,32 +2,31 @@
 /// to the engine (`nil`: SQL NULL).
 ///
 /// No array of values is built per statement: a step's parameters are its
-/// compiled sources read against the attempt's variable texts, and both
-/// arrays are shared, not copied (sending a statement retains them). The
-/// machine's variable texts are copied only when it changes them while a
-/// statement still refers to them (the next draw or a capture): once per
-/// attempt rather than once per statement. So a statement keeps showing the
-/// values it was sent with, for as long as it is kept (deadlock reports).
+/// compiled sources read against the attempt's variable texts, both shared,
+/// not copied (sending a statement retains them). The texts are written only
+/// while no statement refers to them (see `VariableTexts`), so a statement
+/// keeps the values it was sent with for as long as it is kept (the session
+/// board keeps the last few, for deadlock reports).
 ///
 /// A collection of the values, equal when the values are: tests and reports
 /// read it like the `[String?]` it stands for.
 public struct StatementParameters: Sendable, Hashable, RandomAccessCollection, ExpressibleByArrayLiteral {
-    /// Where each value comes from (unless `direct`).
-    // Not an optional array: copying `[ParameterSource]?` went through an
-    // outlined copy with a generic metadata lookup, ~80 instructions a time.
+    /// Where each value comes from (when `variables` is set).
+    // Not optional: copying a `[ParameterSource]?` went through an outlined
+    // copy with a generic metadata lookup, ~80 instructions a time.
     @usableFromInline let sources: [ParameterSource]
-    /// `texts` are the values, in order; `sources` is empty.
-    @usableFromInline let direct: Bool
-    /// The values (`direct`), or the variable texts by slot.
-    @usableFromInline let texts: [String?]
+    /// The values themselves (when `variables` is nil).
+    @usableFromInline let values: [String?]
+    /// The attempt's variable texts, by slot; `nil`: the values are `values`.
+    @usableFromInline let variables: VariableTexts?
     /// For `.clientID` sources.
     @usableFromInline let clientID: Int
 
     /// These values, in order.
     public init(_ values: [String?]) {
         sources = []
-        direct = true
-        texts = values
+        self.values = values
+        variables = nil
         clientID = 0
     }
 
@@ -35,20 +34,25 @@ public struct StatementParameters: Sendable, Hashable, RandomAccessCollection, E
         self.init(values)
     }
 
-    /// A step's parameters: `sources` read against `variableTexts` (by slot)
-    /// and the client's number.
-    public init(sources: [ParameterSource], variableTexts: [String?], clientID: Int) {
+    /// A step's parameters: `sources` read against `variables` (by slot) and
+    /// the client's number.
+    public init(sources: [ParameterSource], variables: VariableTexts, clientID: Int) {
         self.sources = sources
-        direct = false
-        texts = variableTexts
+        values = []
+        self.variables = variables
         self.clientID = clientID
+    }
+
+    /// A step's parameters over these variable texts (tests).
+    public init(sources: [ParameterSource], variableTexts: [String?], clientID: Int) {
+        self.init(sources: sources, variables: VariableTexts(variableTexts), clientID: clientID)
     }
 
     public var startIndex: Int { 0 }
 
     // Inlinable, and `count` spelled out: the engine asks for it on every statement.
     @inlinable
-    public var endIndex: Int { direct ? texts.count : sources.count }
+    public var endIndex: Int { variables == nil ? values.count : sources.count }
 
     @inlinable
     public var count: Int { endIndex }
@@ -56,10 +60,10 @@ public struct StatementParameters: Sendable, Hashable, RandomAccessCollection, E
     // Inlinable: the engine reads every parameter of every statement through it.
     @inlinable
     public subscript(position: Int) -> String? {
-        if direct { return texts[position] }
+        guard let variables else { return values[position] }
         switch sources[position] {
         case .constant(let text): return text
-        case .variable(let slot): return texts[slot]
+        case .variable(let slot): return variables.texts[slot]
         case .clientID: return String(clientID)
         }
     }
@@ -71,5 +75,29 @@ public struct StatementParameters: Sendable, Hashable, RandomAccessCollection, E
     public func hash(into hasher: inout Hasher) {
         hasher.combine(count)
         for value in self { hasher.combine(value) }
+    }
+}
+
+/// The bind texts of an attempt's variables, by slot, shared by the
+/// statements the attempt sends (`StatementParameters`).
+///
+/// `@unchecked Sendable`: the client machine that owns it writes it only
+/// while nothing else refers to it (`isKnownUniquelyReferenced`), that is
+/// before any statement (and so any other thread, through the session
+/// board) can see it; from then on it is only read. The machine reuses a
+/// box once the statements that shared it are gone, so drawing allocates
+/// nothing once a client runs steadily.
+public final class VariableTexts: @unchecked Sendable {
+    // Run-time exclusivity checks off: they cost ~80 instructions per access
+    // of a class property (~1,300 a transaction); writes happen only while
+    // the box is uniquely referenced, so no access can overlap one.
+    @exclusivity(unchecked) @usableFromInline var texts: [String?]
+
+    init(count: Int) {
+        texts = Array(repeating: nil, count: count)
+    }
+
+    init(_ texts: [String?]) {
+        self.texts = texts
     }
 }
