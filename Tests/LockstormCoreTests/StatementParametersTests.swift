@@ -61,4 +61,39 @@ import Testing
             #expect(Array(parameters) == values)
         }
     }
+
+    /// The machine reuses an attempt's texts once nothing refers to them: a
+    /// statement kept longer than the spare texts last (the last 40 sent,
+    /// about 13 attempts here, where the session board keeps 16) still shows
+    /// its own values when it is dropped, through many reuses.
+    @Test func reusedTextsNeverChangeAStatementStillKept() throws {
+        let plan = try makePlan("""
+            name: t
+            transactions:
+              tx:
+                let:
+                  a: uniform(1, 1000000)
+                  b: uniform(1, 1000000)
+                steps:
+                  - UPDATE t SET x = :a WHERE id = :b
+            """)
+        var machine = ClientMachine(plan: plan, clientIndex: 0, seed: 5, transactionLimit: 200)
+        var stats = RunStats(transactionCount: 1)
+        var kept: [(parameters: StatementParameters, values: [String?])] = []
+        var steps: Set<[String?]> = []
+        var action = machine.start(now: 0, stats: &stats)
+        while case .send(_, let parameters) = action {
+            kept.append((parameters, Array(parameters)))
+            if !parameters.isEmpty { steps.insert(Array(parameters)) }
+            if kept.count > 40 {
+                let dropped = kept.removeFirst()
+                #expect(Array(dropped.parameters) == dropped.values)
+            }
+            action = machine.statementSucceeded(now: 1, stats: &stats)
+        }
+        #expect(action == .stop)
+        #expect(kept.allSatisfy { Array($0.parameters) == $0.values })
+        // 200 attempts, each with its own draw (a collision is one in a million squared).
+        #expect(steps.count == 200)
+    }
 }
