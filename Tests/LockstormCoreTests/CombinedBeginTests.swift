@@ -39,11 +39,11 @@ private struct Script {
     var tx: TransactionStats { stats.transactions[machine.currentTransaction] }
 }
 
-private func send(_ sql: String, _ parameters: [String?] = []) -> ClientMachine.Action {
+private func send(_ sql: String, _ parameters: StatementParameters = []) -> ClientMachine.Action {
     .send(sql: sql, parameters: parameters)
 }
 
-private func withBegin(_ sql: String, _ parameters: [String?] = [], begin: String = "BEGIN") -> ClientMachine.Action {
+private func withBegin(_ sql: String, _ parameters: StatementParameters = [], begin: String = "BEGIN") -> ClientMachine.Action {
     .beginAndSend(begin: begin, sql: sql, parameters: parameters)
 }
 

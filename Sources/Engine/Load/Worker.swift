@@ -815,13 +815,11 @@ final class Worker {
             // no lock): fuzz rebuilds a participant's attempt from its BEGIN on.
             let client = clients[index].machine.clientIndex, transaction = clients[index].machine.currentTransaction
             assignment.board.sent(client: client, SessionBoard.Statement(transaction: transaction, step: nil, sql: begin, parameters: [], sentAt: now, completedAt: now))
-            assignment.board.sent(client: client, SessionBoard.Statement(
-                transaction: transaction, step: inPlace(index) { $0.currentStep }, sql: sql, parameters: parameters, sentAt: now
-            ))
+            assignment.board.sent(client: client, transaction: transaction, step: inPlace(index) { $0.currentStep }, sql: sql, parameters: parameters, at: now)
             do {
                 try connection.enterPipelineMode()
                 try connection.send(begin, [])
-                try connection.send(sql, parameters)
+                try connection.send(sql, parameterCount: parameters.count) { parameters[$0] }
                 try connection.pipelineSync()
                 clients[index].prefix = .begin
                 try flushThenRead(client: index, connection)

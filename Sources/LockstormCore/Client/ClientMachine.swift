@@ -51,7 +51,7 @@ public struct ClientMachine: Sendable {
         /// (one pipeline, one round trip), as pgjdbc and Npgsql do; report
         /// the statement's completion or failure, or `beginFailed` when
         /// BEGIN itself failed. Only with `combineBegin`.
-        case beginAndSend(begin: String, sql: String, parameters: [String?])
+        case beginAndSend(begin: String, sql: String, parameters: StatementParameters)
     }
 
     /// One statement of a pipelined transaction.
