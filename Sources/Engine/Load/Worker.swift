@@ -102,12 +102,18 @@ final class Worker {
         var reconnectAttempts = 0
         /// When the connection being opened gives up.
         var connectDeadline: UInt64?
-        /// The pipelined transaction in flight (`pipeline: true`).
-        var pipeline: PipelineProgress? {
-            didSet { pipelining = pipeline != nil }
-        }
-        /// `pipeline != nil`, cheap to test on every statement.
+        // The pipelined transaction in flight (`pipeline: true`), in plain
+        // fields changed in place: a struct of them, copied out, changed and
+        // stored back per result, cost ~7,000 instructions a transaction in
+        // value-witness calls (its failure held a `PostgresError`).
+        /// A pipelined transaction is in flight.
         var pipelining = false
+        /// Its statements.
+        var pipelineStatements: [ClientMachine.PipelinedStatement] = []
+        /// Statements whose results are all read.
+        var pipelineCompleted = 0
+        /// The first statement that failed (-1: none); its error waits in `pendingError`.
+        var pipelineFailedAt = -1
         /// Where the results of a statement sent with BEGIN (`beginAndSend`) are.
         var prefix: BeginPrefix = .none
         /// BEGIN, sent with the statement in flight, failed.
@@ -127,13 +133,12 @@ final class Worker {
         case sync
     }
 
-    /// How far the results of a pipelined transaction have come.
-    private struct PipelineProgress {
-        var statements: [ClientMachine.PipelinedStatement]
-        /// Statements whose results are all read.
-        var completed = 0
-        /// The first statement that failed, and how.
-        var failure: (statement: Int, error: PostgresError)?
+    /// The client's pipelined transaction is over (or abandoned).
+    private func endPipeline(client index: Int) {
+        clients[index].pipelining = false
+        clients[index].pipelineStatements = []
+        clients[index].pipelineCompleted = 0
+        clients[index].pipelineFailedAt = -1
     }
 
     private let assignment: WorkerAssignment
@@ -411,7 +416,7 @@ final class Worker {
         clients[index].connection = nil
         clients[index].cancel = nil
         clients[index].pendingError = nil
-        clients[index].pipeline = nil
+        endPipeline(client: index)
         clients[index].prefix = .none
         clients[index].beginFailed = false
         if clients[index].disconnectedSince == nil { clients[index].disconnectedSince = now }
@@ -638,21 +643,21 @@ final class Worker {
     /// `.pipelineSync` at the end, when the machine hears how it went.
     private func servicePipeline(client index: Int, connection: PostgresConnection, now: UInt64) {
         while !connection.isBusy {
-            guard var progress = clients[index].pipeline else { return }
+            guard clients[index].pipelining else { return }
             switch connection.nextResultStatus() {
             case nil:
                 // One statement is complete; the server goes on with the next.
-                progress.completed += 1
+                clients[index].pipelineCompleted += 1
+                let completed = clients[index].pipelineCompleted
                 let client = clients[index].machine.clientIndex
                 assignment.board.completed(client: client, at: now)
                 // After a failure the rest are not run: the board keeps the one that failed.
-                if progress.failure == nil && progress.completed < progress.statements.count {
-                    let next = progress.statements[progress.completed]
-                    assignment.board.sent(client: client, SessionBoard.Statement(
-                        transaction: clients[index].machine.currentTransaction, step: next.step, sql: next.sql, parameters: next.parameters, sentAt: now
-                    ))
+                if clients[index].pipelineFailedAt < 0 && completed < clients[index].pipelineStatements.count {
+                    assignment.board.sent(
+                        client: client, transaction: clients[index].machine.currentTransaction, step: clients[index].pipelineStatements[completed].step,
+                        sql: clients[index].pipelineStatements[completed].sql, parameters: clients[index].pipelineStatements[completed].parameters, at: now
+                    )
                 }
-                clients[index].pipeline = progress
             case .success, .pipelineAborted:
                 break
             case .failure(let error):
@@ -660,9 +665,9 @@ final class Worker {
                     fail(client: index, error: error, now: now)
                     return
                 }
-                if progress.failure == nil {
-                    progress.failure = (progress.completed, error)
-                    clients[index].pipeline = progress
+                if clients[index].pipelineFailedAt < 0 {
+                    clients[index].pipelineFailedAt = clients[index].pipelineCompleted
+                    clients[index].pendingError = error
                 }
             case .pipelineSync:
                 do {
@@ -674,10 +679,10 @@ final class Worker {
                     return
                 }
                 clients[index].io = .idle
-                if let failure = progress.failure {
-                    deliverFailure(client: index, error: failure.error, now: now)
+                if clients[index].pipelineFailedAt >= 0, let error = clients[index].pendingError.take() {
+                    deliverFailure(client: index, error: error, now: now)
                 } else {
-                    clients[index].pipeline = nil
+                    endPipeline(client: index)
                     perform(clients[index].machine.statementSucceeded(now: now, stats: &stats), client: index, now: now)
                 }
                 return
@@ -711,9 +716,10 @@ final class Worker {
             perform(clients[index].machine.beginFailed(failure, now: now, stats: &stats), client: index, now: now)
             return
         }
-        if clients[index].pipelining, let pipeline = clients[index].pipeline {
-            clients[index].pipeline = nil
-            let statement = pipeline.failure?.statement ?? pipeline.completed
+        if clients[index].pipelining {
+            let failedAt = clients[index].pipelineFailedAt
+            let statement = failedAt >= 0 ? failedAt : clients[index].pipelineCompleted
+            endPipeline(client: index)
             perform(clients[index].machine.pipelineFailed(failure, statement: statement, now: now, stats: &stats), client: index, now: now)
             return
         }
@@ -839,7 +845,10 @@ final class Worker {
                 return
             }
             guard let first = statements.first else { return }
-            clients[index].pipeline = PipelineProgress(statements: statements)
+            clients[index].pipelining = true
+            clients[index].pipelineStatements = statements
+            clients[index].pipelineCompleted = 0
+            clients[index].pipelineFailedAt = -1
             // The board follows the server: the first statement runs now, each next one when the one before completes.
             assignment.board.sent(client: clients[index].machine.clientIndex, SessionBoard.Statement(
                 transaction: clients[index].machine.currentTransaction, step: first.step, sql: first.sql, parameters: first.parameters, sentAt: now
