@@ -3,40 +3,8 @@ import Testing
 
 /// `combineBegin`: BEGIN goes out with the attempt's first statement
 /// (`beginAndSend`), unless a pause comes first.
-private struct Script {
-    var machine: ClientMachine
-    var stats: RunStats
-    var now: UInt64 = 0
-
-    init(_ yaml: String, seed: UInt64 = 1, limit: Int? = nil) throws {
-        let plan = try makePlan(yaml)
-        machine = ClientMachine(plan: plan, clientIndex: 0, seed: seed, transactionLimit: limit, combineBegin: true)
-        stats = RunStats(transactionCount: plan.transactions.count)
-    }
-
-    mutating func tick() -> UInt64 {
-        now += 1_000_000
-        return now
-    }
-
-    mutating func start() -> ClientMachine.Action { machine.start(now: tick(), stats: &stats) }
-    mutating func ok(rows: Int = 1) -> ClientMachine.Action { machine.statementSucceeded(now: tick(), stats: &stats, result: StepResult(rowCount: rows)) }
-    mutating func fail(_ state: SQLState) -> ClientMachine.Action {
-        machine.statementFailed(StatementFailure(sqlState: state, message: "failed"), now: tick(), stats: &stats)
-    }
-    mutating func beginFailed(_ state: SQLState) -> ClientMachine.Action {
-        machine.beginFailed(StatementFailure(sqlState: state, message: "failed"), now: tick(), stats: &stats)
-    }
-    mutating func wake(_ action: ClientMachine.Action) -> ClientMachine.Action {
-        guard case .sleep(let until) = action else {
-            Issue.record("expected a sleep, got \(action)")
-            return action
-        }
-        now = max(now, until)
-        return machine.timerFired(now: now, stats: &stats)
-    }
-
-    var tx: TransactionStats { stats.transactions[machine.currentTransaction] }
+private func combined(_ yaml: String, limit: Int? = nil) throws -> MachineScript {
+    try MachineScript(yaml, limit: limit, combineBegin: true)
 }
 
 private func send(_ sql: String, _ parameters: StatementParameters = []) -> ClientMachine.Action {
@@ -49,7 +17,7 @@ private func withBegin(_ sql: String, _ parameters: StatementParameters = [], be
 
 @Suite struct CombinedBeginTests {
     @Test func beginGoesOutWithTheFirstStepAndTheRestAsUsual() throws {
-        var script = try Script("""
+        var script = try combined("""
             name: t
             params: { amount: 5 }
             transactions:
@@ -69,7 +37,7 @@ private func withBegin(_ sql: String, _ parameters: StatementParameters = [], be
     }
 
     @Test func isolationLevelAndTheFirstSettingTravelTogether() throws {
-        var script = try Script("""
+        var script = try combined("""
             name: t
             transactions:
               tx:
@@ -97,7 +65,7 @@ private func withBegin(_ sql: String, _ parameters: StatementParameters = [], be
     }
 
     @Test func aPauseFirstMeansBeginAlone() throws {
-        var script = try Script("""
+        var script = try combined("""
             name: t
             transactions:
               tx:
@@ -116,7 +84,7 @@ private func withBegin(_ sql: String, _ parameters: StatementParameters = [], be
     }
 
     @Test func aStepSkippedByItsIfIsPassedOverAsAfterASeparateBegin() throws {
-        var script = try Script("""
+        var script = try combined("""
             name: t
             transactions:
               tx:
@@ -132,7 +100,7 @@ private func withBegin(_ sql: String, _ parameters: StatementParameters = [], be
     }
 
     @Test func everyStepSkippedMeansBeginWithCommit() throws {
-        var script = try Script("""
+        var script = try combined("""
             name: t
             transactions:
               tx:
@@ -147,7 +115,7 @@ private func withBegin(_ sql: String, _ parameters: StatementParameters = [], be
     }
 
     @Test func aSkippedStepThenAPauseMeansBeginAlone() throws {
-        var script = try Script("""
+        var script = try combined("""
             name: t
             transactions:
               tx:
@@ -162,7 +130,7 @@ private func withBegin(_ sql: String, _ parameters: StatementParameters = [], be
     }
 
     @Test func theFirstStepsExpectAndRetryApplyAsUsual() throws {
-        var script = try Script("""
+        var script = try combined("""
             name: t
             transactions:
               tx:
@@ -186,7 +154,7 @@ private func withBegin(_ sql: String, _ parameters: StatementParameters = [], be
     }
 
     @Test func aFailedBeginIsNotTheFirstStepsFailure() throws {
-        var script = try Script("""
+        var script = try combined("""
             name: t
             transactions:
               tx:
@@ -204,7 +172,7 @@ private func withBegin(_ sql: String, _ parameters: StatementParameters = [], be
     }
 
     @Test func autocommitAndPipelinedTransactionsAreUnchanged() throws {
-        var autocommit = try Script("""
+        var autocommit = try combined("""
             name: t
             transactions:
               tx:
@@ -213,7 +181,7 @@ private func withBegin(_ sql: String, _ parameters: StatementParameters = [], be
                   - SELECT 1
             """)
         #expect(autocommit.start() == send("SELECT 1"))
-        var pipelined = try Script("""
+        var pipelined = try combined("""
             name: t
             transactions:
               tx:

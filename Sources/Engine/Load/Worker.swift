@@ -522,12 +522,7 @@ final class Worker {
             if wantsRow {
                 switch connection.nextResult(copyRows: true) {
                 case nil:
-                    if clients[index].prefix == .statement {
-                        clients[index].prefix = .sync
-                        continue
-                    }
-                    completeStatement(client: index, now: now)
-                    return
+                    if statementResultsEnded(client: index, now: now) { return }
                 case .success(let query)?:
                     clients[index].stepResult = Self.stepResult(query, withRow: true)
                 case .failure(let error)?:
@@ -541,21 +536,28 @@ final class Worker {
             // through Optional's generic value witness, four per statement.
             switch connection.nextResultStatus() {
             case nil:
-                if clients[index].prefix == .statement {
-                    clients[index].prefix = .sync
-                    continue
-                }
-                completeStatement(client: index, now: now)
-                return
+                if statementResultsEnded(client: index, now: now) { return }
             case .success(let rowCount)?:
                 clients[index].stepResult.rowCount = rowCount
             case .failure(let error)?:
                 if !noteFailure(client: index, error, now: now) { return }
-            // Only in pipeline mode, which servicePipeline reads.
+            // Pipeline mode only: a statement sent with a BEGIN that failed.
             case .pipelineAborted?, .pipelineSync?:
                 clients[index].stepResult.rowCount = 0
             }
         }
+    }
+
+    /// The statement in flight has no more results: it is complete, unless it
+    /// went out with BEGIN, whose pipeline ends with a Sync still to read.
+    /// Returns whether it completed (the machine has been told).
+    private func statementResultsEnded(client index: Int, now: UInt64) -> Bool {
+        if clients[index].prefix == .statement {
+            clients[index].prefix = .sync
+            return false
+        }
+        completeStatement(client: index, now: now)
+        return true
     }
 
     /// Reads one result of BEGIN (sent with the statement in flight) or the
@@ -788,14 +790,31 @@ final class Worker {
         }
     }
 
+    /// The client's connection, or `nil` once the machine has been told there is none.
+    private func connectionForSend(client index: Int, now: UInt64) -> PostgresConnection? {
+        if let connection = clients[index].connection { return connection }
+        deliverFailure(client: index, error: PostgresError(kind: .connectionLost, sqlState: "08006", message: "no connection"), now: now)
+        return nil
+    }
+
+    /// Sending failed. A connection half-way into a pipeline cannot be
+    /// trusted: it counts as lost, and the client opens a new one.
+    private func sendFailed(client index: Int, _ error: any Error, connection: PostgresConnection, midPipeline: Bool, now: UInt64) {
+        guard var lost = error as? PostgresError else {
+            finish(client: index)
+            return
+        }
+        if midPipeline || !connection.isHealthy { lost.kind = .connectionLost }
+        clients[index].io = .idle
+        clients[index].prefix = .none
+        deliverFailure(client: index, error: lost, now: now)
+    }
+
     /// Carries out the machine's action.
     private func perform(_ action: ClientMachine.Action, client index: Int, now: UInt64) {
         switch action {
         case .send(let sql, let parameters):
-            guard let connection = clients[index].connection else {
-                deliverFailure(client: index, error: PostgresError(kind: .connectionLost, sqlState: "08006", message: "no connection"), now: now)
-                return
-            }
+            guard let connection = connectionForSend(client: index, now: now) else { return }
             // Field by field: `let machine = clients[index].machine` would copy the whole machine.
             assignment.board.sent(
                 client: clients[index].machine.clientIndex, transaction: clients[index].machine.currentTransaction, step: inPlace(index) { $0.currentStep },
@@ -804,19 +823,11 @@ final class Worker {
             do {
                 try connection.send(sql, parameterCount: parameters.count) { parameters[$0] }
                 try flushThenRead(client: index, connection)
-            } catch let error as PostgresError {
-                var lost = error
-                if !connection.isHealthy { lost.kind = .connectionLost }
-                clients[index].io = .idle
-                deliverFailure(client: index, error: lost, now: now)
             } catch {
-                finish(client: index)
+                sendFailed(client: index, error, connection: connection, midPipeline: false, now: now)
             }
         case .beginAndSend(let begin, let sql, let parameters):
-            guard let connection = clients[index].connection else {
-                deliverFailure(client: index, error: PostgresError(kind: .connectionLost, sqlState: "08006", message: "no connection"), now: now)
-                return
-            }
+            guard let connection = connectionForSend(client: index, now: now) else { return }
             // The board shows both, as if BEGIN had completed at once (it takes
             // no lock): fuzz rebuilds a participant's attempt from its BEGIN on.
             let client = clients[index].machine.clientIndex, transaction = clients[index].machine.currentTransaction
@@ -829,21 +840,11 @@ final class Worker {
                 try connection.pipelineSync()
                 clients[index].prefix = .begin
                 try flushThenRead(client: index, connection)
-            } catch let error as PostgresError {
-                // A connection half-way into a pipeline cannot be trusted: open a new one.
-                var lost = error
-                lost.kind = .connectionLost
-                clients[index].io = .idle
-                clients[index].prefix = .none
-                deliverFailure(client: index, error: lost, now: now)
             } catch {
-                finish(client: index)
+                sendFailed(client: index, error, connection: connection, midPipeline: true, now: now)
             }
         case .pipeline(let statements):
-            guard let connection = clients[index].connection else {
-                deliverFailure(client: index, error: PostgresError(kind: .connectionLost, sqlState: "08006", message: "no connection"), now: now)
-                return
-            }
+            guard let connection = connectionForSend(client: index, now: now) else { return }
             guard let first = statements.first else { return }
             clients[index].pipelining = true
             clients[index].pipelineStatements = statements
@@ -860,14 +861,8 @@ final class Worker {
                 }
                 try connection.pipelineSync()
                 try flushThenRead(client: index, connection)
-            } catch let error as PostgresError {
-                // A connection half-way into a pipeline cannot be trusted: open a new one.
-                var lost = error
-                lost.kind = .connectionLost
-                clients[index].io = .idle
-                deliverFailure(client: index, error: lost, now: now)
             } catch {
-                finish(client: index)
+                sendFailed(client: index, error, connection: connection, midPipeline: true, now: now)
             }
         case .sleep(let until):
             clients[index].io = .sleeping(until: until)
