@@ -13,7 +13,9 @@ public final class PostgresConnection {
     public let backendPID: Int32
     /// Text of the bind parameters of the statement being sent, reused from
     /// statement to statement so that sending allocates nothing.
-    private var parameters = ParameterBuffer()
+    // Run-time exclusivity checks off (~100 instructions a statement): only
+    // `send` touches it, and a connection is used by one thread at a time.
+    @exclusivity(unchecked) private var parameters = ParameterBuffer()
 
     /// Opens a connection, blocking for at most `connectTimeout` seconds.
     ///
@@ -103,7 +105,16 @@ public final class PostgresConnection {
     /// Like `send(_:_:)`, with parameter `i` (0 ≤ i < `parameterCount`) read
     /// from `value(i)`: the caller needs no array of values.
     public func send(_ sql: String, parameterCount: Int, _ value: (Int) -> String?) throws {
-        let values = self.parameters.fill(count: parameterCount, value)
+        try send(sql, parameterCount: parameterCount, buffer: &parameters, value)
+    }
+
+    /// Like `send(_:parameterCount:_:)`, with the parameters' C text built in
+    /// `buffer`, which libpq has copied by the time this returns: one buffer
+    /// can serve every connection of a thread. An event loop over hundreds of
+    /// connections keeps it in cache that way, where a buffer per connection
+    /// is cold by the time that connection sends again.
+    public func send(_ sql: String, parameterCount: Int, buffer: inout ParameterBuffer, _ value: (Int) -> String?) throws {
+        let values = buffer.fill(count: parameterCount, value)
         let accepted = sql.withCString { sqlPointer in
             PQsendQueryParams(handle, sqlPointer, Int32(parameterCount), nil, values, nil, nil, 0)
         }
@@ -433,11 +444,12 @@ private func withCStringArray<R>(_ strings: [String], _ body: (UnsafePointer<Uns
     }
 }
 
-/// The C form of text-format bind parameters, in memory owned by one
-/// connection and reused from statement to statement: one byte buffer holds
-/// all values (each NUL-terminated), one array points into it (`nil`: SQL NULL).
-/// They grow as needed and are freed by `deallocate`.
-struct ParameterBuffer {
+/// The C form of text-format bind parameters, in memory reused from
+/// statement to statement (a connection's own, or one a thread shares among
+/// its connections): one byte buffer holds all values (each NUL-terminated),
+/// one array points into it (`nil`: SQL NULL). They grow as needed and are
+/// freed by `deallocate`, which the owner calls once.
+public struct ParameterBuffer {
     private var bytes: UnsafeMutablePointer<CChar>?
     private var byteCapacity = 0
     private var pointers: UnsafeMutablePointer<UnsafePointer<CChar>?>?
@@ -445,6 +457,9 @@ struct ParameterBuffer {
     /// `bytes` may move as it grows, so pointers are taken at the end.
     private var offsets: UnsafeMutablePointer<Int>?
     private var pointerCapacity = 0
+
+    /// An empty buffer: nothing is allocated until the first parameter.
+    public init() {}
 
     /// Copies `value(0)`, …, `value(count − 1)` in (each read once) and
     /// returns the value array for libpq (`nil` when there are none). Valid
@@ -494,7 +509,7 @@ struct ParameterBuffer {
         byteCapacity = capacity
     }
 
-    func deallocate() {
+    public func deallocate() {
         bytes?.deallocate()
         pointers?.deallocate()
         offsets?.deallocate()

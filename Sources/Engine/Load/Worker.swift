@@ -143,6 +143,10 @@ final class Worker {
 
     private let assignment: WorkerAssignment
     private var clients: [Client] = []
+    /// Bind-parameter text for every connection of this worker: one buffer
+    /// stays in cache where one per connection is cold at hundreds of clients.
+    /// Exclusivity checks off: only `perform`, on this thread, uses it.
+    @exclusivity(unchecked) private var parameterBuffer = ParameterBuffer()
     /// The sockets of the clients' established connections.
     private let poller: Poller
     /// Clients in `.connecting` (reconnects): their sockets are polled apart.
@@ -184,6 +188,10 @@ final class Worker {
         }
         active = clients.count
         poller = Poller(capacity: clients.count)
+    }
+
+    deinit {
+        parameterBuffer.deallocate()
     }
 
     /// Opens this worker's connections, all at once, before the load starts.
@@ -811,8 +819,8 @@ final class Worker {
     }
 
     /// Carries out the machine's action.
-    private func perform(_ action: ClientMachine.Action, client index: Int, now: UInt64) {
-        switch action {
+    private func perform(_ action: consuming ClientMachine.Action, client index: Int, now: UInt64) {
+        switch consume action {
         case .send(let sql, let parameters):
             guard let connection = connectionForSend(client: index, now: now) else { return }
             // Field by field: `let machine = clients[index].machine` would copy the whole machine.
@@ -821,7 +829,7 @@ final class Worker {
                 sql: sql, parameters: parameters, at: now
             )
             do {
-                try connection.send(sql, parameterCount: parameters.count) { parameters[$0] }
+                try connection.send(sql, parameterCount: parameters.count, buffer: &parameterBuffer) { parameters[$0] }
                 try flushThenRead(client: index, connection)
             } catch {
                 sendFailed(client: index, error, connection: connection, midPipeline: false, now: now)
@@ -835,8 +843,8 @@ final class Worker {
             assignment.board.sent(client: client, transaction: transaction, step: inPlace(index) { $0.currentStep }, sql: sql, parameters: parameters, at: now)
             do {
                 try connection.enterPipelineMode()
-                try connection.send(begin, [])
-                try connection.send(sql, parameterCount: parameters.count) { parameters[$0] }
+                try connection.send(begin, parameterCount: 0, buffer: &parameterBuffer) { _ in nil }
+                try connection.send(sql, parameterCount: parameters.count, buffer: &parameterBuffer) { parameters[$0] }
                 try connection.pipelineSync()
                 clients[index].prefix = .begin
                 try flushThenRead(client: index, connection)
@@ -857,7 +865,7 @@ final class Worker {
             do {
                 try connection.enterPipelineMode()
                 for statement in statements {
-                    try connection.send(statement.sql, parameterCount: statement.parameters.count) { statement.parameters[$0] }
+                    try connection.send(statement.sql, parameterCount: statement.parameters.count, buffer: &parameterBuffer) { statement.parameters[$0] }
                 }
                 try connection.pipelineSync()
                 try flushThenRead(client: index, connection)
