@@ -209,7 +209,7 @@ public final class PostgresConnection {
             PQclear(result)
             return .success(rowCount: rows)
         case PGRES_COMMAND_OK, PGRES_EMPTY_QUERY:
-            let rows = Self.count(PQcmdTuples(result))
+            let rows = Self.affectedRows(commandTag: PQcmdStatus(result))
             PQclear(result)
             return .success(rowCount: rows)
         case PGRES_PIPELINE_ABORTED:
@@ -253,7 +253,8 @@ public final class PostgresConnection {
         }
         switch PQresultStatus(result) {
         case PGRES_COMMAND_OK, PGRES_EMPTY_QUERY:
-            return QueryResult(commandTag: Self.string(PQcmdStatus(result)) ?? "", affectedRows: Int(Self.string(PQcmdTuples(result)) ?? "") ?? 0)
+            let tag = PQcmdStatus(result)
+            return QueryResult(commandTag: Self.string(tag) ?? "", affectedRows: Self.affectedRows(commandTag: tag))
         case PGRES_TUPLES_OK, PGRES_SINGLE_TUPLE:
             let rowCount = Int(PQntuples(result))
             let columnCount = Int(PQnfields(result))
@@ -308,15 +309,59 @@ public final class PostgresConnection {
         return PostgresError(kind: .client, message: message)
     }
 
-    /// The decimal number `PQcmdTuples` returns ("" when the command has none: 0), without a String.
-    private static func count(_ pointer: UnsafeMutablePointer<CChar>?) -> Int {
-        guard var pointer else { return 0 }
-        var value = 0
-        while pointer.pointee >= 48 && pointer.pointee <= 57 {
-            value = value &* 10 &+ Int(pointer.pointee - 48)
-            pointer += 1
+    /// The rows a command affected, read from its tag (`PQcmdStatus`) as
+    /// `PQcmdTuples` reads it: the number after "INSERT <oid> ", "SELECT ",
+    /// "UPDATE ", "DELETE ", "MERGE ", "FETCH ", "MOVE " or "COPY "; 0 for any
+    /// other tag ("BEGIN", "COMMIT", "SET", "CREATE TABLE") and for a number
+    /// that is not all digits (PQcmdTuples gives "" for both) or does not fit.
+    ///
+    /// Written out rather than calling `PQcmdTuples`: that tries its prefixes
+    /// one `strncmp` at a time (seven for BEGIN or COMMIT), ~1,000
+    /// instructions a transaction; this looks at the first letter.
+    static func affectedRows(commandTag: UnsafePointer<CChar>?) -> Int {
+        guard let commandTag else { return 0 }
+        return UnsafeRawPointer(commandTag).withMemoryRebound(to: UInt8.self, capacity: 1) { tag in
+            /// Whether the tag starts with `prefix` (stops at the NUL: no read past the end).
+            func starts(with prefix: StaticString) -> Bool {
+                let bytes = prefix.utf8Start
+                for offset in 0..<prefix.utf8CodeUnitCount where tag[offset] != bytes[offset] { return false }
+                return true
+            }
+            var digits: UnsafePointer<UInt8>
+            switch tag[0] {
+            case UInt8(ascii: "I") where starts(with: "INSERT "):
+                // "INSERT <oid> <rows>": skip the oid.
+                digits = tag + 7
+                while digits.pointee != 0 && digits.pointee != UInt8(ascii: " ") { digits += 1 }
+                guard digits.pointee != 0 else { return 0 }
+                digits += 1
+            case UInt8(ascii: "S") where starts(with: "SELECT "),
+                 UInt8(ascii: "U") where starts(with: "UPDATE "),
+                 UInt8(ascii: "D") where starts(with: "DELETE "):
+                digits = tag + 7
+            case UInt8(ascii: "M") where starts(with: "MERGE "),
+                 UInt8(ascii: "F") where starts(with: "FETCH "):
+                digits = tag + 6
+            case UInt8(ascii: "M") where starts(with: "MOVE "),
+                 UInt8(ascii: "C") where starts(with: "COPY "):
+                digits = tag + 5
+            default:
+                return 0
+            }
+            // At least one digit and nothing else, as PQcmdTuples checks.
+            guard digits.pointee != 0 else { return 0 }
+            var value = 0
+            while digits.pointee != 0 {
+                let digit = Int(digits.pointee) &- 48
+                guard digit >= 0 && digit <= 9 else { return 0 }
+                let (times10, overflow1) = value.multipliedReportingOverflow(by: 10)
+                let (sum, overflow2) = times10.addingReportingOverflow(digit)
+                if overflow1 || overflow2 { return 0 }
+                value = sum
+                digits += 1
+            }
+            return value
         }
-        return value
     }
 
     private static func string(_ pointer: UnsafePointer<CChar>?) -> String? {

@@ -57,6 +57,86 @@ struct PostgresConnectionTests {
         }
     }
 
+    @Test("row counts through the non-blocking path: rows returned, rows affected by the command tag, 0 for tags without one")
+    func rowCountsOfResultStatus() throws {
+        try TestServer.with { server in
+            let connection = try PostgresConnection(dsn: server.dsn)
+            try connection.setNonBlocking(true)
+            // (statement, its row count): nextResultStatus reads it from the
+            // result, execute from the same tag; both must agree.
+            let statements: [(String, Int)] = [
+                ("CREATE TABLE counted (id int PRIMARY KEY, v int)", 0),
+                ("INSERT INTO counted SELECT g, 0 FROM generate_series(1, 5) g", 5),
+                ("INSERT INTO counted VALUES (6, 0)", 1),
+                ("BEGIN", 0),
+                ("SET LOCAL lock_timeout = '5s'", 0),
+                ("SELECT id FROM counted WHERE id <= 3 ORDER BY id FOR UPDATE", 3),
+                ("SELECT id FROM counted WHERE id > 100", 0),
+                ("UPDATE counted SET v = v + 1 WHERE id IN (1, 2)", 2),
+                ("UPDATE counted SET v = v + 1 WHERE id = 100", 0),
+                ("DECLARE c CURSOR FOR SELECT id FROM counted ORDER BY id", 0),
+                ("MOVE 2 IN c", 2),
+                ("FETCH 3 FROM c", 3),
+                ("CLOSE c", 0),
+                ("MERGE INTO counted USING (VALUES (1), (7)) AS s(id) ON counted.id = s.id WHEN MATCHED THEN UPDATE SET v = 9 WHEN NOT MATCHED THEN INSERT VALUES (s.id, 9)", 2),
+                ("DELETE FROM counted WHERE id >= 6", 2),
+                ("COMMIT", 0),
+                // CREATE TABLE AS succeeds without rows, tagged "SELECT 5".
+                ("CREATE TABLE copied AS SELECT * FROM counted", 5),
+                ("COPY (SELECT id FROM counted) TO '/dev/null'", 5),
+                ("SET statement_timeout = 0", 0),
+                ("", 0),
+            ]
+            for (sql, expected) in statements {
+                try connection.send(sql, [])
+                while try !connection.flush() {}
+                var counts: [Int] = []
+                var failure: PostgresError?
+                try readResults(connection) { status in
+                    switch status {
+                    case .success(let rowCount): counts.append(rowCount)
+                    case .failure(let error): failure = error
+                    case .pipelineAborted, .pipelineSync: Issue.record("pipeline result outside a pipeline: \(sql)")
+                    }
+                }
+                #expect(failure == nil, "\(sql): \(failure?.message ?? "")")
+                #expect(counts == [expected], "\(sql)")
+            }
+            // The blocking path reads the same counts.
+            try connection.setNonBlocking(false)
+            try connection.execute("DROP TABLE counted, copied")
+            for (sql, expected) in statements {
+                #expect(try connection.execute(sql).affectedRows == expected, "\(sql)")
+            }
+        }
+    }
+
+    @Test("row counts in pipeline mode, as a BEGIN sent with its statement reads them")
+    func rowCountsInPipelineMode() throws {
+        try TestServer.with { server in
+            let connection = try PostgresConnection(dsn: server.dsn)
+            try connection.executeScript("CREATE TABLE counted (id int PRIMARY KEY, v int); INSERT INTO counted SELECT g, 0 FROM generate_series(1, 4) g;")
+            try connection.setNonBlocking(true)
+            try connection.enterPipelineMode()
+            try connection.send("BEGIN", [])
+            try connection.send("UPDATE counted SET v = 1 WHERE id <= $1", ["3"])
+            try connection.send("COMMIT", [])
+            try connection.pipelineSync()
+            while try !connection.flush() {}
+            var seen: [String] = []
+            try readResults(connection, through: 4) { status in
+                switch status {
+                case .success(let rowCount): seen.append("success \(rowCount)")
+                case .failure(let error): seen.append("failure \(error.message)")
+                case .pipelineAborted: seen.append("aborted")
+                case .pipelineSync: seen.append("sync")
+                }
+            }
+            #expect(seen == ["success 0", "success 3", "success 0", "sync"])
+            try connection.exitPipelineMode()
+        }
+    }
+
     @Test("the backend PID is the server's pg_backend_pid()")
     func backendPID() throws {
         try TestServer.with { server in
@@ -158,6 +238,29 @@ struct PostgresConnectionTests {
             let error = #expect(throws: PostgresError.self) { try victim.execute("SELECT 1") }
             #expect(error?.kind == .connectionLost || error?.sqlState == "57P01")
             #expect(victim.isHealthy == false)
+        }
+    }
+}
+
+/// Reads the results of `statements` statements with `nextResultStatus`
+/// (each ends with `nil`; a pipeline's Sync counts as one), polling the socket.
+private func readResults(_ connection: PostgresConnection, through statements: Int = 1, _ body: (PostgresConnection.ResultStatus) -> Void) throws {
+    let deadline = Date().addingTimeInterval(30)
+    var ended = 0
+    while ended < statements {
+        guard Date() < deadline else { throw PostgresError(kind: .client, message: "results did not come within 30 s") }
+        try connection.consumeInput()
+        while ended < statements, !connection.isBusy {
+            guard let status = connection.nextResultStatus() else {
+                ended += 1
+                continue
+            }
+            body(status)
+            if case .pipelineSync = status { ended += 1 }
+        }
+        if ended < statements {
+            var descriptor = pollfd(fd: connection.socket, events: Int16(POLLIN), revents: 0)
+            _ = poll(&descriptor, 1, 100)
         }
     }
 }
