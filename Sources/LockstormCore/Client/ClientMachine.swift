@@ -305,12 +305,11 @@ public struct ClientMachine: Sendable {
     /// Statement `statement` of the pipeline in flight failed (the ones
     /// after it were not run): as if it had failed on its own.
     public mutating func pipelineFailed(_ failure: StatementFailure, statement: Int, now: UInt64, stats: inout RunStats) -> Action {
-        let transaction = plan.transactions[currentTransaction]
-        let settings = transaction.settings.count
+        let settings = plan.transactions[currentTransaction].settings.count
         switch statement {
         case ..<1: phase = .beginning
         case ...settings: phase = .setting(statement - 1)
-        case ...(settings + transaction.steps.count): phase = .running(statement - 1 - settings)
+        case ...(settings + plan.transactions[currentTransaction].steps.count): phase = .running(statement - 1 - settings)
         default: phase = .committing
         }
         return statementFailed(failure, now: now, stats: &stats)
@@ -405,16 +404,15 @@ public struct ClientMachine: Sendable {
     /// Whether BEGIN is followed at once by a statement (a setting, the first
     /// step whose `if` holds, or COMMIT) rather than by a pause. Reads the
     /// same state `afterBegin` does and changes nothing (no draw).
+    ///
+    /// Reads through `plan.transactions[currentTransaction]` each time: a
+    /// `let transaction = …` copies the whole transaction (an outlined copy
+    /// and destroy, ~650 instructions a transaction).
     private func statementFollowsBegin() -> Bool {
-        let transaction = plan.transactions[currentTransaction]
-        if !transaction.settings.isEmpty { return true }
-        for index in transaction.steps.indices {
-            switch transaction.steps[index] {
-            case .sql:
-                if isPlain(index) || conditionHolds(step: index) { return true }
-            case .pause:
-                return false
-            }
+        if !plan.transactions[currentTransaction].settings.isEmpty { return true }
+        for index in 0..<plan.transactions[currentTransaction].steps.count {
+            guard case .sql = plan.transactions[currentTransaction].steps[index] else { return false }
+            if isPlain(index) || conditionHolds(step: index) { return true }
         }
         return true
     }
@@ -425,21 +423,23 @@ public struct ClientMachine: Sendable {
     }
 
     private mutating func nextSetting(after index: Int, now: UInt64, stats: inout RunStats) -> Action {
-        let settings = plan.transactions[currentTransaction].settings
         let next = index + 1
-        guard next < settings.count else { return runStep(0, now: now, stats: &stats) }
+        guard next < plan.transactions[currentTransaction].settings.count else { return runStep(0, now: now, stats: &stats) }
         phase = .setting(next)
         sentStatement = true
-        return .send(sql: settings[next].sql, parameters: StatementParameters(settings[next].parameters))
+        return .send(
+            sql: plan.transactions[currentTransaction].settings[next].sql,
+            parameters: StatementParameters(plan.transactions[currentTransaction].settings[next].parameters)
+        )
     }
 
     /// Runs step `index`, or the first one after it whose `if` holds; after
     /// the last, commits.
     private mutating func runStep(_ index: Int, now: UInt64, stats: inout RunStats) -> Action {
-        let steps = plan.transactions[currentTransaction].steps
         var index = index
-        while index < steps.count {
-            switch steps[index] {
+        // The steps are read in place (see `statementFollowsBegin`).
+        while index < plan.transactions[currentTransaction].steps.count {
+            switch plan.transactions[currentTransaction].steps[index] {
             case .sql(let sql, let sources, _):
                 // Only a step that is not plain can have an `if`; binding its options copies them.
                 if !isPlain(index), !conditionHolds(step: index) {
@@ -472,15 +472,20 @@ public struct ClientMachine: Sendable {
     /// The whole attempt as one pipeline: BEGIN, settings, steps, COMMIT
     /// (the validator allows no pauses, captures or conditions here).
     private mutating func pipelined() -> Action {
-        let transaction = plan.transactions[currentTransaction]
+        // Read in place, not through a copy of the transaction (see `statementFollowsBegin`).
+        let settingCount = plan.transactions[currentTransaction].settings.count
+        let stepCount = plan.transactions[currentTransaction].steps.count
         var statements: [PipelinedStatement] = []
-        statements.reserveCapacity(transaction.settings.count + transaction.steps.count + 2)
-        statements.append(PipelinedStatement(sql: transaction.begin, parameters: [], step: nil))
-        for setting in transaction.settings {
-            statements.append(PipelinedStatement(sql: setting.sql, parameters: StatementParameters(setting.parameters), step: nil))
+        statements.reserveCapacity(settingCount + stepCount + 2)
+        statements.append(PipelinedStatement(sql: plan.transactions[currentTransaction].begin, parameters: [], step: nil))
+        for index in 0..<settingCount {
+            statements.append(PipelinedStatement(
+                sql: plan.transactions[currentTransaction].settings[index].sql,
+                parameters: StatementParameters(plan.transactions[currentTransaction].settings[index].parameters), step: nil
+            ))
         }
-        for (index, step) in transaction.steps.enumerated() {
-            if case .sql(let sql, let sources, _) = step {
+        for index in 0..<stepCount {
+            if case .sql(let sql, let sources, _) = plan.transactions[currentTransaction].steps[index] {
                 statements.append(PipelinedStatement(sql: sql, parameters: parameters(sources), step: index))
             }
         }
@@ -559,9 +564,8 @@ public struct ClientMachine: Sendable {
     }
 
     private mutating func afterRollback(now: UInt64, stats: inout RunStats) -> Action {
-        let transaction = plan.transactions[currentTransaction]
-        if let failure = lastFailure, !stopRequested, transaction.action(for: failure.sqlState, step: failedStep) == .retry {
-            let policy = transaction.retry ?? .expectedDefault
+        if let failure = lastFailure, !stopRequested, plan.transactions[currentTransaction].action(for: failure.sqlState, step: failedStep) == .retry {
+            let policy = plan.transactions[currentTransaction].retry ?? .expectedDefault
             if attempt < policy.maxAttempts {
                 phase = .backingOff
                 let delay = policy.backoff.delay(retry: attempt, random: &random)
@@ -573,9 +577,8 @@ public struct ClientMachine: Sendable {
 
     /// Captured variables start each attempt as NULL.
     private mutating func resetCaptures() {
-        let transaction = plan.transactions[currentTransaction]
-        guard variables.count > transaction.draws.count else { return }
-        let drawn = Set(transaction.draws.map(\.slot))
+        guard variables.count > plan.transactions[currentTransaction].draws.count else { return }
+        let drawn = Set(plan.transactions[currentTransaction].draws.map(\.slot))
         for slot in variables.indices where !drawn.contains(slot) {
             variables[slot] = .null
             writableTexts().texts[slot] = nil
