@@ -150,7 +150,7 @@ public enum LoadRunner {
                 }
             }
         }
-        let board = SessionBoard(clients: options.clients)
+        let board = SessionBoard(plan: plan, clients: options.clients)
         let deadlockTimeout = server.settings.first { $0.name == "deadlock_timeout" }.flatMap { Self.nanoseconds(postgresSetting: $0.value) } ?? 1_000_000_000
         let timeseries = TimeseriesCollector(workers: threadCount, intervalNanoseconds: UInt64(max(options.intervalSeconds, 0.01) * 1e9))
         let deadlocksBefore = serverDeadlocks(admin)

@@ -68,6 +68,29 @@ public struct StatementParameters: Sendable, Hashable, RandomAccessCollection, E
         }
     }
 
+    /// Whether these are `sources` read for client `clientID` against
+    /// variable texts: then `StatementParameters(sources: sources, variables:
+    /// variableTexts, clientID: clientID)` has the same values, which lets the
+    /// session board keep only the texts, not the parameters, per statement.
+    // Inlinable, the arrays compared by identity first: the engine asks on
+    // every step it sends, and the array comparison is an outlined call.
+    @inlinable
+    public func read(_ sources: [ParameterSource], clientID: Int) -> Bool {
+        guard variables != nil, clientID == self.clientID else { return false }
+        let same = sources.withUnsafeBufferPointer { lhs in
+            self.sources.withUnsafeBufferPointer { $0.baseAddress == lhs.baseAddress && $0.count == lhs.count }
+        }
+        return same || sources == self.sources
+    }
+
+    /// The variable texts the values are read from (`nil`: fixed values).
+    @inlinable
+    public var variableTexts: VariableTexts? { variables }
+
+    /// Which variable texts the values are read from, without retaining them.
+    @inlinable
+    public var variableTextsIdentity: ObjectIdentifier? { variables.map { ObjectIdentifier($0) } }
+
     public static func == (lhs: Self, rhs: Self) -> Bool {
         lhs.elementsEqual(rhs)
     }
