@@ -182,26 +182,37 @@ struct SessionBoardTests {
         #expect(board.recent(client: 0).isEmpty && board.recent(client: 1).isEmpty)
     }
 
-    @Test("variable texts are held while a kept statement reads them, and let go when the last leaves the history")
+    @Test("variable texts are held while a kept statement reads them, and let go with the next attempt's once none does")
     func textsHeldWhileKept() throws {
         let plan = try Self.plan()
         let board = SessionBoard(plan: plan, clients: 1)
         board.connected(client: 0, pid: 1)
         guard case .sql(let sql, let sources, _) = plan.transactions[0].steps[1] else { throw BoardTestError.planShape }
         var texts = try #require(StatementParameters(sources: sources, variableTexts: ["1", "2", "3", "4", "5", "6"], clientID: 0).variableTexts)
-        do {
-            let parameters = StatementParameters(sources: sources, variables: texts, clientID: 0)
-            board.sent(client: 0, transaction: 0, step: 1, sql: sql, parameters: parameters, at: 1)
-            board.sent(client: 0, transaction: 0, step: 1, sql: sql, parameters: parameters, at: 2)
+        var next = try #require(StatementParameters(sources: sources, variableTexts: ["7", "8", "9", "10", "11", "12"], clientID: 0).variableTexts)
+        func step(_ texts: VariableTexts, at time: UInt64) {
+            board.sent(client: 0, transaction: 0, step: 1, sql: sql, parameters: StatementParameters(sources: sources, variables: texts, clientID: 0), at: time)
         }
+        step(texts, at: 1)
+        step(texts, at: 2)
         #expect(board.heldReferences(client: 0) == (texts: 1, verbatim: 0))
         for time in UInt64(3)..<18 {
             board.sent(client: 0, transaction: 0, step: nil, sql: "COMMIT", parameters: [], at: time)
             #expect(!isKnownUniquelyReferenced(&texts), "still read by the statement sent at 2 (time \(time))")
         }
+        // No kept statement reads them; the next attempt's texts take their place.
         board.sent(client: 0, transaction: 0, step: nil, sql: "COMMIT", parameters: [], at: 18)
+        step(next, at: 19)
         #expect(isKnownUniquelyReferenced(&texts))
-        #expect(board.heldReferences(client: 0) == (texts: 0, verbatim: 0))
+        #expect(!isKnownUniquelyReferenced(&next))
+        #expect(board.heldReferences(client: 0) == (texts: 1, verbatim: 0))
+        #expect(board.recent(client: 0).last.map { Array($0.parameters) } == Array(StatementParameters(sources: sources, variables: next, clientID: 0)))
+        // Texts a kept statement reads again are kept again, in place.
+        board.sent(client: 0, transaction: 0, step: nil, sql: "COMMIT", parameters: [], at: 20)
+        step(next, at: 21)
+        #expect(board.heldReferences(client: 0) == (texts: 1, verbatim: 0))
+        board.connected(client: 0, pid: 2)
+        #expect(isKnownUniquelyReferenced(&next))
     }
 
     @Test("statements the plan does not account for are kept verbatim")
@@ -235,10 +246,28 @@ struct SessionBoardTests {
         let expected = statements + [Sent(transaction: 0, step: 0, sql: sql, values: Array(otherClient), sentAt: 9)]
         #expect(board.recent(client: 0).map(Sent.init) == expected)
         #expect(board.heldReferences(client: 0) == (texts: 0, verbatim: 9))
-        // Verbatim statements leave the history like the others.
+        // Verbatim statements leave the history like the others; the table
+        // lets go of them when it next changes.
         for time in UInt64(10)..<26 { board.sent(client: 0, transaction: 0, step: nil, sql: "ROLLBACK", parameters: [], at: time) }
-        #expect(board.heldReferences(client: 0) == (texts: 0, verbatim: 0))
         #expect(board.recent(client: 0).map(\.sql) == Array(repeating: "ROLLBACK", count: 16))
+        board.sent(client: 0, transaction: 0, step: nil, sql: "RELEASE SAVEPOINT s", parameters: [], at: 26)
+        #expect(board.heldReferences(client: 0) == (texts: 0, verbatim: 1))
+        #expect(board.current(client: 0)?.sql == "RELEASE SAVEPOINT s")
+
+        // A statement kept verbatim where texts no kept statement reads were:
+        // the same texts read again are kept again, not taken for it.
+        board.connected(client: 0, pid: 2)
+        let texts = try #require(otherClient.variableTexts)
+        let again = StatementParameters(sources: sources, variables: texts, clientID: 0)
+        board.sent(client: 0, transaction: 0, step: 0, sql: sql, parameters: again, at: 30)
+        for time in UInt64(31)..<47 { board.sent(client: 0, transaction: 0, step: nil, sql: "COMMIT", parameters: [], at: time) }
+        board.sent(client: 0, transaction: 0, step: nil, sql: "SAVEPOINT t", parameters: [], at: 47)
+        board.sent(client: 0, transaction: 0, step: 0, sql: sql, parameters: again, at: 48)
+        #expect(board.heldReferences(client: 0) == (texts: 1, verbatim: 1))
+        #expect(board.recent(client: 0).suffix(2).map(Sent.init) == [
+            Sent(transaction: 0, step: nil, sql: "SAVEPOINT t", values: [], sentAt: 47),
+            Sent(transaction: 0, step: 0, sql: sql, values: Array(again), sentAt: 48),
+        ])
     }
 
     @Test("lookup finds a PID's client and the statement spanning the detection; attempt runs from BEGIN; connect starts afresh")

@@ -22,15 +22,17 @@ import Darwin
 /// - A step's parameters are its plan sources read against the attempt's
 ///   variable texts: only the texts box is kept, once per box (one retain an
 ///   attempt, not one a statement), in a small per-client table of
-///   references. A statement the plan does not account for is kept verbatim
-///   there instead (never the case for statements the client machine sends).
+///   references, for as long as a kept statement refers to it (and at most
+///   until the table next changes after that). A statement the plan does not
+///   account for is kept verbatim there instead (never the case for
+///   statements the client machine sends).
 /// - Writers never lock for the words: each client's block is a seqlock
 ///   (the version is odd while the writer changes it; a reader copies the
 ///   words, all atomics, and retries when the version moved). Completing a
 ///   statement is one store. The reference table changes only under the
 ///   client's mutex, which a reader holds while it copies: the writer takes
-///   it (once or twice an attempt) before it opens the version, so a reader
-///   holding it never waits for a writer that waits for it.
+///   it (once an attempt) before it opens the version, so a reader holding
+///   it never waits for a writer that waits for it.
 final class SessionBoard: @unchecked Sendable {
     // `@unchecked Sendable`: the mutable state is behind raw pointers, which
     // the compiler cannot follow. Every word of `words` is an `Atomic`; the
@@ -72,10 +74,15 @@ final class SessionBoard: @unchecked Sendable {
         /// how many kept entries refer to it.
         static let usesLow = 2
         static let usesHigh = 3
-        /// Private: the variable texts the last statement referred to (its
+        /// Private: the variable texts a statement last referred to (their
         /// `ObjectIdentifier` bits; 0: none), and their reference slot.
         static let lastTexts = 4
         static let lastSlot = 5
+        /// Private: a bit per reference slot whose table entry is set. A slot
+        /// no kept entry refers to any more is cleared only the next time the
+        /// table changes anyway (a new attempt's texts): one lock an attempt,
+        /// not two.
+        static let held = 6
         static let words = 8
     }
 
@@ -141,32 +148,34 @@ final class SessionBoard: @unchecked Sendable {
     // The plan's statement texts, flat: what a statement's code stands for.
     private let begins: [String]
     private let settings: [[BoundStatement]]
-    /// Step `s` of transaction `t` is at `stepStart[t] + s`, below `stepStart[t + 1]`.
-    private let stepStart: [Int]
-    private let stepSQL: [String]
-    private let stepSources: [[ParameterSource]]
+    /// Step `s` of transaction `t` is `steps[stepRanges[t].first + s]`, for `s < stepRanges[t].count`.
+    private let stepRanges: [(first: Int, count: Int)]
+    private let steps: [StepText]
+
+    private struct StepText {
+        var sql: String
+        var sources: [ParameterSource]
+    }
 
     init(plan: RunPlan, clients: Int) {
         precondition(clients >= 0, "SessionBoard: negative client count")
         precondition(References.count == Self.history && Self.history * Entry.words == 64, "SessionBoard: fixed sizes out of step with history")
         clientCount = clients
-        var begins: [String] = [], settings: [[BoundStatement]] = [], stepStart = [0], stepSQL: [String] = [], stepSources: [[ParameterSource]] = []
+        var begins: [String] = [], settings: [[BoundStatement]] = [], stepRanges: [(first: Int, count: Int)] = [], steps: [StepText] = []
         for transaction in plan.transactions {
             begins.append(transaction.begin)
             settings.append(transaction.settings)
+            stepRanges.append((steps.count, transaction.steps.count))
             for step in transaction.steps {
                 // A pause is never sent: an empty text no statement matches.
                 guard case .sql(let sql, let sources, _) = step else {
-                    stepSQL.append("")
-                    stepSources.append([])
+                    steps.append(StepText(sql: "", sources: []))
                     continue
                 }
-                stepSQL.append(sql)
-                stepSources.append(sources)
+                steps.append(StepText(sql: sql, sources: sources))
             }
-            stepStart.append(stepSQL.count)
         }
-        (self.begins, self.settings, self.stepStart, self.stepSQL, self.stepSources) = (begins, settings, stepStart, stepSQL, stepSources)
+        (self.begins, self.settings, self.stepRanges, self.steps) = (begins, settings, stepRanges, steps)
 
         let count = max(clients, 1) * Self.blockWords
         words = UnsafeMutableRawPointer.allocate(byteCount: count * MemoryLayout<Atomic<UInt64>>.stride, alignment: Self.cacheLine)
@@ -211,6 +220,7 @@ final class SessionBoard: @unchecked Sendable {
         block[Header.usesLow].store(0, ordering: .relaxed)
         block[Header.usesHigh].store(0, ordering: .relaxed)
         block[Header.lastTexts].store(0, ordering: .relaxed)
+        block[Header.held].store(0, ordering: .relaxed)
     }
 
     func sent(client: Int, _ statement: Statement) {
@@ -249,7 +259,7 @@ final class SessionBoard: @unchecked Sendable {
         if let step {
             // The same text and sources as the plan's (identical storage: a
             // few loads), read against the attempt's texts.
-            if let at = stepIndex(transaction: transaction, step: step), sql == stepSQL[at], parameters.read(stepSources[at], clientID: client) {
+            if let at = stepIndex(transaction: transaction, step: step), sql == steps[at].sql, parameters.read(steps[at].sources, clientID: client) {
                 (kind, index, texts) = (.step, step, parameters.variableTextsIdentity)
             }
         } else if parameters.isEmpty {
@@ -270,60 +280,61 @@ final class SessionBoard: @unchecked Sendable {
         let sent = block[Header.sent].load(ordering: .relaxed)
         let at = entry(block, Int(sent % UInt64(Self.history)))
         var uses = Uses(low: block[Header.usesLow].load(ordering: .relaxed), high: block[Header.usesHigh].load(ordering: .relaxed))
-        // The entry overwritten lets go of its reference; the last to let go
-        // of one frees it.
-        var release = Self.noSlot
+        // The entry overwritten lets go of its reference.
         if sent >= UInt64(Self.history) {
             let evicted = Self.slot(at[Entry.code].load(ordering: .relaxed))
-            if evicted != Self.noSlot {
-                uses.remove(evicted)
-                if uses[evicted] == 0 { release = evicted }
-            }
+            if evicted != Self.noSlot { uses.remove(evicted) }
         }
+        let held = block[Header.held].load(ordering: .relaxed)
         var slot = Self.noSlot
         var assign = false
         if let texts {
             // Steps of one attempt share their texts: kept once.
             let identity = UInt64(UInt(bitPattern: texts))
             let last = Int(block[Header.lastSlot].load(ordering: .relaxed))
-            if identity == block[Header.lastTexts].load(ordering: .relaxed), uses[last] > 0 || release == last {
+            if identity == block[Header.lastTexts].load(ordering: .relaxed), held & 1 << UInt64(last) != 0 {
                 slot = last
-                if release == last { release = Self.noSlot }
             } else {
-                slot = release != Self.noSlot ? release : uses.firstFree
-                release = Self.noSlot
+                slot = uses.firstFree
                 assign = true
                 block[Header.lastTexts].store(identity, ordering: .relaxed)
                 block[Header.lastSlot].store(UInt64(slot), ordering: .relaxed)
             }
         } else if kind == .verbatim {
-            slot = release != Self.noSlot ? release : uses.firstFree
-            release = Self.noSlot
+            slot = uses.firstFree
             assign = true
+            if slot == Int(block[Header.lastSlot].load(ordering: .relaxed)) { block[Header.lastTexts].store(0, ordering: .relaxed) }
         }
         if slot != Self.noSlot { uses.add(slot) }
         block[Header.usesLow].store(uses.low, ordering: .relaxed)
         block[Header.usesHigh].store(uses.high, ordering: .relaxed)
 
         let code = UInt64(truncatingIfNeeded: index) & 0xFFFF_FFFF | kind.rawValue << 32 | UInt64(truncatingIfNeeded: slot &+ 1) << 40
-        if !assign && release == Self.noSlot {
+        guard assign else {
+            return Self.write(block: block, entry: at, sent: sent, sentAt: sentAt, completedAt: completedAt, transaction: transaction, code: code)
+        }
+        // The table changes: the new reference goes in, and the ones no kept
+        // entry refers to any more go.
+        let keep = uses.inUse
+        block[Header.held].store(keep, ordering: .relaxed)
+        let reference: Held? = kind == .step ? parameters.variableTexts.map(Held.texts) : .verbatim(Verbatim(step: step, sql: sql, parameters: parameters))
+        replace(client: client, release: held & ~keep, slot: slot, with: reference) {
             Self.write(block: block, entry: at, sent: sent, sentAt: sentAt, completedAt: completedAt, transaction: transaction, code: code)
-        } else {
-            let held: Held? = !assign ? nil : kind == .step ? parameters.variableTexts.map(Held.texts) : .verbatim(Verbatim(step: step, sql: sql, parameters: parameters))
-            replace(client: client, release: release, slot: slot, with: held) {
-                Self.write(block: block, entry: at, sent: sent, sentAt: sentAt, completedAt: completedAt, transaction: transaction, code: code)
-            }
         }
     }
 
-    /// Frees reference slot `release` and/or puts `held` in `slot`, and
-    /// writes the entry, all under the client's lock: a reader never sees
-    /// an entry whose reference is not yet (or no longer) in the table.
-    /// Once or twice an attempt.
+    /// Clears the reference slots in `release` (a bit each), puts `held` in
+    /// `slot`, and writes the entry, all under the client's lock: a reader
+    /// never sees an entry whose reference is not yet in the table, and never
+    /// one whose reference is gone (no kept entry refers to those released).
     @inline(never)
-    private func replace(client: Int, release: Int, slot: Int, with held: consuming Held?, write: () -> Void) {
+    private func replace(client: Int, release: UInt64, slot: Int, with held: consuming Held?, write: () -> Void) {
         references[client].withLock { table in
-            if release != Self.noSlot { table[release] = nil }
+            var release = release
+            while release != 0 {
+                table[release.trailingZeroBitCount] = nil
+                release &= release &- 1
+            }
             if let held = held.take() { table[slot] = held }
             write()
         }
@@ -357,10 +368,10 @@ final class SessionBoard: @unchecked Sendable {
     /// Where step `step` of transaction `transaction` is in the flat step arrays.
     @inline(__always)
     private func stepIndex(transaction: Int, step: Int) -> Int? {
-        guard UInt(bitPattern: transaction) < UInt(bitPattern: stepStart.count - 1) else { return nil }
-        let first = stepStart[transaction]
-        guard UInt(bitPattern: step) < UInt(bitPattern: stepStart[transaction + 1] - first) else { return nil }
-        return first + step
+        guard UInt(bitPattern: transaction) < UInt(bitPattern: stepRanges.count) else { return nil }
+        let range = stepRanges[transaction]
+        guard UInt(bitPattern: step) < UInt(bitPattern: range.count) else { return nil }
+        return range.first &+ step
     }
 
     private static func slot(_ code: UInt64) -> Int {
@@ -385,6 +396,18 @@ final class SessionBoard: @unchecked Sendable {
         @inline(__always)
         mutating func remove(_ slot: Int) {
             if slot < 8 { low &-= 1 << UInt64(slot * 8) } else { high &-= 1 << UInt64((slot - 8) * 8) }
+        }
+
+        /// A bit per slot some entry refers to.
+        var inUse: UInt64 {
+            Self.nonzeroBytes(low) | Self.nonzeroBytes(high) << 8
+        }
+
+        /// Bit `i` set when byte `i` of `word` is not zero: the high bit of
+        /// each byte gathered (each lands alone in the top byte of the product).
+        private static func nonzeroBytes(_ word: UInt64) -> UInt64 {
+            let high = (((word & 0x7F7F_7F7F_7F7F_7F7F) &+ 0x7F7F_7F7F_7F7F_7F7F) | word) & 0x8080_8080_8080_8080
+            return ((high >> 7) &* 0x0102_0408_1020_4080) >> 56
         }
 
         /// A slot no entry refers to. There is one: at most `history - 1`
@@ -460,8 +483,8 @@ final class SessionBoard: @unchecked Sendable {
                 preconditionFailure("SessionBoard: a step entry without its texts")
             }
             statement.step = index
-            statement.sql = stepSQL[at]
-            statement.parameters = StatementParameters(sources: stepSources[at], variables: texts, clientID: client)
+            statement.sql = steps[at].sql
+            statement.parameters = StatementParameters(sources: steps[at].sources, variables: texts, clientID: client)
         case .begin?:
             statement.sql = begins[transaction]
         case .setting?:
