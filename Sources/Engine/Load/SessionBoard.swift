@@ -92,7 +92,8 @@ final class SessionBoard: @unchecked Sendable {
         /// `inFlight` until the result came back.
         static let completedAt = 1
         static let transaction = 2
-        /// `Code`: what the statement was, and its reference slot.
+        /// What the statement was: bits 0-31 the step or setting index, 32-39
+        /// its `Kind`, 40-47 its reference slot + 1 (0: none).
         static let code = 3
         static let words = 4
     }
@@ -102,8 +103,7 @@ final class SessionBoard: @unchecked Sendable {
     /// nowhere near it.)
     private static let inFlight = UInt64.max
 
-    /// What a statement was: bits 0-31 the step or setting index, 32-39 the
-    /// kind, 40-47 the reference slot + 1 (0: none).
+    /// What a statement was, in plan terms.
     private enum Kind: UInt64 {
         /// Step `index` of the transaction: its SQL and sources, read against
         /// the variable texts in the reference slot.
@@ -114,6 +114,7 @@ final class SessionBoard: @unchecked Sendable {
     }
 
     private static let noSlot = -1
+    /// 72 words: 9 whole cache lines, the header in the first.
     private static let blockWords = Header.words + history * Entry.words
     private static let cacheLine = 64
 
@@ -142,7 +143,10 @@ final class SessionBoard: @unchecked Sendable {
     /// `clientCount` blocks of `blockWords` atomics.
     private let words: UnsafeMutablePointer<Atomic<UInt64>>
     /// Per client: what its entries' reference slots hold.
-    private let references: UnsafeMutablePointer<Mutex<References>>
+    /// (One every `referenceStride` bytes: whole cache lines, so two
+    /// workers locking neighbouring clients do not share one.)
+    private let references: UnsafeMutableRawPointer
+    private static let referenceStride = (MemoryLayout<Mutex<References>>.stride + cacheLine - 1) / cacheLine * cacheLine
     private let clientByPID = Mutex<[Int32: Int]>([:])
 
     // The plan's statement texts, flat: what a statement's code stands for.
@@ -159,7 +163,10 @@ final class SessionBoard: @unchecked Sendable {
 
     init(plan: RunPlan, clients: Int) {
         precondition(clients >= 0, "SessionBoard: negative client count")
-        precondition(References.count == Self.history && Self.history * Entry.words == 64, "SessionBoard: fixed sizes out of step with history")
+        precondition(
+            References.count == Self.history && Self.history * Entry.words == 64 && Self.blockWords * 8 % Self.cacheLine == 0,
+            "SessionBoard: fixed sizes out of step with history"
+        )
         clientCount = clients
         var begins: [String] = [], settings: [[BoundStatement]] = [], stepRanges: [(first: Int, count: Int)] = [], steps: [StepText] = []
         for transaction in plan.transactions {
@@ -181,14 +188,16 @@ final class SessionBoard: @unchecked Sendable {
         words = UnsafeMutableRawPointer.allocate(byteCount: count * MemoryLayout<Atomic<UInt64>>.stride, alignment: Self.cacheLine)
             .bindMemory(to: Atomic<UInt64>.self, capacity: count)
         for word in 0..<count { (words + word).initialize(to: Atomic(0)) }
-        references = .allocate(capacity: max(clients, 1))
-        for client in 0..<max(clients, 1) { (references + client).initialize(to: Mutex(References(repeating: nil))) }
+        references = .allocate(byteCount: max(clients, 1) * Self.referenceStride, alignment: Self.cacheLine)
+        for client in 0..<max(clients, 1) {
+            (references + client * Self.referenceStride).bindMemory(to: Mutex<References>.self, capacity: 1).initialize(to: Mutex(References(repeating: nil)))
+        }
     }
 
     deinit {
         words.deinitialize(count: max(clientCount, 1) * Self.blockWords)
         words.deallocate()
-        references.deinitialize(count: max(clientCount, 1))
+        for client in 0..<max(clientCount, 1) { table(client).deinitialize(count: 1) }
         references.deallocate()
     }
 
@@ -196,6 +205,12 @@ final class SessionBoard: @unchecked Sendable {
     private func block(_ client: Int) -> UnsafeMutablePointer<Atomic<UInt64>> {
         precondition(UInt(bitPattern: client) < UInt(bitPattern: clientCount), "SessionBoard: no client \(client)")
         return words + client &* Self.blockWords
+    }
+
+    /// `client`'s reference table (`client` checked by `block`).
+    @inline(__always)
+    private func table(_ client: Int) -> UnsafeMutablePointer<Mutex<References>> {
+        (references + client &* Self.referenceStride).assumingMemoryBound(to: Mutex<References>.self)
     }
 
     @inline(__always)
@@ -209,7 +224,7 @@ final class SessionBoard: @unchecked Sendable {
     func connected(client: Int, pid: Int32) {
         clientByPID.withLock { $0[pid] = client }
         let block = block(client)
-        references[client].withLock { held in
+        table(client).pointee.withLock { held in
             let version = block[Header.version].load(ordering: .relaxed)
             block[Header.version].store(version &+ 1, ordering: .relaxed)
             atomicMemoryFence(ordering: .releasing)
@@ -329,7 +344,7 @@ final class SessionBoard: @unchecked Sendable {
     /// one whose reference is gone (no kept entry refers to those released).
     @inline(never)
     private func replace(client: Int, release: UInt64, slot: Int, with held: consuming Held?, write: () -> Void) {
-        references[client].withLock { table in
+        table(client).pointee.withLock { table in
             var release = release
             while release != 0 {
                 table[release.trailingZeroBitCount] = nil
@@ -431,7 +446,7 @@ final class SessionBoard: @unchecked Sendable {
     /// block, rebuilt from the plan and the references it holds.
     private func statements(client: Int) -> [Statement] {
         let block = block(client)
-        return references[client].withLock { held -> [Statement] in
+        return table(client).pointee.withLock { table -> [Statement] in
             // `history` entries of `Entry.words`.
             var copy = InlineArray<64, UInt64>(repeating: 0)
             var sent: UInt64 = 0
@@ -460,7 +475,7 @@ final class SessionBoard: @unchecked Sendable {
                 let base = index * Entry.words
                 statements.append(rebuild(
                     client: client, sentAt: copy[base + Entry.sentAt], completedAt: copy[base + Entry.completedAt],
-                    transaction: copy[base + Entry.transaction], code: copy[base + Entry.code], held: held
+                    transaction: copy[base + Entry.transaction], code: copy[base + Entry.code], table: table
                 ))
             }
             return statements
@@ -469,7 +484,7 @@ final class SessionBoard: @unchecked Sendable {
 
     /// The statement an entry stands for. Called with the client's
     /// references locked: what its slot holds is what it referred to.
-    private func rebuild(client: Int, sentAt: UInt64, completedAt: UInt64, transaction word: UInt64, code: UInt64, held table: References) -> Statement {
+    private func rebuild(client: Int, sentAt: UInt64, completedAt: UInt64, transaction word: UInt64, code: UInt64, table: References) -> Statement {
         let transaction = Int(Int64(bitPattern: word))
         let index = Int(code & 0xFFFF_FFFF)
         let slot = Self.slot(code)
@@ -544,7 +559,8 @@ extension SessionBoard {
     /// What `client`'s reference table holds (tests): variable texts, and
     /// statements kept verbatim.
     func heldReferences(client: Int) -> (texts: Int, verbatim: Int) {
-        references[client].withLock { table in
+        _ = block(client)
+        return table(client).pointee.withLock { table in
             var counts = (texts: 0, verbatim: 0)
             for slot in table.indices {
                 switch table[slot] {
