@@ -399,7 +399,7 @@ struct SessionBoardTests {
         group.enter()
         Thread {
             defer { group.leave() }
-            var texts = VariableTextsBox(slots: slots)
+            let texts = VariableTextsBox(slots: slots)
             for n in 0..<attempts {
                 let time = UInt64(n) * 10
                 let box = texts.next(String(n))

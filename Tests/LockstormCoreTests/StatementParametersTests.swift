@@ -25,6 +25,25 @@ import Testing
         #expect(empty == StatementParameters(sources: [], variableTexts: ["unused"], clientID: 3))
     }
 
+    /// The session board keeps a step's parameters as its plan sources plus
+    /// the variable texts: only when rebuilding them from those gives the
+    /// same values.
+    @Test func readsTheSourcesOnlyForTheSameClientAndSources() throws {
+        let sources: [ParameterSource] = [.variable(0), .clientID]
+        let parameters = StatementParameters(sources: sources, variableTexts: ["a"], clientID: 4)
+        #expect(parameters.reads(sources, clientID: 4))
+        // Equal sources in another array are the same sources.
+        #expect(parameters.reads([.variable(0)] + [.clientID], clientID: 4))
+        #expect(!parameters.reads(sources, clientID: 5))
+        #expect(!parameters.reads([.variable(0)], clientID: 4))
+        #expect(!parameters.reads([.variable(0), .constant("4")], clientID: 4))
+        #expect(!StatementParameters(["a", "4"]).reads(sources, clientID: 4))
+        let texts = try #require(parameters.variableTexts)
+        #expect(StatementParameters(sources: sources, variables: texts, clientID: 4) == parameters)
+        #expect(parameters.variableTextsIdentity == ObjectIdentifier(texts))
+        #expect(StatementParameters(["a"]).variableTexts == nil && StatementParameters(["a"]).variableTextsIdentity == nil)
+    }
+
     /// Deadlock reports show what a statement was sent with: a statement kept
     /// (as the session board keeps it) must not change when the client draws
     /// new values or captures a column afterwards.

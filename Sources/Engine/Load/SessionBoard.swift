@@ -274,7 +274,7 @@ final class SessionBoard: @unchecked Sendable {
         if let step {
             // The same text and sources as the plan's (identical storage: a
             // few loads), read against the attempt's texts.
-            if let at = stepIndex(transaction: transaction, step: step), sql == steps[at].sql, parameters.read(steps[at].sources, clientID: client) {
+            if let at = stepIndex(transaction: transaction, step: step), sql == steps[at].sql, parameters.reads(steps[at].sources, clientID: client) {
                 (kind, index, texts) = (.step, step, parameters.variableTextsIdentity)
             }
         } else if parameters.isEmpty {

@@ -75,7 +75,7 @@ public struct StatementParameters: Sendable, Hashable, RandomAccessCollection, E
     // Inlinable, the arrays compared by identity first: the engine asks on
     // every step it sends, and the array comparison is an outlined call.
     @inlinable
-    public func read(_ sources: [ParameterSource], clientID: Int) -> Bool {
+    public func reads(_ sources: [ParameterSource], clientID: Int) -> Bool {
         guard variables != nil, clientID == self.clientID else { return false }
         let same = sources.withUnsafeBufferPointer { lhs in
             self.sources.withUnsafeBufferPointer { $0.baseAddress == lhs.baseAddress && $0.count == lhs.count }
