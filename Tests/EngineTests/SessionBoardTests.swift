@@ -84,6 +84,8 @@ struct SessionBoardTests {
         var stats: RunStats
         var now: UInt64 = 1_000
         var sent: [Sent] = []
+        /// What `board.sent` returned for the last statement.
+        var sequence: UInt64 = 0
         var random: UInt64 = 0x9E37_79B9_7F4A_7C15
 
         init(board: SessionBoard, plan: RunPlan, client: Int, combineBegin: Bool) {
@@ -102,17 +104,20 @@ struct SessionBoardTests {
         mutating func send(step: Int?, sql: String, parameters: StatementParameters, completed: Bool = false) {
             now += 10
             let transaction = machine.currentTransaction
+            // The sequence numbers count the client's statements, as the Worker relies on.
             if completed {
-                board.sent(client: client, SessionBoard.Statement(transaction: transaction, step: step, sql: sql, parameters: parameters, sentAt: now, completedAt: now))
+                sequence = board.sent(client: client, SessionBoard.Statement(transaction: transaction, step: step, sql: sql, parameters: parameters, sentAt: now, completedAt: now))
             } else {
-                board.sent(client: client, transaction: transaction, step: step, sql: sql, parameters: parameters, at: now)
+                sequence = board.sent(client: client, transaction: transaction, step: step, sql: sql, parameters: parameters, at: now)
             }
+            #expect(sequence == UInt64(sent.count))
             sent.append(Sent(transaction: transaction, step: step, sql: sql, values: Array(parameters), sentAt: now, completedAt: completed ? now : nil))
         }
 
         mutating func complete() {
             now += 10
-            board.completed(client: client, at: now)
+            // As the Worker does: by the sequence number `sent` returned.
+            board.completed(client: client, sequence: sequence, at: now)
             if sent[sent.count - 1].completedAt == nil { sent[sent.count - 1].completedAt = now }
         }
 

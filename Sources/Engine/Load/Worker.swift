@@ -114,6 +114,8 @@ final class Worker {
         /// What the statement in flight returned, for the machine's captures and conditions.
         // Not `.none`: a global of another module is reached through swift_once on every use.
         var stepResult = StepResult(rowCount: 0)
+        /// The session board's number for the statement in flight (`SessionBoard.completed(client:sequence:at:)`).
+        var boardSequence: UInt64 = 0
         /// Its statements.
         var pipelineStatements: [ClientMachine.PipelinedStatement] = []
         var pendingError: PostgresError?
@@ -626,7 +628,7 @@ final class Worker {
 
     /// All results of the statement in flight are read: tell the machine.
     private func completeStatement(client index: Int, now: UInt64) {
-        assignment.board.completed(client: clients[index].machine.clientIndex, at: now)
+        assignment.board.completed(client: clients[index].machine.clientIndex, sequence: clients[index].boardSequence, at: now)
         clients[index].io = .idle
         // Tested through a field of trivial type: `pendingError != nil` copied the
         // optional error and destroyed the copy, ~150 instructions a statement.
@@ -667,10 +669,10 @@ final class Worker {
                 clients[index].pipelineCompleted += 1
                 let completed = clients[index].pipelineCompleted
                 let client = clients[index].machine.clientIndex
-                assignment.board.completed(client: client, at: now)
+                assignment.board.completed(client: client, sequence: clients[index].boardSequence, at: now)
                 // After a failure the rest are not run: the board keeps the one that failed.
                 if clients[index].pipelineFailedAt < 0 && completed < clients[index].pipelineStatements.count {
-                    assignment.board.sent(
+                    clients[index].boardSequence = assignment.board.sent(
                         client: client, transaction: clients[index].machine.currentTransaction, step: clients[index].pipelineStatements[completed].step,
                         sql: clients[index].pipelineStatements[completed].sql, parameters: clients[index].pipelineStatements[completed].parameters, at: now
                     )
@@ -831,7 +833,7 @@ final class Worker {
         case .send(let sql, let parameters):
             guard let connection = connectionForSend(client: index, now: now) else { return }
             // Field by field: `let machine = clients[index].machine` would copy the whole machine.
-            assignment.board.sent(
+            clients[index].boardSequence = assignment.board.sent(
                 client: clients[index].machine.clientIndex, transaction: clients[index].machine.currentTransaction, step: inPlace(index) { $0.currentStep },
                 sql: sql, parameters: parameters, at: now
             )
@@ -847,7 +849,9 @@ final class Worker {
             // no lock): fuzz rebuilds a participant's attempt from its BEGIN on.
             let client = clients[index].machine.clientIndex, transaction = clients[index].machine.currentTransaction
             assignment.board.sent(client: client, SessionBoard.Statement(transaction: transaction, step: nil, sql: begin, parameters: [], sentAt: now, completedAt: now))
-            assignment.board.sent(client: client, transaction: transaction, step: inPlace(index) { $0.currentStep }, sql: sql, parameters: parameters, at: now)
+            clients[index].boardSequence = assignment.board.sent(
+                client: client, transaction: transaction, step: inPlace(index) { $0.currentStep }, sql: sql, parameters: parameters, at: now
+            )
             do {
                 try connection.enterPipelineMode()
                 try connection.send(begin, parameterCount: 0, buffer: &parameterBuffer) { _ in nil }
@@ -866,7 +870,7 @@ final class Worker {
             clients[index].pipelineCompleted = 0
             clients[index].pipelineFailedAt = -1
             // The board follows the server: the first statement runs now, each next one when the one before completes.
-            assignment.board.sent(client: clients[index].machine.clientIndex, SessionBoard.Statement(
+            clients[index].boardSequence = assignment.board.sent(client: clients[index].machine.clientIndex, SessionBoard.Statement(
                 transaction: clients[index].machine.currentTransaction, step: first.step, sql: first.sql, parameters: first.parameters, sentAt: now
             ))
             do {
