@@ -12,6 +12,14 @@ import Testing
         for value in values {
             #expect(Value.int(value).bindText == String(value))
         }
+        // Every number of up to five digits, either sign, and a spread of larger ones.
+        var mismatches = (-99_999...99_999).filter { Value.int(Int64($0)).bindText != String($0) }
+        var random = RandomSource(seed: 5)
+        for _ in 0..<20_000 {
+            let value = Int64(bitPattern: random.next()) >> Int64(random.uniform(0, 63))
+            if Value.int(value).bindText != String(value) { mismatches.append(Int(value)) }
+        }
+        #expect(mismatches.isEmpty)
     }
 
     private func evaluate(_ text: String, _ values: [String: Value] = [:]) throws -> Value {

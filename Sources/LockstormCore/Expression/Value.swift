@@ -69,27 +69,47 @@ public enum Value: Sendable, Hashable, CustomStringConvertible {
 
     /// `String(value)`, written directly: a load formats a value per variable
     /// per attempt, and the standard conversion (through `description` and the
-    /// runtime) costs ~245 instructions for a 4-digit number, this ~175.
+    /// runtime) costs ~245 instructions for a 4-digit number, this ~120.
+    /// Digits are counted and written two at a time (half the divisions).
     /// Numbers of up to 15 characters become small strings: no allocation.
     static func decimal(_ value: Int64) -> String {
         var magnitude = value.magnitude
         var length = value < 0 ? 2 : 1
-        var rest = magnitude / 10
-        while rest != 0 {
-            length += 1
-            rest /= 10
+        var rest = magnitude
+        while rest >= 100 {
+            length += 2
+            rest /= 100
         }
+        if rest >= 10 { length += 1 }
         return String(unsafeUninitializedCapacity: length) { utf8 in
+            // "00" "01" … "99": the two digits of `n` are at 2n and 2n + 1.
+            let pairs = digitPairs.utf8Start
             var position = length
-            repeat {
-                position -= 1
-                utf8[position] = UInt8(truncatingIfNeeded: magnitude % 10) &+ 48  // "0"
-                magnitude /= 10
-            } while magnitude != 0
+            while magnitude >= 100 {
+                let pair = Int(truncatingIfNeeded: magnitude % 100) &* 2
+                magnitude /= 100
+                position -= 2
+                utf8[position] = pairs[pair]
+                utf8[position + 1] = pairs[pair + 1]
+            }
+            if magnitude >= 10 {
+                let pair = Int(truncatingIfNeeded: magnitude) &* 2
+                utf8[position - 2] = pairs[pair]
+                utf8[position - 1] = pairs[pair + 1]
+            } else {
+                utf8[position - 1] = UInt8(truncatingIfNeeded: magnitude) &+ 48  // "0"
+            }
             if value < 0 { utf8[0] = 45 }  // "-"
             return length
         }
     }
+
+    /// A literal, so no lazy initialisation guards its reads.
+    private static let digitPairs: StaticString = """
+        00010203040506070809101112131415161718192021222324252627282930313233343536373839\
+        40414243444546474849505152535455565758596061626364656667686970717273747576777879\
+        8081828384858687888990919293949596979899
+        """
 
     static func format(_ value: Double) -> String {
         if value.rounded() == value && abs(value) < 1e15 { return String(Int64(value)) }
