@@ -135,6 +135,8 @@ public struct ClientMachine: Sendable {
     /// Per transaction: draw i fills slot i for every variable (no captures),
     /// so drawing writes every variable text.
     private let allDrawn: [Bool]
+    /// Per transaction, its settings' parameters, made once (`StatementParameters([String?])` copies).
+    private let settingParameters: [[StatementParameters]]
 
     /// - Parameters:
     ///   - seed: the run's seed; with `clientIndex` it fixes every draw.
@@ -155,6 +157,7 @@ public struct ClientMachine: Sendable {
         self.transactionLimit = transactionLimit
         self.schedule = schedule
         self.lateLimit = lateLimit
+        settingParameters = plan.transactions.map { $0.settings.map { StatementParameters($0.parameters) } }
         allDrawn = plan.transactions.map { transaction in
             transaction.draws.count == transaction.variableNames.count && transaction.draws.indices.allSatisfy { transaction.draws[$0].slot == $0 }
         }
@@ -435,7 +438,7 @@ public struct ClientMachine: Sendable {
         sentStatement = true
         return .send(
             sql: plan.transactions[currentTransaction].settings[next].sql,
-            parameters: StatementParameters(plan.transactions[currentTransaction].settings[next].parameters)
+            parameters: settingParameters[currentTransaction][next]
         )
     }
 
@@ -487,7 +490,7 @@ public struct ClientMachine: Sendable {
         for index in 0..<settingCount {
             statements.append(PipelinedStatement(
                 sql: plan.transactions[currentTransaction].settings[index].sql,
-                parameters: StatementParameters(plan.transactions[currentTransaction].settings[index].parameters), step: nil
+                parameters: settingParameters[currentTransaction][index], step: nil
             ))
         }
         for index in 0..<stepCount {

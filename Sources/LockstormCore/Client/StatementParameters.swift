@@ -8,24 +8,27 @@
 /// keeps the values it was sent with for as long as it is kept (the session
 /// board keeps the last few, for deadlock reports).
 ///
+/// Plain values (BEGIN's none, a setting's) are constant sources without
+/// variables: two references, not three, to retain and release each time a
+/// statement's parameters are copied (the action, the engine's bindings, the
+/// session board) or destroyed.
+///
 /// A collection of the values, equal when the values are: tests and reports
 /// read it like the `[String?]` it stands for.
 public struct StatementParameters: Sendable, Hashable, RandomAccessCollection, ExpressibleByArrayLiteral {
-    /// Where each value comes from (when `variables` is set).
+    /// Where each value comes from.
     // Not optional: copying a `[ParameterSource]?` went through an outlined
     // copy with a generic metadata lookup, ~80 instructions a time.
     @usableFromInline let sources: [ParameterSource]
-    /// The values themselves (when `variables` is nil).
-    @usableFromInline let values: [String?]
-    /// The attempt's variable texts, by slot; `nil`: the values are `values`.
+    /// The attempt's variable texts, by slot; `nil` when every source is a constant.
     @usableFromInline let variables: VariableTexts?
     /// For `.clientID` sources.
     @usableFromInline let clientID: Int
 
-    /// These values, in order.
+    /// These values, in order. Copies them into constant sources: the
+    /// client machine makes its settings' parameters once, not per statement.
     public init(_ values: [String?]) {
-        sources = []
-        self.values = values
+        sources = values.isEmpty ? [] : values.map { .constant($0) }
         variables = nil
         clientID = 0
     }
@@ -38,7 +41,6 @@ public struct StatementParameters: Sendable, Hashable, RandomAccessCollection, E
     /// the client's number.
     public init(sources: [ParameterSource], variables: VariableTexts, clientID: Int) {
         self.sources = sources
-        values = []
         self.variables = variables
         self.clientID = clientID
     }
@@ -52,7 +54,7 @@ public struct StatementParameters: Sendable, Hashable, RandomAccessCollection, E
 
     // Inlinable, and `count` spelled out: the engine asks for it on every statement.
     @inlinable
-    public var endIndex: Int { variables == nil ? values.count : sources.count }
+    public var endIndex: Int { sources.count }
 
     @inlinable
     public var count: Int { endIndex }
@@ -60,10 +62,10 @@ public struct StatementParameters: Sendable, Hashable, RandomAccessCollection, E
     // Inlinable: the engine reads every parameter of every statement through it.
     @inlinable
     public subscript(position: Int) -> String? {
-        guard let variables else { return values[position] }
         switch sources[position] {
         case .constant(let text): return text
-        case .variable(let slot): return variables.texts[slot]
+        // Only `init(sources:variables:clientID:)` makes variable sources, and it sets `variables`.
+        case .variable(let slot): return variables?.texts[slot]
         case .clientID: return String(clientID)
         }
     }
