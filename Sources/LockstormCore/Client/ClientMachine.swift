@@ -132,11 +132,27 @@ public struct ClientMachine: Sendable {
     /// snapshot, so this changes no lock's hold time: it saves one round trip
     /// before the first lock is taken.
     private let combineBegin: Bool
-    /// Per transaction: draw i fills slot i for every variable (no captures),
-    /// so drawing writes every variable text.
-    private let allDrawn: [Bool]
-    /// Per transaction, its settings' parameters, made once (`StatementParameters([String?])` copies).
-    private let settingParameters: [[StatementParameters]]
+    /// Per transaction, what every attempt reads from the plan, taken out once.
+    private let prepared: [PreparedTransaction]
+
+    /// Parts of a transaction the machine reads on every attempt, in the form
+    /// it needs them.
+    private struct PreparedTransaction: Sendable {
+        /// Draw i fills slot i for every variable (no captures): drawing
+        /// writes every variable text.
+        var allDrawn: Bool
+        /// The settings' parameters (`StatementParameters([String?])` copies the values).
+        var settings: [StatementParameters]
+        /// Per step, its SQL and parameter sources (`nil`: a pause). Reading
+        /// them from `CompiledStep` copied the step first (an outlined copy
+        /// and destroy, ~60 instructions a statement).
+        var statements: [Statement?]
+    }
+
+    private struct Statement: Sendable {
+        var sql: String
+        var sources: [ParameterSource]
+    }
 
     /// - Parameters:
     ///   - seed: the run's seed; with `clientIndex` it fixes every draw.
@@ -157,9 +173,15 @@ public struct ClientMachine: Sendable {
         self.transactionLimit = transactionLimit
         self.schedule = schedule
         self.lateLimit = lateLimit
-        settingParameters = plan.transactions.map { $0.settings.map { StatementParameters($0.parameters) } }
-        allDrawn = plan.transactions.map { transaction in
-            transaction.draws.count == transaction.variableNames.count && transaction.draws.indices.allSatisfy { transaction.draws[$0].slot == $0 }
+        prepared = plan.transactions.map { transaction in
+            PreparedTransaction(
+                allDrawn: transaction.draws.count == transaction.variableNames.count && transaction.draws.indices.allSatisfy { transaction.draws[$0].slot == $0 },
+                settings: transaction.settings.map { StatementParameters($0.parameters) },
+                statements: transaction.steps.map { step in
+                    guard case .sql(let sql, let sources, _) = step else { return nil }
+                    return Statement(sql: sql, sources: sources)
+                }
+            )
         }
     }
 
@@ -338,7 +360,7 @@ public struct ClientMachine: Sendable {
             // Under autocommit the failed statement was its own transaction.
             if plan.transactions[currentTransaction].autocommit { return afterRollback(now: now, stats: &stats) }
             phase = .rollingBack
-            return .send(sql: "ROLLBACK", parameters: [])
+            return .send(sql: "ROLLBACK", parameters: .empty)
         case .rollingBack:
             // ROLLBACK itself failed: the connection is unusable.
             phase = .disconnected
@@ -402,7 +424,7 @@ public struct ClientMachine: Sendable {
         phase = .beginning
         sentStatement = true
         let beginSQL = plan.transactions[currentTransaction].begin
-        guard combineBegin, statementFollowsBegin() else { return .send(sql: beginSQL, parameters: []) }
+        guard combineBegin, statementFollowsBegin() else { return .send(sql: beginSQL, parameters: .empty) }
         // What would follow BEGIN's success is a statement: send the two together.
         guard case .send(let sql, let parameters) = afterBegin(now: now, stats: &stats) else {
             preconditionFailure("statementFollowsBegin promised a statement after BEGIN")
@@ -438,7 +460,7 @@ public struct ClientMachine: Sendable {
         sentStatement = true
         return .send(
             sql: plan.transactions[currentTransaction].settings[next].sql,
-            parameters: settingParameters[currentTransaction][next]
+            parameters: prepared[currentTransaction].settings[next]
         )
     }
 
@@ -448,8 +470,7 @@ public struct ClientMachine: Sendable {
         var index = index
         // The steps are read in place (see `statementFollowsBegin`).
         while index < plan.transactions[currentTransaction].steps.count {
-            switch plan.transactions[currentTransaction].steps[index] {
-            case .sql(let sql, let sources, _):
+            if let statement = prepared[currentTransaction].statements[index] {
                 // Only a step that is not plain can have an `if`; binding its options copies them.
                 if !isPlain(index), !conditionHolds(step: index) {
                     index += 1
@@ -457,12 +478,14 @@ public struct ClientMachine: Sendable {
                 }
                 phase = .running(index)
                 sentStatement = true
-                return .send(sql: sql, parameters: parameters(sources))
-            case .pause(let distribution):
-                phase = .pausing(index)
-                let nanoseconds = max(distribution.draw(&random).integer ?? 0, 0)
-                return .sleep(until: now &+ UInt64(nanoseconds))
+                return .send(sql: statement.sql, parameters: parameters(statement.sources))
             }
+            guard case .pause(let distribution) = plan.transactions[currentTransaction].steps[index] else {
+                preconditionFailure("a step without a statement is a pause")
+            }
+            phase = .pausing(index)
+            let nanoseconds = max(distribution.draw(&random).integer ?? 0, 0)
+            return .sleep(until: now &+ UInt64(nanoseconds))
         }
         return finishAttempt(now: now, stats: &stats)
     }
@@ -486,11 +509,11 @@ public struct ClientMachine: Sendable {
         let stepCount = plan.transactions[currentTransaction].steps.count
         var statements: [PipelinedStatement] = []
         statements.reserveCapacity(settingCount + stepCount + 2)
-        statements.append(PipelinedStatement(sql: plan.transactions[currentTransaction].begin, parameters: [], step: nil))
+        statements.append(PipelinedStatement(sql: plan.transactions[currentTransaction].begin, parameters: .empty, step: nil))
         for index in 0..<settingCount {
             statements.append(PipelinedStatement(
                 sql: plan.transactions[currentTransaction].settings[index].sql,
-                parameters: settingParameters[currentTransaction][index], step: nil
+                parameters: prepared[currentTransaction].settings[index], step: nil
             ))
         }
         for index in 0..<stepCount {
@@ -498,7 +521,7 @@ public struct ClientMachine: Sendable {
                 statements.append(PipelinedStatement(sql: sql, parameters: parameters(sources), step: index))
             }
         }
-        statements.append(PipelinedStatement(sql: "COMMIT", parameters: [], step: nil))
+        statements.append(PipelinedStatement(sql: "COMMIT", parameters: .empty, step: nil))
         phase = .pipelining
         sentStatement = true
         return .pipeline(statements)
@@ -545,7 +568,7 @@ public struct ClientMachine: Sendable {
     private mutating func finishAttempt(now: UInt64, stats: inout RunStats) -> Action {
         guard plan.transactions[currentTransaction].autocommit else {
             phase = .committing
-            return .send(sql: "COMMIT", parameters: [])
+            return .send(sql: "COMMIT", parameters: .empty)
         }
         if !discardCurrent { stats.recordCommit(transaction: currentTransaction, latencyNanoseconds: now &- transactionStart) }
         return afterTransaction(now: now, stats: &stats)
@@ -636,7 +659,7 @@ public struct ClientMachine: Sendable {
         let count = plan.transactions[currentTransaction].variableNames.count
         if variables.count != count { variables = Array(repeating: .null, count: count) }
         // When every variable is drawn, every text is written below: none need clearing.
-        freshTexts(count: count, clearing: !allDrawn[currentTransaction])
+        freshTexts(count: count, clearing: !prepared[currentTransaction].allDrawn)
         let drawCount = plan.transactions[currentTransaction].draws.count
         var random = self.random
         defer { self.random = random }

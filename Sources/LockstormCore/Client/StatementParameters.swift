@@ -37,6 +37,16 @@ public struct StatementParameters: Sendable, Hashable, RandomAccessCollection, E
         self.init(values)
     }
 
+    /// No parameters (BEGIN, COMMIT, ROLLBACK), made without an array to
+    /// convert and release as `[]` has (~40 instructions).
+    static var empty: StatementParameters { StatementParameters(sources: [], variables: nil) }
+
+    private init(sources: [ParameterSource], variables: VariableTexts?) {
+        self.sources = sources
+        self.variables = variables
+        clientID = 0
+    }
+
     /// A step's parameters: `sources` read against `variables` (by slot) and
     /// the client's number.
     public init(sources: [ParameterSource], variables: VariableTexts, clientID: Int) {
