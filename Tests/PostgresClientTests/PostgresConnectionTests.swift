@@ -102,6 +102,19 @@ struct PostgresConnectionTests {
                 #expect(failure == nil, "\(sql): \(failure?.message ?? "")")
                 #expect(counts == [expected], "\(sql)")
             }
+            // A failure comes back the same way, with its SQLSTATE, and the connection goes on.
+            try connection.send("SELECT 1 / $1::int", ["0"])
+            while try !connection.flush() {}
+            var statuses: [PostgresConnection.ResultStatus] = []
+            try readResults(connection) { statuses.append($0) }
+            guard statuses.count == 1, case .failure(let error) = statuses[0] else {
+                Issue.record("division by zero: \(statuses)")
+                return
+            }
+            #expect(error.sqlState == "22012")
+            #expect(error.kind == .server)
+            #expect(error.message == "division by zero")
+
             // The blocking path reads the same counts.
             try connection.setNonBlocking(false)
             try connection.execute("DROP TABLE counted, copied")
