@@ -517,8 +517,9 @@ public struct ClientMachine: Sendable {
             ))
         }
         for index in 0..<stepCount {
-            if case .sql(let sql, let sources, _) = plan.transactions[currentTransaction].steps[index] {
-                statements.append(PipelinedStatement(sql: sql, parameters: parameters(sources), step: index))
+            // From `prepared`: matching `.sql(let sql, let sources, _)` copied the step's options too (~270 instructions a step).
+            if let statement = prepared[currentTransaction].statements[index] {
+                statements.append(PipelinedStatement(sql: statement.sql, parameters: parameters(statement.sources), step: index))
             }
         }
         statements.append(PipelinedStatement(sql: "COMMIT", parameters: .empty, step: nil))
