@@ -1,5 +1,8 @@
 import LockstormCore
 import Synchronization
+#if os(Linux)
+import CEventPoll
+#endif
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -254,6 +257,17 @@ final class SessionBoard: @unchecked Sendable {
         record(client: client, transaction: transaction, step: step, sql: sql, parameters: parameters, sentAt: time, completedAt: Self.inFlight)
     }
 
+    /// Starts loading the entry of statement `sequence` of `client` into the
+    /// cache, for a `completed(client:sequence:at:)` soon after (see
+    /// `Worker.prefetchReadyClients`).
+    @inline(__always)
+    func prefetch(client: Int, sequence: UInt64) {
+        #if os(Linux)
+        guard UInt(bitPattern: client) < UInt(bitPattern: clientCount) else { return }
+        ls_prefetch(UnsafeRawPointer(entry(words + client &* Self.blockWords, Int(sequence % UInt64(Self.history)))))
+        #endif
+    }
+
     /// The statement in flight on `client` has completed.
     ///
     /// One store, no version change: the word is read whole, and a reader
@@ -372,7 +386,7 @@ final class SessionBoard: @unchecked Sendable {
     @inline(never)
     private func setting(transaction: Int, sql: String, parameters: StatementParameters) -> Int? {
         guard UInt(bitPattern: transaction) < UInt(bitPattern: settings.count) else { return nil }
-        guard let index = settings[transaction].firstIndex(where: { $0.sql == sql && StatementParameters($0.parameters) == parameters }) else { return nil }
+        guard let index = settings[transaction].firstIndex(where: { $0.sql == sql && parameters.elementsEqual($0.parameters) }) else { return nil }
         return index <= UInt32.max ? index : nil
     }
 

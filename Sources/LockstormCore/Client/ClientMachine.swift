@@ -82,7 +82,34 @@ public struct ClientMachine: Sendable {
         case stopped
     }
 
-    public let plan: RunPlan
+    // The fields the engine reads for every result come first: Swift lays a
+    // struct out in declaration order, and at hundreds of clients a client's
+    // state is out of cache by the time its next result comes (perf at 256
+    // clients: reading `wantsRow`, ~600 bytes into the engine's per-client
+    // state, was a cache miss of its own). The plan, ~200 bytes of references
+    // every client shares, comes after them.
+
+    private(set) var phase: Phase = .idle {
+        didSet { phaseChanged() }
+    }
+
+    /// The transaction in flight (index into `plan.transactions`).
+    public private(set) var currentTransaction = 0
+
+    // `wantsRow` and `currentStep` are stored, kept up to date as the phase
+    // changes, rather than computed: the engine reads them on every statement,
+    // and a computed property of a struct this large, called from another
+    // module, first copies the whole struct (a 459-byte memcpy).
+
+    /// Whether the statement in flight captures values: the engine must hand
+    /// back its first row in `statementSucceeded`.
+    public private(set) var wantsRow = false
+
+    /// The step index in flight, when running a step.
+    public private(set) var currentStep: Int?
+    /// Whether the transaction in flight sent anything (an autocommit one whose
+    /// steps are all skipped by `if` sends nothing).
+    private var sentStatement = false
     public let clientIndex: Int
     private var random: RandomSource
     private let transactionLimit: Int?
@@ -94,15 +121,6 @@ public struct ClientMachine: Sendable {
     private let dedicatedTransaction: Int?
     /// The step that failed, for its `expect` (nil: BEGIN, a setting or COMMIT).
     private var failedStep: Int?
-    /// Whether the transaction in flight sent anything (an autocommit one whose
-    /// steps are all skipped by `if` sends nothing).
-    private var sentStatement = false
-    private(set) var phase: Phase = .idle {
-        didSet { phaseChanged() }
-    }
-
-    /// The transaction in flight (index into `plan.transactions`).
-    public private(set) var currentTransaction = 0
     /// Values of the current transaction's variables, by slot.
     public private(set) var variables: [Value] = []
     /// Their bind texts, shared by the statements sent: written only through
@@ -116,13 +134,6 @@ public struct ClientMachine: Sendable {
     private static let spareTextCount = 8
     private var attempt = 0
     private var transactionStart: UInt64 = 0
-    private var lastFailure: StatementFailure?
-    /// Open-loop arrivals (`-R`), their origin, and the start due next.
-    private var schedule: ArrivalSchedule?
-    private var scheduleOrigin: UInt64?
-    private var dueStart: UInt64?
-    /// Starts later than this (nanoseconds) are skipped (`-L`).
-    private let lateLimit: UInt64?
     /// The transaction in flight began during warmup: its outcome is not counted.
     private var discardCurrent = false
     /// During warmup `-t` does not apply: the client runs until measurement starts.
@@ -134,6 +145,15 @@ public struct ClientMachine: Sendable {
     private let combineBegin: Bool
     /// Per transaction, what every attempt reads from the plan, taken out once.
     private let prepared: [PreparedTransaction]
+    // Read rarely (failures, `-R`).
+    private var lastFailure: StatementFailure?
+    /// Open-loop arrivals (`-R`), their origin, and the start due next.
+    private var schedule: ArrivalSchedule?
+    private var scheduleOrigin: UInt64?
+    private var dueStart: UInt64?
+    /// Starts later than this (nanoseconds) are skipped (`-L`).
+    private let lateLimit: UInt64?
+    public let plan: RunPlan
 
     /// Parts of a transaction the machine reads on every attempt, in the form
     /// it needs them.
@@ -200,18 +220,6 @@ public struct ClientMachine: Sendable {
         default: true
         }
     }
-
-    // `wantsRow` and `currentStep` are stored, kept up to date as the phase
-    // changes, rather than computed: the engine reads them on every statement,
-    // and a computed property of a struct this large, called from another
-    // module, first copies the whole struct (a 459-byte memcpy).
-
-    /// Whether the statement in flight captures values: the engine must hand
-    /// back its first row in `statementSucceeded`.
-    public private(set) var wantsRow = false
-
-    /// The step index in flight, when running a step.
-    public private(set) var currentStep: Int?
 
     private mutating func phaseChanged() {
         switch phase {
