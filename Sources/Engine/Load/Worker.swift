@@ -92,7 +92,8 @@ final class Worker {
     // out of cache by the time its next result comes. With `machine` (~460
     // bytes) in the middle, reading `connection`, `io` and `pipelining` for
     // one result cost three cache misses (perf at 256 clients: most of
-    // `service`'s own time); now they share the first cache line.
+    // `service`'s own time); now they sit together at the start, followed
+    // by the machine's own hot fields (see `ClientMachine`).
     private struct Client {
         var connection: PostgresConnection? {
             didSet { socket = connection?.socket ?? -1 }
