@@ -292,10 +292,12 @@ struct SessionBoardTests {
         let texts = try #require(parameters.variableTexts)
         let begin = plan.transactions[0].begin
         board.sent(client: 1, SessionBoard.Statement(transaction: 0, step: nil, sql: begin, parameters: [], sentAt: 100, completedAt: 100))
-        board.sent(client: 1, transaction: 0, step: 0, sql: first, parameters: parameters, at: 100)
-        board.completed(client: 1, at: 150)
-        board.completed(client: 1, at: 170)  // already complete: stays 150
-        board.sent(client: 1, transaction: 0, step: 1, sql: second, parameters: StatementParameters(sources: secondSources, variables: texts, clientID: 1), at: 200)
+        let firstSequence = board.sent(client: 1, transaction: 0, step: 0, sql: first, parameters: parameters, at: 100)
+        board.completed(client: 1, sequence: firstSequence, at: 150)
+        board.completed(client: 1, sequence: firstSequence, at: 170)  // already complete: stays 150
+        let secondSequence = board.sent(
+            client: 1, transaction: 0, step: 1, sql: second, parameters: StatementParameters(sources: secondSources, variables: texts, clientID: 1), at: 200
+        )
 
         let current = try #require(board.current(client: 1))
         #expect(Sent(current) == Sent(transaction: 0, step: 1, sql: second, values: Array(StatementParameters(sources: secondSources, variables: texts, clientID: 1)), sentAt: 200))
@@ -304,7 +306,7 @@ struct SessionBoardTests {
         #expect(board.lookup(pid: 501, detection: 120)?.statement.map(Sent.init) == Sent(transaction: 0, step: 0, sql: first, values: Array(parameters), sentAt: 100, completedAt: 150))
         #expect(board.lookup(pid: 501, detection: 50)?.statement?.sql == begin)
         // Between the first's completion and the second's send: the last sent before.
-        board.completed(client: 1, at: 260)
+        board.completed(client: 1, sequence: secondSequence, at: 260)
         #expect(board.lookup(pid: 501, detection: 180)?.statement?.sentAt == 100)
 
         #expect(board.attempt(client: 1, through: current).map(\.sql) == [begin, first, second])
@@ -411,14 +413,14 @@ struct SessionBoardTests {
                 board.sent(client: 1, SessionBoard.Statement(transaction: 0, step: nil, sql: plan.transactions[0].begin, parameters: [], sentAt: time, completedAt: time + 1))
                 for (offset, index) in [0, 1, 3].enumerated() {
                     let parameters = StatementParameters(sources: steps[offset].sources, variables: box, clientID: 1)
-                    board.sent(client: 1, transaction: 0, step: index, sql: steps[offset].sql, parameters: parameters, at: time + 1 + UInt64(offset))
-                    board.completed(client: 1, at: time + 2 + UInt64(offset))
+                    let sequence = board.sent(client: 1, transaction: 0, step: index, sql: steps[offset].sql, parameters: parameters, at: time + 1 + UInt64(offset))
+                    board.completed(client: 1, sequence: sequence, at: time + 2 + UInt64(offset))
                 }
-                board.sent(client: 1, transaction: 0, step: nil, sql: "COMMIT", parameters: [], at: time + 5)
-                board.completed(client: 1, at: time + 6)
+                let commit = board.sent(client: 1, transaction: 0, step: nil, sql: "COMMIT", parameters: [], at: time + 5)
+                board.completed(client: 1, sequence: commit, at: time + 6)
                 if n % 3 == 0 {
-                    board.sent(client: 1, transaction: 0, step: nil, sql: "SELECT 'kept verbatim, attempt \(n)'", parameters: [String(n)], at: time + 6)
-                    board.completed(client: 1, at: time + 7)
+                    let verbatim = board.sent(client: 1, transaction: 0, step: nil, sql: "SELECT 'kept verbatim, attempt \(n)'", parameters: [String(n)], at: time + 6)
+                    board.completed(client: 1, sequence: verbatim, at: time + 7)
                 }
             }
             shared.done.store(true, ordering: .releasing)
