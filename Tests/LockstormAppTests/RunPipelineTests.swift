@@ -1,5 +1,7 @@
 import Foundation
 import Testing
+@testable import Engine
+@testable import LockstormCore
 @testable import LockstormApp
 
 /// The run pipeline's steps that need no database: compiling the plans and
@@ -68,5 +70,53 @@ import Testing
         #expect(run.options.clients == (run.plan.defaults.clients ?? 8))
         #expect(run.options.reconnectTimeoutSeconds == 30)
         #expect(run.options.warmupSeconds == 0)
+    }
+
+    /// A finished run as LoadRunner would return it: one transfer committed in 2 ms.
+    static func outcome(plan: RunPlan) -> RunOutcome {
+        var stats = RunStats(transactionCount: plan.transactions.count)
+        var committed = TransactionStats()
+        committed.recordCommit(latencyNanoseconds: 2_000_000)
+        stats.transactions[0].add(committed)
+        let summary = RunSummary(
+            workload: plan.workloadName, variant: plan.variantLabel, clients: 2, threads: 1, durationSeconds: 1, seed: 7,
+            transactionNames: plan.transactions.map(\.name), stats: stats, invariants: [], partial: false)
+        let start = Date(timeIntervalSince1970: 1_795_459_512)
+        return RunOutcome(
+            summary: summary, server: ServerInfo(version: "PostgreSQL 16.0", settings: [("deadlock_timeout", "1s")]), lostConnections: 0, reconnects: 0,
+            serverLost: false, timeseries: [], intervalSeconds: 1, startedAt: start, endedAt: start.addingTimeInterval(1), serverDeadlocksDelta: 0)
+    }
+
+    @Test("an outcome becomes run.json, the CSV files and report.html in a UTC-named folder, and the gate's verdict")
+    func artifactsOfAnOutcome() throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("lockstorm-app-tests-\(UUID().uuidString)", isDirectory: true)
+        defer { try? FileManager.default.removeItem(at: root) }
+        var request = RunRequest(workload: Self.workloads + "/transfers.yaml")
+        request.variant = "ordered"
+        request.load.clients = 2
+        request.load.transactions = 1
+        request.commandLine = ["lockstorm", "run", "transfers", "--dsn", "postgresql://bob:hunter2@db/x"]
+        let output = RecordingOutput()
+        var pipeline = RunPipeline(output: output)
+        pipeline.now = { Date(timeIntervalSince1970: 1_795_459_512) }
+        let plans = try pipeline.plans(for: request)
+        let (plan, options) = try #require(plans.runs.first)
+        let outcome = Self.outcome(plan: plan)
+        let record = RunPipeline.record(plan: plan, options: options, outcome: outcome, file: plans.file, sha256: plans.sha256, commandLine: request.commandLine)
+        #expect(!record.commandLine.contains("hunter2"))
+        let check = try CheckParser(transactions: plan.transactions.map(\.name)).parse("deadlocks == 1")
+        let gate = PreparedGate(checks: [check], limits: [], baselines: [:])
+
+        let artifacts = pipeline.writeArtifacts(plan: plan, outcome: outcome, record: record, root: root.path, gate: gate)
+        let directory = try #require(artifacts.directory)
+        #expect(directory.hasSuffix("/transfers-ordered-20261123T184512Z"))
+        let files = try FileManager.default.contentsOfDirectory(atPath: directory).sorted()
+        #expect(files == ["deadlocks.csv", "errors.csv", "latency.csv", "report.html", "run.json", "summary.csv", "timeseries.csv"])
+        #expect(!artifacts.gate.passed)
+        #expect(output.errors.isEmpty)
+
+        // The same second again: a -2 folder, the first left alone.
+        let again = pipeline.writeArtifacts(plan: plan, outcome: outcome, record: record, root: root.path, gate: gate)
+        #expect(again.directory?.hasSuffix("/transfers-ordered-20261123T184512Z-2") == true)
     }
 }
