@@ -29,9 +29,6 @@ public struct TimeSpan: Sendable, Hashable, CustomStringConvertible {
     }
 
     public var description: String { text }
-
-    /// What the argument parser's help shows as the value's form.
-    public static let valueHelp = "seconds, or a duration such as 30s, 2min or 200ms"
 }
 
 /// PostgreSQL's `deadlock_timeout`: a bare number is milliseconds (the
