@@ -165,7 +165,7 @@ struct ReconcileTests {
     func transactionCount() throws {
         let out = try scratch()
         defer { try? FileManager.default.removeItem(atPath: out) }
-        let clients: Int64 = 16
+        let clients: Int64 = 8
         let perClient: Int64 = 2
         try UserServer.with { server in
             let child = try start(server, out: out, ["-c", String(clients), "-t", String(perClient)])
@@ -183,11 +183,11 @@ struct ReconcileTests {
         let out = try scratch()
         defer { try? FileManager.default.removeItem(atPath: out) }
         try UserServer.with { server in
-            let child = try start(server, out: out, ["-c", "16", "-T", "8", "--reconnect-timeout", "60s"])
+            let child = try start(server, out: out, ["-c", "32", "-T", "6", "--reconnect-timeout", "60s"])
             try waitUntilContended(child, server)
             let ordersBefore = try server.integer("SELECT count(*) FROM orders")
             try server.restart()
-            let outcome = try finish(child, server, out: out, label: "pg_ctl restart, 16 clients")
+            let outcome = try finish(child, server, out: out, label: "pg_ctl restart, 32 clients")
             #expect(outcome.status == 0, "stderr: \(outcome.standardError)")
             let connections = outcome.record["connections"] as? [String: Any]
             #expect((connections?["lost"] as? Int ?? 0) > 0, "run.json: \(String(describing: connections))")
