@@ -101,7 +101,10 @@ private func delay(_ action: ClientMachine.Action, after now: UInt64) -> UInt64?
         _ = script.ok()
         #expect(script.ok(rows: 0) == commit)
         #expect(script.ok() == begin)
-        #expect(script.tx.committed == 1)
+        // Committed with a step left unrun: ended early, not committed work.
+        #expect(script.tx.committed == 0)
+        #expect(script.tx.endedEarly == 1)
+        #expect(script.tx.attempts == 1)
         // With a row, the next step runs.
         _ = script.ok()
         #expect(script.ok([.int(3)]) == send("UPDATE jobs SET done = true WHERE id = $1", ["3"]))
@@ -125,7 +128,8 @@ private func delay(_ action: ClientMachine.Action, after now: UInt64) -> UInt64?
         // No think time: the client is done.
         #expect(script.ok() == .stop)
         #expect(script.machine.isStopped)
-        #expect(script.tx.committed == 1)
+        #expect(script.tx.committed == 0)
+        #expect(script.tx.endedEarly == 1)
         #expect(script.tx.failed == 0)
     }
 
@@ -149,7 +153,9 @@ private func delay(_ action: ClientMachine.Action, after now: UInt64) -> UInt64?
         _ = script.ok()
         #expect(script.ok([.int(0)]) == commit)
         #expect(script.ok() == .stop)
-        #expect(script.tx.committed == 2)
+        // The first attempt sold a ticket; the second found none and ended early.
+        #expect(script.tx.committed == 1)
+        #expect(script.tx.endedEarly == 1)
 
         // A NULL does not satisfy `left <= 0`: the step carries on.
         var nullScript = try Script(yaml)
@@ -186,7 +192,8 @@ private func delay(_ action: ClientMachine.Action, after now: UInt64) -> UInt64?
         _ = script.ok([.bool(true)], text: ["t"])
         #expect(script.ok([.int(9)]) == send("INSERT INTO runs DEFAULT VALUES"))
         #expect(!script.machine.isStopped)
-        #expect(script.tx.committed == 2)
+        #expect(script.tx.committed == 0)
+        #expect(script.tx.endedEarly == 2)
     }
 
     @Test func ifGuardSkipsAStepWhoseConditionDoesNotHold() throws {
@@ -463,9 +470,10 @@ private func delay(_ action: ClientMachine.Action, after now: UInt64) -> UInt64?
         #expect(script.ok() == setting)
         #expect(script.tx.committed == 1)
         _ = script.ok()
-        // skip_if under autocommit: straight to the next transaction.
+        // skip_if under autocommit: straight to the next transaction, ended early.
         #expect(script.ok([.bool(false)], text: ["f"]) == setting)
-        #expect(script.tx.committed == 2)
+        #expect(script.tx.committed == 1)
+        #expect(script.tx.endedEarly == 1)
         // A failure sends no ROLLBACK.
         _ = script.ok()
         #expect(script.fail(.uniqueViolation) == setting)

@@ -343,10 +343,16 @@ final class Worker {
                 // clients roll back and stop.
                 cancelled = true
                 for index in clients.indices where clients[index].machine.isInTransaction {
-                    if case .reading = clients[index].io {
-                        // Canceled by lockstorm, not failed by the workload: not counted.
-                        clients[index].machine.discardInFlight()
-                        clients[index].cancel?.cancel()
+                    // The machine rolls the attempt back at its next step, and does
+                    // not count the cancel's 57014 (see `ClientMachine.cancelInFlight`).
+                    clients[index].machine.cancelInFlight()
+                    switch clients[index].io {
+                    case .reading: clients[index].cancel?.cancel()
+                    case .sleeping:
+                        // A pause inside the transaction: roll back now.
+                        clients[index].io = .sleeping(until: now)
+                        noteTimer(now)
+                    default: break
                     }
                 }
             }

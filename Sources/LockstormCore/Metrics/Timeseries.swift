@@ -7,8 +7,13 @@ public struct IntervalStats: Sendable {
     public var attempts = 0
     public var committed = 0
     public var failed = 0
+    public var rolledBack = 0
+    public var endedEarly = 0
+    public var unexpectedErrors = 0
     public var retries = 0
     public var errorCounts = [Int](repeating: 0, count: ErrorClass.allCases.count)
+    /// Units of work by counter index (see `TransactionStats.units`).
+    public var units: [Int] = []
     /// Latency of the transactions that committed in the interval, in µs.
     /// Two significant digits: enough for p50/p99 over time, and small.
     public var latency: Histogram<UInt64>
@@ -23,17 +28,30 @@ public struct IntervalStats: Sendable {
         attempts += other.attempts
         committed += other.committed
         failed += other.failed
+        rolledBack += other.rolledBack
+        endedEarly += other.endedEarly
+        unexpectedErrors += other.unexpectedErrors
         retries += other.retries
         for index in errorCounts.indices { errorCounts[index] += other.errorCounts[index] }
+        addUnits(other.units)
         latency.add(other.latency)
+    }
+
+    mutating func addUnits(_ counts: [Int]) {
+        if units.count < counts.count { units += Array(repeating: 0, count: counts.count - units.count) }
+        for index in counts.indices { units[index] += counts[index] }
     }
 
     public mutating func reset() {
         attempts = 0
         committed = 0
         failed = 0
+        rolledBack = 0
+        endedEarly = 0
+        unexpectedErrors = 0
         retries = 0
         for index in errorCounts.indices { errorCounts[index] = 0 }
+        for index in units.indices { units[index] = 0 }
         latency.reset()
     }
 }

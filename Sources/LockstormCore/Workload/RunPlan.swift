@@ -15,6 +15,11 @@ public struct RunPlan: Sendable {
     public var invariants: [CompiledInvariant]
     public var defaults: RunDefaults
     public var checks: [String]
+    /// Units of work the steps count (`count: jobs`), in order of first use;
+    /// `CompiledStepOptions.counter` indexes this.
+    public var counterNames: [String] = []
+    /// `allow_unexpected_errors: true`: undeclared errors do not fail the run.
+    public var allowUnexpectedErrors = false
 
     /// The variant label used in result names: the variant, or `default`.
     public var variantLabel: String { variantName ?? "default" }
@@ -141,6 +146,10 @@ public struct CompiledStepOptions: Sendable, Hashable {
     public var condition: CompiledCondition?
     public var skipIf: CompiledCondition?
     public var stopIf: CompiledCondition?
+    /// Roll the attempt back on purpose when this holds (`rollback_if:`).
+    public var rollbackIf: CompiledCondition?
+    /// The counter (index into `RunPlan.counterNames`) this step's row count adds to.
+    public var counter: Int?
     public var expect: [SQLState: ErrorAction] = [:]
 
     public init() {}
@@ -218,6 +227,23 @@ public struct CompiledTransaction: Sendable {
     /// copying the step's options on every statement.
     public var plainSteps: [Bool] = []
 
+    /// Whether the workload declares `state` for step `step` (its `expect`,
+    /// the transaction's, or the retry policy's `on`).
+    public func declares(_ state: SQLState, step: Int?) -> Bool {
+        if let step, step < steps.count, case .sql(_, _, let options) = steps[step], options.expect[state] != nil { return true }
+        return expect[state] != nil || retry?.on.contains(state) == true
+    }
+
+    /// Whether `failure` is an error the workload did not expect: outside the
+    /// concurrency classes (40P01, 55P03, 40001, 57014) and a broken
+    /// connection, which lockstorm measures, and not declared. Such an error
+    /// means the workload is broken (a missing table, a syntax error).
+    public func isUnexpected(_ failure: StatementFailure, step: Int?) -> Bool {
+        guard failure.errorClass == .other else { return false }
+        guard let state = failure.sqlState else { return true }
+        return !declares(state, step: step)
+    }
+
     /// What a failure with `state` in step `step` (nil: BEGIN, a setting or
     /// COMMIT) does: the step's `expect`, then the transaction's, then the
     /// retry policy's `on`; otherwise the attempt is rolled back.
@@ -280,6 +306,8 @@ struct PlanCompiler {
     let workload: Workload
     let file: String
     var diagnostics: [Diagnostic] = []
+    /// Counters named by `count:` so far, over every transaction.
+    var counterNames: [String] = []
 
     init(workload: Workload, file: String) {
         self.workload = workload
@@ -371,10 +399,13 @@ struct PlanCompiler {
                 return nil
             }
         }
-        return RunPlan(
+        var plan = RunPlan(
             workloadName: workload.name, variantName: variant?.name, parameters: parameters, setup: setup, teardown: teardown,
             transactions: transactions, cumulativeWeights: cumulative, invariants: invariants, defaults: workload.defaults, checks: workload.checks
         )
+        plan.counterNames = counterNames
+        plan.allowUnexpectedErrors = workload.allowUnexpectedErrors
+        return plan
     }
 
     private mutating func compileScript(_ script: SQLScript?, parameters: [String: Value], what: String) -> [BoundStatement] {
@@ -494,6 +525,18 @@ struct PlanCompiler {
                 }
                 compiled.skipIf = condition(options.skipIf, key: "skip_if", location: options.location)
                 compiled.stopIf = condition(options.stopIf, key: "stop_if", location: options.location)
+                compiled.rollbackIf = condition(options.rollbackIf, key: "rollback_if", location: options.location)
+                if template.autocommit && (options.rollbackIf != nil || options.onEmpty == .rollback) {
+                    error(options.location, "\(context) is autocommit: each step commits on its own, so there is nothing for 'rollback_if' or 'on_empty: rollback' to roll back; drop 'autocommit' to run the steps in one transaction")
+                }
+                if let counter = options.count {
+                    if let index = counterNames.firstIndex(of: counter) {
+                        compiled.counter = index
+                    } else {
+                        compiled.counter = counterNames.count
+                        counterNames.append(counter)
+                    }
+                }
                 steps.append(.sql(sql: sqlTemplate.sql, parameters: sources, options: compiled))
                 stepNames.append(sqlTemplate.names)
             case .pause(let distribution, let location):
@@ -523,6 +566,10 @@ struct PlanCompiler {
                     if options.skipIf != nil { uses.append("'skip_if'") }
                     if options.stopIf != nil { uses.append("'stop_if'") }
                     if options.onEmpty != .continue { uses.append("'on_empty'") }
+                    if options.rollbackIf != nil { uses.append("'rollback_if'") }
+                    if options.count != nil {
+                        error(options.location, "\(context) has 'pipeline: true': a step cannot use 'count' (a pipelined transaction's row counts are not read step by step); drop 'count' or 'pipeline'")
+                    }
                     if !uses.isEmpty {
                         error(options.location, "\(context) has 'pipeline: true': a step cannot use \(uses.joined(separator: ", ")) (it needs the results of earlier steps, and a pipeline sends every step before any result is back); drop them or 'pipeline'")
                     }
@@ -564,6 +611,7 @@ struct PlanCompiler {
         compiled.plainSteps = steps.map { step in
             guard case .sql(_, _, let options) = step else { return false }
             return options.captureSlots.isEmpty && options.condition == nil && options.skipIf == nil && options.stopIf == nil && options.onEmpty == .continue
+                && options.rollbackIf == nil && options.counter == nil
         }
         return compiled
     }
