@@ -9,7 +9,7 @@ import Testing
         #expect(!gappy.coverage.isComplete)
         #expect(gappy.coverage.missed == 18)
         #expect(full.description == "30 checks during the run, 0 failed")
-        #expect(gappy.description == "12 checks during the run, 0 failed; only 12 of 30 due (18 missed, 1 reconnect): unwatched for part of the run")
+        #expect(gappy.description == "12 checks during the run, 0 failed; coverage gap: 12 of 30 due (18 missed, 1 reconnect)")
         // Built the old way, a check owes only what it made.
         #expect(DuringCheck(checks: 5).coverage == Coverage(made: 5, due: 5))
     }

@@ -39,7 +39,7 @@ public struct DuringCheck: Sendable, Hashable {
     public var description: String {
         var text = "\(checks) check\(checks == 1 ? "" : "s") during the run, \(failures) failed"
         if let seconds = firstFailureSeconds { text += " (first at \(Format.fixed(seconds, digits: 1)) s: \(firstFailureValue ?? "NULL"))" }
-        if !coverage.isComplete { text += "; only \(coverage.description): unwatched for part of the run" }
+        if !coverage.isComplete { text += "; coverage gap: \(coverage.description)" }
         return text
     }
 }
