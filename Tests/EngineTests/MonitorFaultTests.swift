@@ -83,6 +83,35 @@ struct MonitorFaultTests {
             print("during: \(during.description) [\(during.coverage.description)]; lock samples \(sampling.description)")
         }
     }
+
+    @Test("a server restart mid-run: both monitors reconnect and go on; the checks missed while it was down are counted, not passed")
+    func monitorsReconnectAfterRestart() throws {
+        try TestServer.with { server in
+            let plan = try WorkloadParser.parse(Self.workload, file: "monitored.yaml").plan()
+            let restarter = Thread {
+                usleep(2_000_000)
+                try? server.restart()
+            }
+            restarter.start()
+            let seconds = 6.0
+            let options = LoadOptions(clients: 4, threads: 1, durationSeconds: seconds, seed: 7)
+            let outcome = try LoadRunner.run(plan: plan, dsn: server.dsn, options: options, stop: StopSignal())
+            #expect(outcome.serverLost == false)
+            let during = try #require(outcome.summary.invariants.first?.during)
+            let expected = Int(seconds / 0.2)
+            #expect(during.reconnects >= 1)
+            #expect(abs(during.due - expected) <= 2)
+            // Checks went on after the restart: more than the first two seconds' worth.
+            #expect(during.checks > Int(2 / 0.2) + 2)
+            #expect(during.coverage.missed == during.due - during.checks)
+            let sampling = try #require(outcome.lockSampling)
+            #expect(sampling.reconnects >= 1)
+            #expect(sampling.made > Int(2 / 0.2) + 2)
+            let late = outcome.timeseries.filter { $0.interval >= 4 }.compactMap(\.lockWaits)
+            #expect(late.contains { $0.samples > 0 })
+            print("restart: during \(during.coverage.description); lock samples \(sampling.description)")
+        }
+    }
 }
 
 /// A counter shared with the terminating thread.
