@@ -240,6 +240,8 @@ public enum JSONScalar: Codable, Sendable, Equatable {
         case .string(let string): self = .string(string)
         case .bool(let bool): self = .bool(bool)
         case .null: self = .null
+        // Parameters are scalars; only `let` computes a list (`sorted(…)`): kept as its array literal.
+        case .list: self = .string(value.bindText ?? "{}")
         }
     }
 

@@ -118,6 +118,9 @@ public struct RunOutcome: Sendable {
     public var serverDeadlocksDelta: Int?
     /// Why the lock-wait sampler could not run (its columns are then empty).
     public var samplerFailure: String?
+    /// Lock-wait samples made against samples due over the measured run,
+    /// with the sampler's reconnects; `nil` when it did not run.
+    public var lockSampling: Coverage? = nil
     /// Why the run was stopped early as broken: a transaction's first
     /// attempts all failed with an error the workload did not declare.
     public var brokenWorkload: String?
@@ -234,6 +237,7 @@ public enum LoadRunner {
         let duringChecks = monitor?.stop() ?? [:]
         var rows = timeseries.rows
         let samplerFailure = sampler?.failure
+        let lockSampling = sampler?.coverage
         if samplerFailure == nil, let sampled = sampler?.intervals {
             for index in rows.indices { rows[index].lockWaits = sampled[rows[index].interval] ?? LockWaitSummary() }
         }
@@ -297,7 +301,7 @@ public enum LoadRunner {
         return RunOutcome(
             summary: summary, server: server, lostConnections: lostConnections, reconnects: reconnects, serverLost: !adminHealthy, timeseries: rows,
             intervalSeconds: Double(timeseries.intervalNanoseconds) / 1e9, startedAt: startedAt, endedAt: endedAt,
-            serverDeadlocksDelta: serverDelta, samplerFailure: samplerFailure, brokenWorkload: abort.reason
+            serverDeadlocksDelta: serverDelta, samplerFailure: samplerFailure, lockSampling: lockSampling, brokenWorkload: abort.reason
         )
     }
 

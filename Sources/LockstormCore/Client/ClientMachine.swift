@@ -800,6 +800,10 @@ public struct ClientMachine: Sendable {
         if case .uniform(let lower, let upper) = plan.transactions[currentTransaction].draws[index].distribution {
             return .int(random.uniform(lower, upper))
         }
+        if case .computed(let expression) = plan.transactions[currentTransaction].draws[index].distribution {
+            // From the variables drawn before it, already in `variables`.
+            return expression.value(variables: variables, clientID: clientIndex)
+        }
         return plan.transactions[currentTransaction].draws[index].distribution.draw(&random)
     }
 

@@ -5,13 +5,25 @@ public struct DuringCheck: Sendable, Hashable {
     /// Seconds into the measured run of the first failure, and what it returned.
     public var firstFailureSeconds: Double?
     public var firstFailureValue: String?
+    /// Checks that fell due on the invariant's grid (`checks` of them were
+    /// made; see `Coverage` for the counting rule).
+    public var due = 0
+    /// Times the monitor's connection broke and was opened again.
+    public var reconnects = 0
 
-    public init(checks: Int = 0, failures: Int = 0, firstFailureSeconds: Double? = nil, firstFailureValue: String? = nil) {
+    public init(checks: Int = 0, failures: Int = 0, firstFailureSeconds: Double? = nil, firstFailureValue: String? = nil, due: Int? = nil, reconnects: Int = 0) {
         self.checks = checks
         self.failures = failures
         self.firstFailureSeconds = firstFailureSeconds
         self.firstFailureValue = firstFailureValue
+        self.due = due ?? checks
+        self.reconnects = reconnects
     }
+
+    /// Checks made against checks due: a gap (`!coverage.isComplete`) means
+    /// the invariant went unwatched for a while, so no failure seen is not a
+    /// plain pass.
+    public var coverage: Coverage { Coverage(made: checks, due: due, reconnects: reconnects) }
 
     public mutating func record(passed: Bool, actual: String, atSeconds seconds: Double) {
         checks += 1
@@ -27,6 +39,7 @@ public struct DuringCheck: Sendable, Hashable {
     public var description: String {
         var text = "\(checks) check\(checks == 1 ? "" : "s") during the run, \(failures) failed"
         if let seconds = firstFailureSeconds { text += " (first at \(Format.fixed(seconds, digits: 1)) s: \(firstFailureValue ?? "NULL"))" }
+        if !coverage.isComplete { text += "; coverage gap: \(coverage.description)" }
         return text
     }
 }

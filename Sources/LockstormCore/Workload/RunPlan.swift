@@ -90,6 +90,10 @@ public enum CompiledDistribution: Sendable, Hashable {
     /// The first `hotCount` values of `lower…upper` get `probability` of the draws.
     case hotspot(lower: Int64, upper: Int64, hotCount: Int64, probability: Double)
     case choice([Value])
+    /// A value computed from the variables drawn before it (`least(a, b)`,
+    /// `sorted(a, b, c)`), not drawn: the client evaluates it in place of
+    /// `draw`, which gives NULL.
+    case computed(CompiledCondition)
 
     public func draw(_ random: inout RandomSource) -> Value {
         switch self {
@@ -104,6 +108,7 @@ public enum CompiledDistribution: Sendable, Hashable {
                 .int(random.uniform(lower &+ hotCount, upper))
             }
         case .choice(let values): values[Int(random.uniform(0, Int64(values.count - 1)))]
+        case .computed: .null
         }
     }
 
@@ -115,6 +120,7 @@ public enum CompiledDistribution: Sendable, Hashable {
         case .zipf(_, let sampler): sampler.count
         case .hotspot(let lower, let upper, _, _): upper &- lower &+ 1
         case .choice(let values): Int64(Set(values).count)
+        case .computed: nil
         }
     }
 }
@@ -135,6 +141,17 @@ public struct CompiledCondition: Sendable, Hashable {
             return constants[name]
         }
         return value == .bool(true)
+    }
+
+    /// The expression's value over the variables; NULL when it cannot be
+    /// evaluated (a NULL where a number was needed, say).
+    public func value(variables: [Value], clientID: Int) -> Value {
+        let value = try? expression.evaluate { name in
+            if let slot = slots[name] { return slot < variables.count ? variables[slot] : .null }
+            if name == RunPlan.clientIDName { return .int(Int64(clientID)) }
+            return constants[name]
+        }
+        return value ?? .null
     }
 }
 
@@ -452,6 +469,17 @@ struct PlanCompiler {
                     error(draw.location, "'\(draw.name)' must differ from '\(other)', which is not drawn before it in \(context)\(Suggestion.didYouMean(other, in: variables))")
                 }
             }
+            if case .constant(let expression) = draw.distribution, expression.references.contains(where: { variables.contains($0.name) || $0.name == RunPlan.clientIDName }) {
+                // Computed from earlier variables: evaluated by each client after their draws.
+                if !draw.distinctFrom.isEmpty {
+                    error(draw.location, "'\(draw.name)' in \(context) is computed from other variables, not drawn: it cannot be redrawn until it differs ('!= \(draw.distinctFrom.joined(separator: ", "))'); make the variables it is computed from differ instead")
+                }
+                if let computed = compileComputed(expression, variables: variables, draws: draws, parameters: parameters, location: draw.location, what: "'\(draw.name)' in \(context)") {
+                    draws.append(CompiledDraw(slot: variables.count, distribution: .computed(computed), distinctFrom: []))
+                }
+                variables.append(draw.name)
+                continue
+            }
             guard let distribution = compileDistribution(draw.distribution, parameters: parameters, location: draw.location, what: "'\(draw.name)' in \(context)") else {
                 variables.append(draw.name)
                 continue
@@ -612,6 +640,55 @@ struct PlanCompiler {
             guard case .sql(_, _, let options) = step else { return false }
             return options.captureSlots.isEmpty && options.condition == nil && options.skipIf == nil && options.stopIf == nil && options.onEmpty == .continue
                 && options.rollbackIf == nil && options.counter == nil
+        }
+        return compiled
+    }
+
+    /// Compiles a `let` value computed from earlier variables, and checks it
+    /// the way `validate` can without a database: evaluated once over a value
+    /// each earlier variable can take, so a type mistake (`least(id, 'x')`)
+    /// or a constant subscript outside its list is reported here, not as a
+    /// NULL at run time.
+    private mutating func compileComputed(
+        _ expression: Expression, variables: [String], draws: [CompiledDraw], parameters: [String: Value], location: SourceLocation, what: String
+    ) -> CompiledCondition? {
+        if expression.callsDraw {
+            error(location, "\(what): a random draw must be the whole value (uniform(1, :n)), not part of an expression; draw it into a variable of its own and use that")
+            return nil
+        }
+        var compiled = CompiledCondition(expression: expression, constants: [:], slots: [:])
+        for (name, _) in expression.references {
+            if let slot = variables.firstIndex(of: name) {
+                compiled.slots[name] = slot
+            } else if let value = parameters[name] {
+                compiled.constants[name] = value
+            } else if name != RunPlan.clientIDName {
+                error(location, "\(what) uses '\(name)', which is neither a parameter nor a variable drawn before it\(Suggestion.didYouMean(name, in: variables + Array(parameters.keys).sorted()))")
+                return nil
+            }
+        }
+        // A value each earlier variable can take, in slot order.
+        var sample: [Value] = []
+        for draw in draws {
+            while sample.count < draw.slot { sample.append(.null) }
+            let value: Value
+            switch draw.distribution {
+            case .uniform(let lower, _), .zipf(let lower, _), .hotspot(let lower, _, _, _): value = .int(lower)
+            case .constant(let constant): value = constant
+            case .choice(let values): value = values.first ?? .null
+            case .computed(let earlier): value = earlier.value(variables: sample, clientID: 0)
+            }
+            sample.append(value)
+        }
+        do {
+            _ = try expression.evaluate(strictIndex: true) { name in
+                if let slot = compiled.slots[name] { return slot < sample.count ? sample[slot] : .null }
+                if name == RunPlan.clientIDName { return .int(0) }
+                return compiled.constants[name]
+            }
+        } catch {
+            self.error(location, "\(what): \(error.message)")
+            return nil
         }
         return compiled
     }

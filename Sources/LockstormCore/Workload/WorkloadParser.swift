@@ -297,7 +297,9 @@ public struct WorkloadParser {
     static let distributions = ["uniform", "zipf", "hotspot", "choice"]
 
     private mutating func distribution(_ expression: Expression, node: Node) -> Distribution? {
-        guard case .call(let name, let arguments, let offset) = expression else {
+        guard case .call(let name, let arguments, let offset) = expression, !Expression.functions.contains(name) else {
+            // A constant or a computed value (`least(a, b)`), over parameters
+            // and earlier variables: the compiler tells which.
             return .constant(expression)
         }
         switch name {
@@ -326,7 +328,11 @@ public struct WorkloadParser {
             }
             return .choice(arguments)
         default:
-            error(node, offset: offset, "unknown distribution '\(name)'\(Suggestion.didYouMean(name, in: Self.distributions))")
+            if Suggestion.closest(to: name, in: Self.distributions) == nil, Suggestion.closest(to: name, in: Expression.functions) != nil {
+                error(node, offset: offset, "unknown function '\(name)'\(Suggestion.didYouMean(name, in: Expression.functions))")
+            } else {
+                error(node, offset: offset, "unknown distribution '\(name)'\(Suggestion.didYouMean(name, in: Self.distributions))")
+            }
             return nil
         }
     }
