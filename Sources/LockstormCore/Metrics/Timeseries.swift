@@ -47,7 +47,7 @@ public struct IntervalStats: Sendable {
 public struct TimeseriesRow: Sendable, Hashable {
     public static let columns = [
         "interval", "start_s", "end_s", "tps", "attempts", "committed", "failed", "retries",
-        "deadlocks", "lock_not_available", "serialization_failures", "statement_timeouts", "connection_errors", "other_errors",
+    ] + ErrorClass.allCases.map(\.columnName) + [
         "lat_p50_ms", "lat_p99_ms",
         "lock_samples", "waiting_mean", "waiting_max",
     ] + LockWaitSummary.kinds.map { "wait_\($0)_max" } + ["longest_wait_ms", "longest_chain"]
