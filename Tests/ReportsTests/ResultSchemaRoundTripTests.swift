@@ -276,3 +276,42 @@ extension ResultSchemaRoundTripTests {
         }
     }
 }
+
+/// The result-file docs list what the schema defines, no more and no less.
+@Suite struct ResultSchemaDocsTests {
+    static let readme: String = {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        return (try? String(contentsOf: root.appendingPathComponent("results/README.md"), encoding: .utf8)) ?? ""
+    }()
+
+    static func section(_ title: String) -> String {
+        guard let start = readme.range(of: "## \(title)\n") else { return "" }
+        let rest = readme[start.upperBound...]
+        return String(rest[..<(rest.range(of: "\n## ")?.lowerBound ?? rest.endIndex)])
+    }
+
+    @Test func theSummaryTableIsSummaryColumnsDocs() {
+        let table = SummaryColumn.allCases.map { "| `\($0.name)` | \($0.doc) |" }.joined(separator: "\n")
+        #expect(Self.section("summary.csv").contains("| column | meaning |\n| --- | --- |\n" + table + "\n"))
+    }
+
+    @Test func everyRunJSONKeyIsDocumented() throws {
+        let record = ResultSchemaRoundTripTests.record(schedule: true, lost: 1)
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(try record.json().utf8)) as? [String: Any])
+        let section = Self.section("run.json")
+        #expect(!section.isEmpty)
+        for key in object.keys { #expect(section.contains("`\(key)`"), "run.json key \(key) is not in results/README.md") }
+        for key in ["server_delta", "latency_limit_ms", "lag_mean_ms", "lag_p99_ms", "lag_max_ms", "first_failure_seconds", "first_failure_value"] {
+            #expect(section.contains("`\(key)`"), "\(key)")
+        }
+    }
+
+    @Test func everyMetricNameListedElsewhereIsInTheCatalogue() {
+        for name in MetricCatalogue.headline + ComparisonTable.metrics { #expect(MetricCatalogue.metric(named: name) != nil, "\(name)") }
+        for column in SummaryColumn.allCases {
+            guard let metric = column.metric else { continue }
+            #expect(MetricCatalogue.metric(named: metric.name) != nil, "\(column.name)")
+        }
+        #expect(Set(MetricCatalogue.names).count == MetricCatalogue.names.count)
+    }
+}

@@ -92,24 +92,31 @@ public enum SummaryColumn: String, CaseIterable, Sendable, Hashable {
         .meanMilliseconds, .p50Milliseconds, .p90Milliseconds, .p95Milliseconds, .p99Milliseconds, .p999Milliseconds, .maxMilliseconds,
     ]
 
-    /// What the column means, as `results/README.md` documents it.
+    /// What the column means: `results/README.md` lists exactly these
+    /// (a test keeps the two equal).
     public var doc: String {
-        if let errorClass { return "failed attempts of class \(errorClass.description) (\(errorClass.sqlStates))" }
-        return switch self {
+        switch self {
         case .workload: "the workload's `name`"
         case .variant: "the variant (`default` when it has none)"
         case .transaction: "the transaction type, or `total`"
         case .clients: "concurrent clients"
-        case .durationSeconds: "measured duration: from the start of the load until the last client finished"
+        case .durationSeconds: "measured duration in seconds: from the start of the load until the last client finished"
         case .attempts: "BEGIN … COMMIT/ROLLBACK tries: `attempts = committed + failed`"
         case .committed: "attempts that committed (each one finished transaction)"
-        case .failed: "attempts that ended in an error; the six error columns add up to it"
+        case .failed: "attempts that ended in an error; the six error columns below add up to it"
         case .retries: "failed attempts that were tried again (a transaction retried twice adds 2)"
+        case .deadlocks: "failed attempts with 40P01"
+        case .lockNotAvailable: "failed attempts with 55P03 (`NOWAIT`, `lock_timeout`)"
+        case .serializationFailures: "failed attempts with 40001"
+        case .statementTimeouts: "failed attempts with 57014 (`statement_timeout`, cancel)"
+        case .connectionErrors: "failed attempts with class 08 or 57P01–57P03: the connection broke"
+        case .otherErrors: "failed attempts with any other SQLSTATE"
         case .tps: "`committed / duration_s`"
-        case .meanMilliseconds: "mean latency of committed transactions; 0 when none committed"
-        case .maxMilliseconds: "longest latency of a committed transaction; 0 when none committed"
+        case .meanMilliseconds: "mean latency of committed transactions in ms; 0 when none committed"
+        case .maxMilliseconds: "longest latency of a committed transaction in ms; 0 when none committed"
         case .invariantFailures: "invariants that did not hold after the run (same on every row)"
-        default: "\(Format.number(percentile ?? 0))th percentile latency of committed transactions; 0 when none committed"
+        case .p50Milliseconds, .p90Milliseconds, .p95Milliseconds, .p99Milliseconds, .p999Milliseconds:
+            "\(Format.number(percentile ?? 0))th percentile latency of committed transactions in ms; 0 when none committed"
         }
     }
 
@@ -208,15 +215,4 @@ extension ErrorClass {
     /// The summary column that counts this class.
     public var columnName: String { SummaryColumn(self).rawValue }
 
-    /// The SQLSTATEs of the class, for docs.
-    var sqlStates: String {
-        switch self {
-        case .deadlock: "40P01"
-        case .lockNotAvailable: "55P03"
-        case .serializationFailure: "40001"
-        case .statementTimeout: "57014"
-        case .connection: "class 08, 57P01–57P03"
-        case .other: "any other SQLSTATE"
-        }
-    }
 }
