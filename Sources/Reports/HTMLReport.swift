@@ -110,43 +110,40 @@ public enum HTMLReport {
 
     // MARK: Summary
 
-    /// A summary-table column: its group, header, and how a row's cell reads.
+    /// A summary-table column: the `summary.csv` column it shows, its group and header.
     private struct Column: Sendable {
+        var column: SummaryColumn
         var group: String
         var header: String
+
         /// Set for the failure-class columns, which are left out when zero in every row.
-        var errorClass: ErrorClass? = nil
-        var value: @Sendable (SummaryLine) -> String?
+        var errorClass: ErrorClass? { column.errorClass }
+
+        /// The cell as people read it; `nil` when the file lacks the column.
+        func value(_ line: SummaryLine) -> String? {
+            switch line.values[column] {
+            case .count(let count)?: HTMLText.count(count)
+            case .number(let number)?: column == .tps ? HTMLText.decimal(number, digits: 1) : HTMLText.milliseconds(number)
+            case .text(let text)?: text
+            case nil: nil
+            }
+        }
     }
 
     private static let summaryColumns: [Column] = {
-        @Sendable func count(_ value: Int?) -> String? { value.map(HTMLText.count) }
-        @Sendable func ms(_ value: Double?) -> String? { value.map(HTMLText.milliseconds) }
-        var columns = [
-            Column(group: "attempts", header: "attempts") { count($0.attempts) },
-            Column(group: "attempts", header: "committed") { count($0.committed) },
-            Column(group: "attempts", header: "failed") { count($0.failed) },
-            Column(group: "attempts", header: "retries") { count($0.retries) },
-        ]
         let shortNames: [ErrorClass: String] = [
             .deadlock: "deadlock", .lockNotAvailable: "lock n/a", .serializationFailure: "serializ.",
             .statementTimeout: "timeout", .connection: "connection", .other: "other",
         ]
+        var columns = [SummaryColumn.attempts, .committed, .failed, .retries].map { Column(column: $0, group: "attempts", header: $0.name) }
         for errorClass in ErrorClass.allCases {
-            columns.append(Column(group: "failed attempts by class", header: shortNames[errorClass] ?? errorClass.columnName, errorClass: errorClass) {
-                count($0.errorCounts[errorClass])
-            })
+            columns.append(Column(column: SummaryColumn(errorClass), group: "failed attempts by class", header: shortNames[errorClass] ?? errorClass.columnName))
         }
-        columns.append(Column(group: "throughput", header: "tx/s") { HTMLText.decimal($0.tps, digits: 1) })
-        columns += [
-            Column(group: "latency (ms)", header: "mean") { ms($0.meanMilliseconds) },
-            Column(group: "latency (ms)", header: "p50") { ms($0.p50Milliseconds) },
-            Column(group: "latency (ms)", header: "p90") { ms($0.p90Milliseconds) },
-            Column(group: "latency (ms)", header: "p95") { ms($0.p95Milliseconds) },
-            Column(group: "latency (ms)", header: "p99") { ms($0.p99Milliseconds) },
-            Column(group: "latency (ms)", header: "p99.9") { ms($0.p999Milliseconds) },
-            Column(group: "latency (ms)", header: "max") { ms($0.maxMilliseconds) },
-        ]
+        columns.append(Column(column: .tps, group: "throughput", header: "tx/s"))
+        for column in SummaryColumn.latencies {
+            let header = column.percentile.map { "p" + Format.number($0) } ?? (column == .meanMilliseconds ? "mean" : "max")
+            columns.append(Column(column: column, group: "latency (ms)", header: header))
+        }
         return columns
     }()
 
