@@ -401,7 +401,7 @@ public struct SummaryLine: Sendable, Hashable {
 
 /// One row of `timeseries.csv` (`TimeseriesRow.columns`): one interval of the run.
 public struct IntervalLine: Sendable, Hashable {
-    public static let requiredColumns = ["start_s", "end_s", "tps"]
+    public static let requiredColumns = [TimeseriesRow.Column.startSeconds.rawValue, TimeseriesRow.Column.endSeconds.rawValue, SummaryColumn.tps.name]
 
     public var line: Int
     public var interval: Int?
@@ -431,6 +431,7 @@ public struct IntervalLine: Sendable, Hashable {
     }
 
     static func parse(_ text: String, file: String) throws -> [IntervalLine] {
+        typealias Column = TimeseriesRow.Column
         let table = try CSVTable.parse(text, file: file)
         for column in requiredColumns { _ = try table.requireColumn(column) }
         return try table.rows.map { row in
@@ -439,18 +440,21 @@ public struct IntervalLine: Sendable, Hashable {
                 if let count = try row.int(errorClass.columnName) { counts[errorClass] = count }
             }
             return IntervalLine(
-                line: row.line, interval: try row.int("interval"), startSeconds: try row.requiredDouble("start_s"),
-                endSeconds: try row.requiredDouble("end_s"), tps: try row.requiredDouble("tps"), attempts: try row.int("attempts"),
-                committed: try row.int("committed"), failed: try row.int("failed"), retries: try row.int("retries"),
-                errorCounts: counts, p50Milliseconds: try row.double("lat_p50_ms"), p99Milliseconds: try row.double("lat_p99_ms"),
-                waitingMean: try row.double("waiting_mean"), waitingMax: try row.int("waiting_max"), longestChain: try row.int("longest_chain"))
+                line: row.line, interval: try row.int(Column.interval.rawValue), startSeconds: try row.requiredDouble(Column.startSeconds.rawValue),
+                endSeconds: try row.requiredDouble(Column.endSeconds.rawValue), tps: try row.requiredDouble(SummaryColumn.tps.name),
+                attempts: try row.int(SummaryColumn.attempts.name), committed: try row.int(SummaryColumn.committed.name),
+                failed: try row.int(SummaryColumn.failed.name), retries: try row.int(SummaryColumn.retries.name),
+                errorCounts: counts, p50Milliseconds: try row.double(SummaryColumn.p50Milliseconds.name),
+                p99Milliseconds: try row.double(SummaryColumn.p99Milliseconds.name),
+                waitingMean: try row.double(Column.waitingMean.rawValue), waitingMax: try row.int(Column.waitingMax.rawValue),
+                longestChain: try row.int(Column.longestChain.rawValue))
         }
     }
 }
 
 /// One row of `latency.csv` (`LatencySpectrum.columns`).
 public struct LatencyPoint: Sendable, Hashable {
-    public static let requiredColumns = ["transaction", "percentile", "latency_ms"]
+    public static let requiredColumns = [LatencySpectrum.Column.transaction, .percentile, .latencyMilliseconds].map(\.rawValue)
 
     public var line: Int
     public var transaction: String
@@ -460,19 +464,20 @@ public struct LatencyPoint: Sendable, Hashable {
     public var count: Int?
 
     static func parse(_ text: String, file: String) throws -> [LatencyPoint] {
+        typealias Column = LatencySpectrum.Column
         let table = try CSVTable.parse(text, file: file)
         for column in requiredColumns { _ = try table.requireColumn(column) }
         return try table.rows.map { row in
             LatencyPoint(
-                line: row.line, transaction: try row.requiredText("transaction"), percentile: try row.requiredDouble("percentile"),
-                latencyMilliseconds: try row.requiredDouble("latency_ms"), count: try row.int("count"))
+                line: row.line, transaction: try row.requiredText(Column.transaction.rawValue), percentile: try row.requiredDouble(Column.percentile.rawValue),
+                latencyMilliseconds: try row.requiredDouble(Column.latencyMilliseconds.rawValue), count: try row.int(Column.count.rawValue))
         }
     }
 }
 
 /// One row of `errors.csv` (`ErrorTable.columns`): one SQLSTATE seen.
 public struct ErrorLine: Sendable, Hashable {
-    public static let requiredColumns = ["sqlstate", "class", "count"]
+    public static let requiredColumns = [ErrorTable.Column.sqlState, .errorClass, .count].map(\.rawValue)
 
     public var line: Int
     public var sqlState: String
@@ -486,13 +491,14 @@ public struct ErrorLine: Sendable, Hashable {
     public var errorClass: ErrorClass? { ErrorClass.allCases.first { $0.columnName == errorClassName } }
 
     static func parse(_ text: String, file: String) throws -> [ErrorLine] {
+        typealias Column = ErrorTable.Column
         let table = try CSVTable.parse(text, file: file)
         for column in requiredColumns { _ = try table.requireColumn(column) }
         return try table.rows.map { row in
             ErrorLine(
-                line: row.line, sqlState: try row.requiredText("sqlstate"), errorClassName: try row.requiredText("class"),
-                count: try row.requiredInt("count"), sampleMessage: row.text("sample_message") ?? "",
-                sampleDetail: row.text("sample_detail") ?? "")
+                line: row.line, sqlState: try row.requiredText(Column.sqlState.rawValue), errorClassName: try row.requiredText(Column.errorClass.rawValue),
+                count: try row.requiredInt(Column.count.rawValue), sampleMessage: row.text(Column.sampleMessage.rawValue) ?? "",
+                sampleDetail: row.text(Column.sampleDetail.rawValue) ?? "")
         }
     }
 }
@@ -508,13 +514,14 @@ public struct CycleLine: Sendable, Hashable {
     public var firstSeenSeconds: Double?
 
     static func parse(_ text: String, file: String) throws -> [CycleLine] {
+        typealias Column = DeadlockTable.Column
         let table = try CSVTable.parse(text, file: file)
-        for column in ["signature", "count"] { _ = try table.requireColumn(column) }
+        for column in [Column.signature, .count] { _ = try table.requireColumn(column.rawValue) }
         return try table.rows.map { row in
             CycleLine(
-                line: row.line, signature: row.text("signature") ?? "", count: try row.int("count") ?? 0,
-                cycleLength: try row.int("cycle_length"), summary: row.text("summary") ?? "",
-                sampleParticipants: row.text("sample_participants") ?? "", firstSeenSeconds: try row.double("first_seen_s"))
+                line: row.line, signature: row.text(Column.signature.rawValue) ?? "", count: try row.int(Column.count.rawValue) ?? 0,
+                cycleLength: try row.int(Column.cycleLength.rawValue), summary: row.text(Column.summary.rawValue) ?? "",
+                sampleParticipants: row.text(Column.sampleParticipants.rawValue) ?? "", firstSeenSeconds: try row.double(Column.firstSeenSeconds.rawValue))
         }
     }
 }

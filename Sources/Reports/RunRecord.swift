@@ -149,9 +149,12 @@ public struct RunRecord: Codable, Sendable, Hashable {
     public var seed: UInt64?
     public var clients: Int?
     public var threads: Int?
-    /// How BEGIN went out: `with_first_statement` (the default) or `separate`
-    /// (`--separate-begin`); absent in run.json files written before it was recorded.
+    /// How BEGIN went out: `beginWithFirstStatement` (the default) or
+    /// `beginSeparate` (`--separate-begin`); absent in run.json files written
+    /// before it was recorded. Text, so a value from a newer version still loads.
     public var begin: String?
+    public static let beginWithFirstStatement = "with_first_statement"
+    public static let beginSeparate = "separate"
     public var requestedDurationSeconds: Double?
     public var transactionsPerClient: Int?
     public var measuredDurationSeconds: Double?
@@ -208,7 +211,7 @@ public struct RunRecord: Codable, Sendable, Hashable {
         seed = summary.seed
         clients = summary.clients
         threads = summary.threads
-        begin = summary.separateBegin ? "separate" : "with_first_statement"
+        begin = summary.separateBegin ? Self.beginSeparate : Self.beginWithFirstStatement
         self.requestedDurationSeconds = requestedDurationSeconds
         self.transactionsPerClient = transactionsPerClient
         measuredDurationSeconds = (summary.durationSeconds * 1_000).rounded() / 1_000
