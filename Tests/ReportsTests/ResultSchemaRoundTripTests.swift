@@ -314,4 +314,13 @@ extension ResultSchemaRoundTripTests {
         }
         #expect(Set(MetricCatalogue.names).count == MetricCatalogue.names.count)
     }
+
+    @Test func everyColumnMetricIsInTheCIGuide() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let guide = try String(contentsOf: root.appendingPathComponent("docs/ci.md"), encoding: .utf8)
+        for column in SummaryColumn.allCases {
+            guard let metric = column.metric else { continue }
+            #expect(guide.contains("`\(metric.name)`"), "\(metric.name) is not in docs/ci.md")
+        }
+    }
 }

@@ -122,9 +122,7 @@ public enum SummaryColumn: String, CaseIterable, Sendable, Hashable {
 
     /// The column's value in `row`, exact (before it is rounded for the file).
     public func value(in row: SummaryRow) -> SummaryValue {
-        if let errorClass { return .count(row.stats.count(errorClass)) }
-        if let percentile { return .number(row.latencyMilliseconds(percentile)) }
-        return switch self {
+        switch self {
         case .workload: .text(row.workload)
         case .variant: .text(row.variant)
         case .transaction: .text(row.transaction)
@@ -134,11 +132,21 @@ public enum SummaryColumn: String, CaseIterable, Sendable, Hashable {
         case .committed: .count(row.stats.committed)
         case .failed: .count(row.stats.failed)
         case .retries: .count(row.stats.retries)
+        case .deadlocks: .count(row.stats.count(.deadlock))
+        case .lockNotAvailable: .count(row.stats.count(.lockNotAvailable))
+        case .serializationFailures: .count(row.stats.count(.serializationFailure))
+        case .statementTimeouts: .count(row.stats.count(.statementTimeout))
+        case .connectionErrors: .count(row.stats.count(.connection))
+        case .otherErrors: .count(row.stats.count(.other))
         case .tps: .number(row.tps)
         case .meanMilliseconds: .number(row.meanMilliseconds)
+        case .p50Milliseconds: .number(row.latencyMilliseconds(50))
+        case .p90Milliseconds: .number(row.latencyMilliseconds(90))
+        case .p95Milliseconds: .number(row.latencyMilliseconds(95))
+        case .p99Milliseconds: .number(row.latencyMilliseconds(99))
+        case .p999Milliseconds: .number(row.latencyMilliseconds(99.9))
         case .maxMilliseconds: .number(row.maxMilliseconds)
         case .invariantFailures: .count(row.invariantFailures)
-        default: preconditionFailure("summary column \(rawValue) has no value")
         }
     }
 
