@@ -324,3 +324,41 @@ extension ResultSchemaRoundTripTests {
         }
     }
 }
+
+extension ResultSchemaRoundTripTests {
+    /// `--format json` before the schema was typed: each CSV cell parsed back from its text.
+    static func jsonFromText(_ summary: RunSummary, record: RunRecord, directory: String?) throws -> String {
+        let rows: [[String: JSONScalar]] = summary.rows.map { row in
+            var object: [String: JSONScalar] = [:]
+            for (column, value) in zip(SummaryRow.columns, row.values) {
+                if let int = Int64(value) { object[column] = .int(int) } else if let double = Double(value), column != "variant", column != "transaction", column != "workload" { object[column] = .double(double) } else { object[column] = .string(value) }
+            }
+            return object
+        }
+        let errors: [[String: JSONScalar]] = summary.errorsByFrequency.map {
+            ["sqlstate": .string($0.sqlState), "class": .string($0.errorClass.columnName), "count": .int(Int64($0.count)), "sample_message": .string($0.sampleMessage)]
+        }
+        struct Document: Encodable {
+            var run: RunRecord
+            var resultDirectory: String?
+            var summary: [[String: JSONScalar]]
+            var errors: [[String: JSONScalar]]
+            enum CodingKeys: String, CodingKey {
+                case run
+                case resultDirectory = "result_directory"
+                case summary, errors
+            }
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        return String(decoding: try encoder.encode(Document(run: record, resultDirectory: directory, summary: rows, errors: errors)), as: UTF8.self)
+    }
+
+    @Test func theJSONSummaryIsByteIdenticalToParsingTheCSVText() throws {
+        let summary = Self.summary()
+        let record = Self.record(schedule: true, lost: 2)
+        let typed = try SummaryReport.json(summary, record: record, directory: "results/x")
+        #expect(typed == (try Self.jsonFromText(summary, record: record, directory: "results/x")))
+        #expect(typed.contains("\"lat_p99_ms\" : "))
+    }
+}
