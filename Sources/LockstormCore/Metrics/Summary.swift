@@ -29,25 +29,6 @@ public struct DuringCheck: Sendable, Hashable {
         if let seconds = firstFailureSeconds { text += " (first at \(Format.fixed(seconds, digits: 1)) s: \(firstFailureValue ?? "NULL"))" }
         return text
     }
-
-    /// `value` rounded to `digits` decimals as `fixed` rounds it: the number
-    /// that reading `fixed(value, digits:)` back gives, without the text.
-    public static func rounded(_ value: Double, digits: Int) -> Double {
-        guard value.isFinite else { return value }
-        var scale = 1.0
-        for _ in 0..<digits { scale *= 10 }
-        let rounded = (abs(value) * scale).rounded()
-        guard rounded < 9e18 else { return value }
-        // An integer below 2^63 divided by an exact power of ten: the
-        // correctly rounded quotient is the double nearest the decimal text.
-        let magnitude = rounded / scale
-        return value < 0 && rounded > 0 ? -magnitude : magnitude
-    }
-
-    /// A number as short as it reads: `50`, `99.9`.
-    public static func number(_ value: Double) -> String {
-        value.isFinite && value == value.rounded() && abs(value) < 1e15 ? String(Int64(value)) : String(value)
-    }
 }
 
 /// The result of one invariant after a run.
