@@ -157,7 +157,12 @@ import Testing
             CycleRecord(signature: signature, count: 36, firstSeenSeconds: 0.123_456, sampleDetail: "Process 11 waits for ShareLock.\nProcess 12 waits, \"too\".", sampleParticipants: participants),
             CycleRecord(signature: DeadlockSignature(participants: Array(signature.participants.reversed())), count: 1, firstSeenSeconds: 4, sampleDetail: "", sampleParticipants: []),
         ]
-        let files = try ResultFiles.load(directory: try Self.directory(["summary.csv": SummaryReport.csv(Self.summary()), "deadlocks.csv": CSV.document(header: DeadlockTable.columns, rows: DeadlockTable.rows(cycles))]))
+        let directory = try Self.directory([
+            ResultFiles.summaryFile: SummaryReport.csv(Self.summary()),
+            ResultFiles.deadlocksFile: CSV.document(header: DeadlockTable.columns, rows: DeadlockTable.rows(cycles)),
+        ])
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let files = try ResultFiles.load(directory: directory)
         let lines = try #require(files.deadlocks)
         #expect(lines.count == cycles.count)
         for (line, record) in zip(lines, cycles) {
