@@ -44,18 +44,6 @@ public enum ErrorClass: Int, CaseIterable, Sendable, Hashable, CustomStringConve
     case connection
     case other
 
-    /// The summary column that counts this class.
-    public var columnName: String {
-        switch self {
-        case .deadlock: "deadlocks"
-        case .lockNotAvailable: "lock_not_available"
-        case .serializationFailure: "serialization_failures"
-        case .statementTimeout: "statement_timeouts"
-        case .connection: "connection_errors"
-        case .other: "other_errors"
-        }
-    }
-
     public var description: String {
         switch self {
         case .deadlock: "deadlock"
