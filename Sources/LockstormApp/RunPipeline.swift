@@ -35,6 +35,9 @@ public struct RunRequest: Sendable {
     public var interval = TimeSpan(seconds: 1)
     /// The command line, recorded (password redacted) in run.json.
     public var commandLine: [String] = []
+    /// Errors the workload does not declare are counted without failing the
+    /// run (`--allow-unexpected-errors`; the workload's `allow_unexpected_errors`).
+    public var allowUnexpectedErrors = false
 
     public init(workload: String) {
         self.workload = workload
@@ -95,6 +98,7 @@ public struct RunPipeline {
             options.runTeardown = !request.keepData
             options.intervalSeconds = request.interval.seconds
             options.sampleIntervalSeconds = request.sampleInterval.seconds
+            options.allowUnexpectedErrors = request.allowUnexpectedErrors || plan.allowUnexpectedErrors
             runs.append((plan, options))
         }
         for (plan, options) in runs where options.clients < plan.minimumClients {
@@ -122,6 +126,7 @@ public struct RunPipeline {
         let database = try session.loadDatabase(request.database, clients: plans.runs.map(\.options.clients).max() ?? 1)
 
         var status = ExitStatus.success
+        var unexpectedFailures = 0
         var jsonSummaries: [String] = []
         defer { if request.format == .json { output.line("[" + jsonSummaries.joined(separator: ",\n") + "]") } }
         for (plan, options) in plans.runs {
@@ -147,6 +152,16 @@ public struct RunPipeline {
                 output.note("lost the server during the run (\(outcome.lostConnections) client connection(s) broke); results so far were written")
                 throw Failure(.runError, "")
             }
+            if let reason = outcome.brokenWorkload {
+                throw Failure(.runError, "lockstorm: stopped \(plan.workloadName)/\(plan.variantLabel): the workload is broken: \(reason)\n"
+                    + "  (declare the error in 'expect:' if it is an outcome you expect; results so far were written)")
+            }
+            let unexpected = Self.unexpectedErrorLines(outcome.summary, plan: plan)
+            if !unexpected.isEmpty && !options.allowUnexpectedErrors {
+                output.note("\(plan.workloadName)/\(plan.variantLabel): errors the workload does not declare (declare them in 'expect:', or pass --allow-unexpected-errors):\n" + unexpected.joined(separator: "\n"))
+                if status == .success { status = .checksFailed }
+                unexpectedFailures += 1
+            }
             // A results folder that could not be written (a run error) outweighs failed checks.
             if !run.gate.passed && status == .success { status = .checksFailed }
         }
@@ -154,10 +169,22 @@ public struct RunPipeline {
         if status == .checksFailed {
             let reports = artifacts.map(\.gate)
             let failed = reports.map(\.failures).reduce(0, +)
-            throw Failure(status, "lockstorm: checks failed: \(failed) of \(reports.map(\.cases.count).reduce(0, +)) checks, regression gates and invariants did not hold")
+            var reasons: [String] = []
+            if failed > 0 { reasons.append("\(failed) of \(reports.map(\.cases.count).reduce(0, +)) checks, regression gates and invariants did not hold") }
+            if unexpectedFailures > 0 { reasons.append("\(unexpectedFailures) run\(unexpectedFailures == 1 ? "" : "s") met errors the workload does not declare") }
+            throw Failure(status, "lockstorm: checks failed: " + reasons.joined(separator: "; "))
         }
         if status != .success { throw Failure(status, "") }
         return artifacts
+    }
+
+    /// One line per SQLSTATE the workload did not declare: count, where it
+    /// happened (transaction and step, numbered from 1), and the server's message.
+    static func unexpectedErrorLines(_ summary: RunSummary, plan: RunPlan) -> [String] {
+        summary.stats.errors.values.filter { $0.unexpected > 0 }.sorted { ($1.unexpected, $0.sqlState) < ($0.unexpected, $1.sqlState) }.map { record in
+            let transaction = record.sampleTransaction.map { $0 < plan.transactions.count ? "transaction '\(plan.transactions[$0].name)' " : "" } ?? ""
+            return "  \(SQLState(record.sqlState).described) ×\(record.unexpected) in \(transaction)\(RunStats.place(record.sampleStep)): \(record.sampleMessage)"
+        }
     }
 
     /// The run's record for run.json: everything needed to reproduce it.

@@ -24,6 +24,9 @@ struct RunCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Directory for result folders.", valueName: "dir"))
     var out: String = "results"
 
+    @Flag(name: .customLong("allow-unexpected-errors"), help: "Count errors the workload does not declare (a missing table, a syntax error) without failing the run or stopping it early.")
+    var allowUnexpectedErrors = false
+
     @Flag(name: .customLong("keep-data"), help: "Skip the workload's teardown after the run (inspect the tables afterwards).")
     var keepData = false
 
@@ -65,6 +68,7 @@ struct RunCommand: ParsableCommand {
         request.sampleInterval = sampleInterval
         request.interval = interval
         request.commandLine = CommandLine.arguments
+        request.allowUnexpectedErrors = allowUnexpectedErrors
         try RunPipeline().execute(request)
     }
 }

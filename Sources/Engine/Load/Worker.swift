@@ -34,6 +34,10 @@ struct WorkerAssignment: Sendable {
     var deadlockTimeoutNanoseconds: UInt64 = 1_000_000_000
     /// Send BEGIN with each attempt's first statement (`LoadOptions.combineBegin`).
     var combineBegin = true
+    /// Set when the workload turns out broken: every worker stops.
+    var abort = RunAbort()
+    /// Errors the workload does not declare do not stop the run (`LoadOptions.allowUnexpectedErrors`).
+    var allowUnexpectedErrors = false
 }
 
 /// What a worker hands back when its clients are done.
@@ -47,6 +51,9 @@ struct WorkerResult: Sendable {
     var reconnects: Int
     /// A client could not reconnect within the limit: the server is gone.
     var serverUnreachable: Bool
+    /// When the worker saw the deadline or the stop (monotonic ns): the end
+    /// of the measurement window; nil when its clients finished first.
+    var stoppedAt: UInt64?
 }
 
 /// Shared timing of a run, set by the coordinator and read by workers.
@@ -299,6 +306,9 @@ final class Worker {
         }
         connectingClients = clients.count { if case .connecting = $0.io { true } else { false } }
         var stopTime: UInt64 = 0
+        // How often to look for a broken workload (see `RunStats.brokenWorkloadReason`).
+        let brokenCheckEvery: UInt64 = 100_000_000
+        var nextBrokenCheck = now &+ brokenCheckEvery
         var cancelled = false
         var pollDescriptors: [pollfd] = []
         var pollOwners: [Int] = []
@@ -321,7 +331,11 @@ final class Worker {
                 intervalIndex += 1
                 intervalEnd &+= timeseries.intervalNanoseconds
             }
-            if !stopping && (now >= timing.deadline || stop.isSet) {
+            if measuring && !assignment.allowUnexpectedErrors && now >= nextBrokenCheck {
+                nextBrokenCheck = now &+ brokenCheckEvery
+                if let reason = stats.brokenWorkloadReason(plan: assignment.plan) { assignment.abort.abort(reason) }
+            }
+            if !stopping && (now >= timing.deadline || stop.isSet || assignment.abort.isSet) {
                 stopping = true
                 stopTime = now
                 for index in clients.indices {
@@ -435,7 +449,10 @@ final class Worker {
             }
         }
         for index in clients.indices { finish(client: index) }
-        return WorkerResult(stats: stats, backendPIDs: backendPIDs, lostConnections: lostConnections, reconnects: reconnects, serverUnreachable: serverUnreachable)
+        return WorkerResult(
+            stats: stats, backendPIDs: backendPIDs, lostConnections: lostConnections, reconnects: reconnects, serverUnreachable: serverUnreachable,
+            stoppedAt: stopping ? stopTime : nil
+        )
     }
 
     /// From how many clients per worker `prefetchReadyClients` pays.

@@ -99,6 +99,9 @@ extension SQLState {
     /// Whether PostgreSQL defines this code.
     public var isKnown: Bool { Self.namesByCode[code] != nil }
 
+    /// "42P01 (undefined_table)", or the bare code when PostgreSQL names none.
+    public var described: String { conditionName.map { "\(code) (\($0))" } ?? code }
+
     /// A SQLSTATE from a code (`40P01`, any case) or a condition name
     /// (`deadlock_detected`); `nil` when PostgreSQL defines neither.
     public static func resolve(_ text: String) -> SQLState? {

@@ -260,3 +260,30 @@ public struct ScheduleStats: Sendable {
         lag.add(other.lag)
     }
 }
+
+extension RunStats {
+    /// How many first attempts of a transaction must all fail unexpectedly
+    /// before the run is stopped as broken.
+    public static let brokenAttempts = 5
+
+    /// Why the workload looks broken, if it does: a transaction whose first
+    /// `brokenAttempts` or more attempts all failed with errors the workload
+    /// did not declare (a missing table, a syntax error, a privilege) and
+    /// none ended any other way. Names the transaction, the step (numbered
+    /// from 1, as everywhere), the SQLSTATE and the server's message.
+    public func brokenWorkloadReason(plan: RunPlan) -> String? {
+        for (index, stats) in transactions.enumerated()
+        where stats.unexpectedErrors >= Self.brokenAttempts && stats.unexpectedErrors == stats.attempts {
+            let samples = errors.values.filter { $0.sampleTransaction == index && $0.unexpected > 0 }
+            guard let sample = samples.max(by: { ($0.unexpected, $1.sqlState) < ($1.unexpected, $0.sqlState) }) else { continue }
+            return "transaction '\(plan.transactions[index].name)' \(Self.place(sample.sampleStep)) failed with \(SQLState(sample.sqlState).described) "
+                + "in each of its first \(stats.attempts) attempts: \(sample.sampleMessage)"
+        }
+        return nil
+    }
+
+    /// "step 2", or "BEGIN, a setting or COMMIT" for errors outside the steps.
+    public static func place(_ step: Int?) -> String {
+        step.map { "step \($0 + 1)" } ?? "BEGIN, a setting or COMMIT"
+    }
+}
