@@ -26,18 +26,55 @@ import Testing
         case reset
     }
 
+    /// A delivery with what the engine takes from the exchange for it: the
+    /// step result or the error.
+    enum Delivered: Equatable {
+        case succeeded(StepResult)
+        case statementFailed(String, connectionLost: Bool)
+        case beginFailed(String, connectionLost: Bool)
+        case pipelineFailed(String, statement: Int, connectionLost: Bool)
+    }
+
+    /// An action, its delivery taken as the engine takes it.
+    enum Did: Equatable {
+        case read
+        case advancePipeline(next: Int?)
+        case leavePipelineMode
+        case complete(Delivered)
+        case deliver(Delivered)
+    }
+
     /// What the exchange answers.
     enum Answer: Equatable {
         case nothing
-        case action(Exchange.Action)
-        case delivery(Exchange.Delivery)
+        case action(Did)
+        case delivery(Delivered)
 
         static let read = Answer.action(.read)
         static let leave = Answer.action(.leavePipelineMode)
         static func advance(_ next: Int?) -> Answer { .action(.advancePipeline(next: next)) }
-        static func complete(_ delivery: Exchange.Delivery) -> Answer { .action(.complete(delivery)) }
-        static func deliver(_ delivery: Exchange.Delivery) -> Answer { .action(.deliver(delivery)) }
-        static func succeeded(rows: Int) -> Exchange.Delivery { .succeeded(StepResult(rowCount: rows)) }
+        static func complete(_ delivery: Delivered) -> Answer { .action(.complete(delivery)) }
+        static func deliver(_ delivery: Delivered) -> Answer { .action(.deliver(delivery)) }
+        static func succeeded(rows: Int) -> Delivered { .succeeded(StepResult(rowCount: rows)) }
+    }
+
+    private func taken(_ delivery: Exchange.Delivery, from exchange: inout Exchange) -> Delivered {
+        switch delivery {
+        case .succeeded: .succeeded(exchange.takeStepResult())
+        case .statementFailed(let lost): .statementFailed(exchange.takeFailure() ?? "no error", connectionLost: lost)
+        case .beginFailed(let lost): .beginFailed(exchange.takeFailure() ?? "no error", connectionLost: lost)
+        case .pipelineFailed(let statement, let lost): .pipelineFailed(exchange.takeFailure() ?? "no error", statement: statement, connectionLost: lost)
+        }
+    }
+
+    private func taken(_ action: Exchange.Action, from exchange: inout Exchange) -> Answer {
+        switch action {
+        case .read: .read
+        case .advancePipeline(let next): .advance(next)
+        case .leavePipelineMode: .leave
+        case .complete(let delivery): .complete(taken(delivery, from: &exchange))
+        case .deliver(let delivery): .deliver(taken(delivery, from: &exchange))
+        }
     }
 
     /// Plays `script` on `exchange`, expecting each step's answer.
@@ -50,16 +87,16 @@ import Testing
             case .sent(let kind):
                 exchange.sent(kind, boardSequence: UInt64(number))
                 answer = .nothing
-            case .rows(let rows): answer = .action(exchange.received(rows: rows))
-            case .row(let result): answer = .action(exchange.received(result))
-            case .failed(let error): answer = .action(exchange.failed(error, connectionLost: false))
-            case .lost(let error): answer = .action(exchange.failed(error, connectionLost: true))
-            case .aborted: answer = .action(exchange.aborted())
-            case .sync: answer = .action(exchange.synced())
-            case .end: answer = .action(exchange.resultsEnded())
-            case .left: answer = .action(exchange.leftPipelineMode())
-            case .sendFailed(let error): answer = .delivery(exchange.sendFailed(error))
-            case .broken(let error): answer = .delivery(exchange.connectionBroken(error))
+            case .rows(let rows): answer = taken(exchange.received(rows: rows), from: &exchange)
+            case .row(let result): answer = taken(exchange.received(result), from: &exchange)
+            case .failed(let error): answer = taken(exchange.failed(error, connectionLost: false), from: &exchange)
+            case .lost(let error): answer = taken(exchange.failed(error, connectionLost: true), from: &exchange)
+            case .aborted: answer = taken(exchange.aborted(), from: &exchange)
+            case .sync: answer = taken(exchange.synced(), from: &exchange)
+            case .end: answer = taken(exchange.resultsEnded(), from: &exchange)
+            case .left: answer = taken(exchange.leftPipelineMode(), from: &exchange)
+            case .sendFailed(let error): answer = .delivery(taken(exchange.sendFailed(error), from: &exchange))
+            case .broken(let error): answer = .delivery(taken(exchange.connectionBroken(error), from: &exchange))
             case .reset:
                 exchange.reset()
                 answer = .nothing

@@ -321,8 +321,8 @@ final class Worker {
 
     /// Carries out what the exchange asked after a result. Returns whether
     /// to read on (false: the machine has been told, or the connection failed).
-    private func carryOut(_ action: consuming Exchange.Action, client index: Int, connection: PostgresConnection, now: UInt64) -> Bool {
-        switch consume action {
+    private func carryOut(_ action: Exchange.Action, client index: Int, connection: PostgresConnection, now: UInt64) -> Bool {
+        switch action {
         case .read:
             return true
         case .advancePipeline(let next):
@@ -365,28 +365,32 @@ final class Worker {
         deliver(clients[index].exchange.connectionBroken(FailureBox(error)), client: index, now: now)
     }
 
-    /// Tells the machine how the exchange went, and carries out what it does next.
-    private func deliver(_ delivery: consuming Exchange.Delivery, client index: Int, now: UInt64) {
+    /// Tells the machine how the exchange went (with the step result or the
+    /// error the exchange holds), and carries out what it does next.
+    private func deliver(_ delivery: Exchange.Delivery, client index: Int, now: UInt64) {
         if !clients[index].pipelineStatements.isEmpty { clients[index].pipelineStatements = [] }
-        switch consume delivery {
-        case .succeeded(let result):
+        switch delivery {
+        case .succeeded:
+            let result = clients[index].exchange.takeStepResult()
             perform(clients[index].machine.statementSucceeded(now: now, stats: &stats, result: result), client: index, now: now)
-        case .statementFailed(let box, let connectionLost):
-            let failure = statementFailure(box.error, connectionLost: connectionLost, client: index, now: now)
+        case .statementFailed(let connectionLost):
+            let failure = statementFailure(connectionLost: connectionLost, client: index, now: now)
             perform(clients[index].machine.statementFailed(failure, now: now, stats: &stats), client: index, now: now)
-        case .beginFailed(let box, let connectionLost):
-            let failure = statementFailure(box.error, connectionLost: connectionLost, client: index, now: now)
+        case .beginFailed(let connectionLost):
+            let failure = statementFailure(connectionLost: connectionLost, client: index, now: now)
             perform(clients[index].machine.beginFailed(failure, now: now, stats: &stats), client: index, now: now)
-        case .pipelineFailed(let box, let statement, let connectionLost):
-            let failure = statementFailure(box.error, connectionLost: connectionLost, client: index, now: now)
+        case .pipelineFailed(let statement, let connectionLost):
+            let failure = statementFailure(connectionLost: connectionLost, client: index, now: now)
             perform(clients[index].machine.pipelineFailed(failure, statement: statement, now: now, stats: &stats), client: index, now: now)
         }
     }
 
-    /// The failure the machine hears, with the connection counted as lost
-    /// when the exchange, the error or the connection says so; a deadlock's
-    /// cycle is recorded.
-    private func statementFailure(_ error: PostgresError, connectionLost: Bool, client index: Int, now: UInt64) -> StatementFailure {
+    /// The failure the machine hears (the exchange's error), with the
+    /// connection counted as lost when the exchange, the error or the
+    /// connection says so; a deadlock's cycle is recorded.
+    private func statementFailure(connectionLost: Bool, client index: Int, now: UInt64) -> StatementFailure {
+        // A failure delivery always comes with its error.
+        let error = clients[index].exchange.takeFailure()?.error ?? PostgresError(kind: .client, message: "no error recorded")
         // A backend terminated by the server (57P01 admin_shutdown and friends)
         // leaves the connection unusable even when libpq has not noticed yet.
         let state = error.sqlState.map(SQLState.init)

@@ -23,6 +23,10 @@
 /// counts as lost: what it did on the server is unknown.
 ///
 /// `Failure` is the engine's error (a class, so the struct stays small).
+/// Actions and deliveries are plain values; the error and the step result
+/// they announce stay in the exchange until taken (`takeFailure`,
+/// `takeStepResult`): moving them through enum payloads cost retains,
+/// releases and outlined copies on every statement.
 public struct StatementExchange<Failure> {
     /// What was sent.
     public enum Kind: Sendable, Hashable {
@@ -34,7 +38,7 @@ public struct StatementExchange<Failure> {
     }
 
     /// What the engine does next.
-    public enum Action {
+    public enum Action: Sendable, Hashable {
         /// Read the next result (when libpq has one).
         case read
         /// Pipeline: a statement's results are all read. Complete its board
@@ -53,18 +57,20 @@ public struct StatementExchange<Failure> {
         case deliver(Delivery)
     }
 
-    /// Which `ClientMachine` entry point hears how the exchange went.
-    public enum Delivery {
+    /// Which `ClientMachine` entry point hears how the exchange went; the
+    /// engine takes the step result (`takeStepResult`) or the error
+    /// (`takeFailure`) to pass along.
+    public enum Delivery: Sendable, Hashable {
         /// `statementSucceeded(result:)`.
-        case succeeded(StepResult)
+        case succeeded
         /// `statementFailed`. `connectionLost`: the exchange alone shows the
         /// connection cannot be trusted (the engine adds what the error and
         /// the connection say).
-        case statementFailed(Failure, connectionLost: Bool)
+        case statementFailed(connectionLost: Bool)
         /// `beginFailed`: BEGIN, sent with the statement, failed.
-        case beginFailed(Failure, connectionLost: Bool)
+        case beginFailed(connectionLost: Bool)
         /// `pipelineFailed(statement:)`: 0-based statement of the pipeline.
-        case pipelineFailed(Failure, statement: Int, connectionLost: Bool)
+        case pipelineFailed(statement: Int, connectionLost: Bool)
     }
 
     @usableFromInline
@@ -96,7 +102,8 @@ public struct StatementExchange<Failure> {
     /// What the statement in flight returned, for the machine's captures and conditions.
     // Not `.none`: a global of another module is reached through swift_once on every use.
     @usableFromInline var stepResult = StepResult(rowCount: 0)
-    /// The first error of the exchange, kept until its last result is read.
+    /// The first error of the exchange, kept until its last result is read
+    /// and then until the engine takes it.
     @usableFromInline var failure: Failure?
 
     public init() {}
@@ -216,10 +223,13 @@ public struct StatementExchange<Failure> {
     public mutating func leftPipelineMode() -> Action {
         guard stage == .pipeline else { return .complete(finishStatement()) }
         let failedAt = pipelineFailedAt
-        let error = failure
+        let error = failure.take()
         reset()
-        if failedAt >= 0, let error { return .deliver(.pipelineFailed(error, statement: failedAt, connectionLost: false)) }
-        return .deliver(.succeeded(StepResult(rowCount: 0)))
+        if failedAt >= 0, let error {
+            failure = error
+            return .deliver(.pipelineFailed(statement: failedAt, connectionLost: false))
+        }
+        return .deliver(.succeeded)
     }
 
     /// Sending failed (or there was no connection to send on, before `sent`).
@@ -234,6 +244,21 @@ public struct StatementExchange<Failure> {
     @inlinable
     public mutating func connectionBroken(_ error: Failure) -> Delivery {
         broken(error, connectionLost: stage == .begin || stage == .statementAfterBegin || stage == .sync)
+    }
+
+    /// The error a failure delivery announced (the exchange forgets it).
+    @inlinable
+    public mutating func takeFailure() -> Failure? {
+        failure.take()
+    }
+
+    /// What the statement returned, for a success delivery (the exchange
+    /// keeps an empty one).
+    @inlinable
+    public mutating func takeStepResult() -> StepResult {
+        var result = StepResult(rowCount: 0)
+        swap(&result, &stepResult)
+        return result
     }
 
     /// Forgets the exchange in flight (the client reconnects).
@@ -255,36 +280,29 @@ public struct StatementExchange<Failure> {
     mutating func broken(_ error: Failure, connectionLost: Bool) -> Delivery {
         let delivery: Delivery
         if beginFailed {
-            delivery = .beginFailed(error, connectionLost: connectionLost)
+            delivery = .beginFailed(connectionLost: connectionLost)
         } else if stage == .pipeline {
             let statement = pipelineFailedAt >= 0 ? pipelineFailedAt : pipelineCompleted
-            delivery = .pipelineFailed(error, statement: statement, connectionLost: connectionLost)
+            delivery = .pipelineFailed(statement: statement, connectionLost: connectionLost)
         } else {
-            delivery = .statementFailed(error, connectionLost: connectionLost)
+            delivery = .statementFailed(connectionLost: connectionLost)
         }
         reset()
+        failure = error
         return delivery
     }
 
-    /// A statement's results are all read: its outcome.
+    /// A statement's results are all read: its outcome (the error, if any,
+    /// or the step result waits to be taken).
     @inlinable
     mutating func finishStatement() -> Delivery {
         stage = .plain
-        // Tested before taking: nothing is copied when there is no error.
-        if failure != nil, let error = failure.take() {
-            stepResult = StepResult(rowCount: 0)
-            let wasBegin = beginFailed
-            beginFailed = false
-            return wasBegin ? .beginFailed(error, connectionLost: false) : .statementFailed(error, connectionLost: false)
-        }
-        var result = StepResult(rowCount: 0)
-        swap(&result, &stepResult)
-        return .succeeded(result)
+        guard failure != nil else { return .succeeded }
+        stepResult = StepResult(rowCount: 0)
+        let wasBegin = beginFailed
+        beginFailed = false
+        return wasBegin ? .beginFailed(connectionLost: false) : .statementFailed(connectionLost: false)
     }
 }
 
 extension StatementExchange: Sendable where Failure: Sendable {}
-extension StatementExchange.Action: Sendable where Failure: Sendable {}
-extension StatementExchange.Delivery: Sendable where Failure: Sendable {}
-extension StatementExchange.Action: Equatable where Failure: Equatable {}
-extension StatementExchange.Delivery: Equatable where Failure: Equatable {}
