@@ -42,15 +42,22 @@ let package = Package(
             name: "Reports",
             dependencies: ["LockstormCore"]
         ),
+        // What a command does once its arguments are parsed: the session
+        // (signals, database, exit status) and the pipelines of each command.
+        .target(
+            name: "LockstormApp",
+            dependencies: ["Engine", "Reports", "LockstormCore", "PostgresClient"]
+        ),
         .executableTarget(
             name: "lockstorm",
             dependencies: [
-                "Engine", "Reports", "LockstormCore",
+                "LockstormApp",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "LockstormCoreTests", dependencies: ["LockstormCore"]),
         .testTarget(name: "ReportsTests", dependencies: ["Reports", "LockstormCore"]),
+        .testTarget(name: "LockstormAppTests", dependencies: ["LockstormApp", "Engine", "LockstormCore"]),
         // Helpers for tests that need a real server or the built binary.
         .target(name: "TestSupport", dependencies: ["Engine", "PostgresClient"], path: "Tests/TestSupport"),
         .testTarget(name: "PostgresClientTests", dependencies: ["PostgresClient", "TestSupport"]),

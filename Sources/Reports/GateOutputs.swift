@@ -126,25 +126,9 @@ public enum MarkdownSummary {
 
 /// The baseline side of `--baseline`: a result directory read back as metrics.
 public enum BaselineFiles {
-    /// The metrics of the run in `directory` (its `summary.csv`).
+    /// The metrics of a result directory read back (its `summary.csv`), typed as the run's own (`MetricSample(summary)`).
     public static func sample(_ files: ResultFiles) -> MetricSample {
-        func row(_ line: SummaryLine) -> MetricRow {
-            var columns: [String: Double] = [
-                "attempts": Double(line.attempts), "committed": Double(line.committed), "failed": Double(line.failed), "tps": line.tps,
-            ]
-            if let clients = line.clients { columns["clients"] = Double(clients) }
-            if let duration = line.durationSeconds { columns["duration_s"] = duration }
-            if let retries = line.retries { columns["retries"] = Double(retries) }
-            for (errorClass, count) in line.errorCounts { columns[errorClass.columnName] = Double(count) }
-            let latencies: [(String, Double?)] = [
-                ("lat_mean_ms", line.meanMilliseconds), ("lat_p50_ms", line.p50Milliseconds), ("lat_p90_ms", line.p90Milliseconds),
-                ("lat_p95_ms", line.p95Milliseconds), ("lat_p99_ms", line.p99Milliseconds), ("lat_p999_ms", line.p999Milliseconds),
-                ("lat_max_ms", line.maxMilliseconds),
-            ]
-            for (column, value) in latencies { if let value { columns[column] = value } }
-            if let failures = line.invariantFailures { columns["invariant_failures"] = Double(failures) }
-            return MetricRow(columns: columns)
-        }
+        func row(_ line: SummaryLine) -> MetricRow { MetricRow(line.values) }
         let total = files.summary.last(where: \.isTotal).map(row) ?? MetricRow(columns: [:])
         let transactions = files.summary.filter { !$0.isTotal }.map { (name: $0.transaction, row: row($0)) }
         return MetricSample(total: total, transactions: transactions)

@@ -80,8 +80,10 @@ public enum HTMLReport {
         } else if let perClient = run?.transactionsPerClient {
             facts.append(("requested", "\(HTMLText.count(perClient)) transactions per client"))
         }
-        if let seed = run?.seed { facts.append(("seed", seed)) }
-        if let server = run?.serverVersion {
+        if let warmup = run?.warmupSeconds, warmup > 0 { facts.append(("warmup", HTMLText.seconds(warmup))) }
+        if let seed = run?.seed { facts.append(("seed", String(seed))) }
+        if run?.begin == RunRecord.beginSeparate { facts.append(("BEGIN", "a round trip of its own (--separate-begin)")) }
+        if let server = run?.server?.version {
             facts.append(("server", server.first?.isNumber == true ? "PostgreSQL \(server)" : server))
         }
         for (term, value) in [("started", run?.startedAt), ("ended", run?.endedAt)] {
@@ -108,43 +110,40 @@ public enum HTMLReport {
 
     // MARK: Summary
 
-    /// A summary-table column: its group, header, and how a row's cell reads.
+    /// A summary-table column: the `summary.csv` column it shows, its group and header.
     private struct Column: Sendable {
+        var column: SummaryColumn
         var group: String
         var header: String
+
         /// Set for the failure-class columns, which are left out when zero in every row.
-        var errorClass: ErrorClass? = nil
-        var value: @Sendable (SummaryLine) -> String?
+        var errorClass: ErrorClass? { column.errorClass }
+
+        /// The cell as people read it; `nil` when the file lacks the column.
+        func value(_ line: SummaryLine) -> String? {
+            switch line.values[column] {
+            case .count(let count)?: HTMLText.count(count)
+            case .number(let number)?: column == .tps ? HTMLText.decimal(number, digits: 1) : HTMLText.milliseconds(number)
+            case .text(let text)?: text
+            case nil: nil
+            }
+        }
     }
 
     private static let summaryColumns: [Column] = {
-        @Sendable func count(_ value: Int?) -> String? { value.map(HTMLText.count) }
-        @Sendable func ms(_ value: Double?) -> String? { value.map(HTMLText.milliseconds) }
-        var columns = [
-            Column(group: "attempts", header: "attempts") { count($0.attempts) },
-            Column(group: "attempts", header: "committed") { count($0.committed) },
-            Column(group: "attempts", header: "failed") { count($0.failed) },
-            Column(group: "attempts", header: "retries") { count($0.retries) },
-        ]
         let shortNames: [ErrorClass: String] = [
             .deadlock: "deadlock", .lockNotAvailable: "lock n/a", .serializationFailure: "serializ.",
             .statementTimeout: "timeout", .connection: "connection", .other: "other",
         ]
+        var columns = [SummaryColumn.attempts, .committed, .failed, .retries].map { Column(column: $0, group: "attempts", header: $0.name) }
         for errorClass in ErrorClass.allCases {
-            columns.append(Column(group: "failed attempts by class", header: shortNames[errorClass] ?? errorClass.columnName, errorClass: errorClass) {
-                count($0.errorCounts[errorClass])
-            })
+            columns.append(Column(column: SummaryColumn(errorClass), group: "failed attempts by class", header: shortNames[errorClass] ?? errorClass.columnName))
         }
-        columns.append(Column(group: "throughput", header: "tx/s") { HTMLText.decimal($0.tps, digits: 1) })
-        columns += [
-            Column(group: "latency (ms)", header: "mean") { ms($0.meanMilliseconds) },
-            Column(group: "latency (ms)", header: "p50") { ms($0.p50Milliseconds) },
-            Column(group: "latency (ms)", header: "p90") { ms($0.p90Milliseconds) },
-            Column(group: "latency (ms)", header: "p95") { ms($0.p95Milliseconds) },
-            Column(group: "latency (ms)", header: "p99") { ms($0.p99Milliseconds) },
-            Column(group: "latency (ms)", header: "p99.9") { ms($0.p999Milliseconds) },
-            Column(group: "latency (ms)", header: "max") { ms($0.maxMilliseconds) },
-        ]
+        columns.append(Column(column: .tps, group: "throughput", header: "tx/s"))
+        for column in SummaryColumn.latencies {
+            let header = column.percentile.map { "p" + Format.number($0) } ?? (column == .meanMilliseconds ? "mean" : "max")
+            columns.append(Column(column: column, group: "latency (ms)", header: header))
+        }
         return columns
     }()
 
@@ -191,7 +190,7 @@ public enum HTMLReport {
 
     // MARK: Checks
 
-    private static func checksSection(_ run: RunInfo?, total: SummaryLine?) -> String {
+    private static func checksSection(_ run: RunRecord?, total: SummaryLine?) -> String {
         var html = "<section id=\"checks\">\n<h2>Checks</h2>\n"
         let invariants = run?.invariants ?? []
         if invariants.isEmpty {
@@ -203,19 +202,20 @@ public enum HTMLReport {
         } else {
             html += "<ul class=\"invariants\">\n"
             for invariant in invariants {
-                let passed = invariant.passed ?? false
+                let passed = invariant.passed
                 html += "<li class=\"check\"><span class=\"badge \(passed ? "pass" : "fail")\">\(passed ? "PASS" : "FAIL")</span> "
                 html += "<span class=\"name\">\(e(invariant.name))</span>"
                 if let error = invariant.error, !error.isEmpty {
                     html += ": the check itself failed: <span class=\"message\">\(e(error))</span>"
                 } else {
-                    html += ": expected <code>\(e(invariant.expected?.description ?? "NULL"))</code>, got <code>\(e(invariant.actual?.description ?? "NULL"))</code>"
+                    html += ": expected <code>\(e(invariant.expected ?? "NULL"))</code>, got <code>\(e(invariant.actual ?? "NULL"))</code>"
                 }
                 html += "</li>\n"
             }
             html += "</ul>\n"
         }
-        if let deadlocks = run?.deadlocks, let client = deadlocks.client {
+        if let deadlocks = run?.deadlocks {
+            let client = deadlocks.client
             html += "<p class=\"check\" id=\"deadlock-check\">"
             switch deadlocks.agree {
             case true?: html += "<span class=\"badge pass\">AGREE</span> "
@@ -230,6 +230,9 @@ public enum HTMLReport {
             }
             html += "</p>\n"
         }
+        // The same lines as the terminal summary prints.
+        if let schedule = run?.schedule { html += "<p class=\"check\" id=\"schedule\">\(e(schedule.line))</p>\n" }
+        if let line = run?.connections?.line { html += "<p class=\"check\" id=\"connections\">\(e(line))</p>\n" }
         html += "</section>\n"
         return html
     }
@@ -401,20 +404,21 @@ public enum HTMLReport {
 
     // MARK: Reproduction details
 
-    private static func detailsSection(_ run: RunInfo?) -> String {
+    private static func detailsSection(_ run: RunRecord?) -> String {
         guard let run else { return "" }
         var html = "<section id=\"details\">\n<h2>Reproduce</h2>\n<div class=\"details\">\n"
         var workload: [(String, String)] = []
-        if let file = run.workloadFile { workload.append(("workload file", file)) }
-        if let hash = run.workloadSHA256 { workload.append(("sha256", hash)) }
-        if let seed = run.seed { workload.append(("seed", seed)) }
+        if let file = run.workload?.file { workload.append(("workload file", file)) }
+        if let hash = run.workload?.sha256 { workload.append(("sha256", hash)) }
+        if let seed = run.seed { workload.append(("seed", String(seed))) }
         if let tool = run.tool ?? (run.version == nil ? nil : "lockstorm") {
             workload.append(("tool", [tool, run.version].compactMap { $0 }.joined(separator: " ")))
         }
         if let schema = run.schemaVersion { workload.append(("run.json schema", String(schema))) }
         html += keyValueTable("Run", workload.map { ($0.0, $0.1) }, id: "run-table")
-        html += keyValueTable("Parameters", run.parameters.map { ($0.name, $0.value.description) }, id: "parameters-table")
-        html += keyValueTable("Server settings", run.serverSettings.map { ($0.name, $0.value.description) }, id: "settings-table")
+        let parameters = (run.parameters ?? [:]).sorted { $0.key < $1.key }.map { ($0.key, $0.value.description) }
+        html += keyValueTable("Parameters", parameters, id: "parameters-table")
+        html += keyValueTable("Server settings", (run.server?.settings ?? [:]).sorted { $0.key < $1.key }.map { ($0.key, $0.value) }, id: "settings-table")
         html += "</div>\n</section>\n"
         return html
     }

@@ -17,11 +17,11 @@ public struct ResultFiles: Sendable {
     public var errors: [ErrorLine]?
     /// Distinct deadlock cycles (`deadlocks.csv`), most frequent first.
     public var deadlocks: [CycleLine]? = nil
-    public var run: RunInfo?
+    public var run: RunRecord?
 
     public init(
         directory: URL? = nil, summary: [SummaryLine], timeseries: [IntervalLine]? = nil, latency: [LatencyPoint]? = nil,
-        errors: [ErrorLine]? = nil, run: RunInfo? = nil
+        errors: [ErrorLine]? = nil, run: RunRecord? = nil
     ) {
         self.directory = directory
         self.summary = summary
@@ -70,7 +70,7 @@ public struct ResultFiles: Sendable {
         if let (body, path) = try text(timeseriesFile, required: false) { files.timeseries = try IntervalLine.parse(body, file: path) }
         if let (body, path) = try text(latencyFile, required: false) { files.latency = try LatencyPoint.parse(body, file: path) }
         if let (body, path) = try text(errorsFile, required: false) { files.errors = try ErrorLine.parse(body, file: path) }
-        if let (body, path) = try text(runFile, required: false) { files.run = try RunInfo.parse(body, file: path) }
+        if let (body, path) = try text(runFile, required: false) { files.run = try RunRecord.decode(body, file: path) }
         if let (body, path) = try text(deadlocksFile, required: false) { files.deadlocks = try CycleLine.parse(body, file: path) }
         return files
     }
@@ -84,7 +84,7 @@ public struct ResultFiles: Sendable {
             timeseries: try timeseries.map { try IntervalLine.parse($0, file: timeseriesFile) },
             latency: try latency.map { try LatencyPoint.parse($0, file: latencyFile) },
             errors: try errors.map { try ErrorLine.parse($0, file: errorsFile) },
-            run: try run.map { try RunInfo.parse($0, file: runFile) }
+            run: try run.map { try RunRecord.decode($0, file: runFile) }
         )
     }
 }
@@ -103,6 +103,46 @@ public struct ResultFilesError: Error, Sendable, Equatable, CustomStringConverti
 
     public var description: String { line.map { "\(file):\($0): \(message)" } ?? "\(file): \(message)" }
     public var errorDescription: String? { description }
+
+    /// A JSON file that did not decode: the key path of a value of the wrong
+    /// type or missing, or the line of a syntax error.
+    init(file: String, decoding error: DecodingError) {
+        func path(_ codingPath: [any CodingKey]) -> String {
+            var text = ""
+            for key in codingPath {
+                if let index = key.intValue { text += "[\(index)]" } else { text += (text.isEmpty ? "" : ".") + key.stringValue }
+            }
+            return text
+        }
+        func expected(_ type: Any.Type) -> String {
+            let name = String(describing: type)
+            if name.hasPrefix("Dictionary") || name.hasPrefix("[String") { return "an object" }
+            if name.hasPrefix("Array") || name.hasPrefix("[") { return "an array" }
+            if name.contains("Int") { return "an integer" }
+            if name == "Double" || name == "Float" { return "a number" }
+            if name == "Bool" { return "true or false" }
+            if name == "String" { return "a string" }
+            return "a \(name)"
+        }
+        switch error {
+        case .typeMismatch(let type, let context) where context.codingPath.isEmpty:
+            self.init(file: file, message: "expected a JSON object at the top level, found something else (\(expected(type)) was wanted)")
+        case .typeMismatch(let type, let context):
+            self.init(file: file, message: "\"\(path(context.codingPath))\" should be \(expected(type)): \(context.debugDescription)")
+        case .valueNotFound(let type, let context):
+            self.init(file: file, message: "\"\(path(context.codingPath))\" should be \(expected(type)), found null")
+        case .keyNotFound(let key, let context):
+            self.init(file: file, message: "\"\(path(context.codingPath + [key]))\" is missing")
+        case .dataCorrupted(let context) where context.codingPath.isEmpty:
+            let reason = (context.underlyingError as NSError?)?.userInfo[NSDebugDescriptionErrorKey] as? String ?? context.debugDescription
+            let line = reason.range(of: "line ").flatMap { Int(reason[$0.upperBound...].prefix { $0.isNumber }) }
+            self.init(file: file, line: line, message: "not valid JSON: \(reason)")
+        case .dataCorrupted(let context):
+            self.init(file: file, message: "\"\(path(context.codingPath))\": \(context.debugDescription)")
+        @unknown default:
+            self.init(file: file, message: "\(error)")
+        }
+    }
 }
 
 // MARK: - CSV
@@ -281,32 +321,59 @@ public struct CSVTable: Sendable {
 
 // MARK: - The CSV files
 
-/// One row of `summary.csv` (`SummaryRow.columns`): one transaction type or the `total`.
-/// Columns other than `transaction, attempts, committed, failed, tps` may be absent (`nil`).
+/// One row of `summary.csv` read back: one transaction type or the `total`.
+///
+/// Each cell is typed by its `SummaryColumn`; columns other than the
+/// required ones (`SummaryColumn.isRequired`) may be absent from the file,
+/// and are then absent from `values` (`nil` below).
 public struct SummaryLine: Sendable, Hashable {
-    public static let requiredColumns = ["transaction", "attempts", "committed", "failed", "tps"]
+    public static let requiredColumns = SummaryColumn.allCases.filter(\.isRequired).map(\.name)
 
     public var line: Int
-    public var workload: String?
-    public var variant: String?
-    public var transaction: String
-    public var clients: Int?
-    public var durationSeconds: Double?
-    public var attempts: Int
-    public var committed: Int
-    public var failed: Int
-    public var retries: Int?
+    /// The row's cells by column, as the file records them.
+    public var values: [SummaryColumn: SummaryValue]
+
+    public init(line: Int, values: [SummaryColumn: SummaryValue]) {
+        self.line = line
+        self.values = values
+    }
+
+    public func text(_ column: SummaryColumn) -> String? {
+        guard case .text(let text)? = values[column] else { return nil }
+        return text
+    }
+
+    public func count(_ column: SummaryColumn) -> Int? {
+        guard case .count(let count)? = values[column] else { return nil }
+        return count
+    }
+
+    public func number(_ column: SummaryColumn) -> Double? { values[column]?.number }
+
+    public var workload: String? { text(.workload) }
+    public var variant: String? { text(.variant) }
+    public var transaction: String { text(.transaction) ?? "" }
+    public var clients: Int? { count(.clients) }
+    public var durationSeconds: Double? { number(.durationSeconds) }
+    public var attempts: Int { count(.attempts) ?? 0 }
+    public var committed: Int { count(.committed) ?? 0 }
+    public var failed: Int { count(.failed) ?? 0 }
+    public var retries: Int? { count(.retries) }
     /// Failed attempts per class; a class whose column is absent has no entry.
-    public var errorCounts: [ErrorClass: Int]
-    public var tps: Double
-    public var meanMilliseconds: Double?
-    public var p50Milliseconds: Double?
-    public var p90Milliseconds: Double?
-    public var p95Milliseconds: Double?
-    public var p99Milliseconds: Double?
-    public var p999Milliseconds: Double?
-    public var maxMilliseconds: Double?
-    public var invariantFailures: Int?
+    public var errorCounts: [ErrorClass: Int] {
+        var counts: [ErrorClass: Int] = [:]
+        for errorClass in ErrorClass.allCases { counts[errorClass] = count(SummaryColumn(errorClass)) }
+        return counts
+    }
+    public var tps: Double { number(.tps) ?? 0 }
+    public var meanMilliseconds: Double? { number(.meanMilliseconds) }
+    public var p50Milliseconds: Double? { number(.p50Milliseconds) }
+    public var p90Milliseconds: Double? { number(.p90Milliseconds) }
+    public var p95Milliseconds: Double? { number(.p95Milliseconds) }
+    public var p99Milliseconds: Double? { number(.p99Milliseconds) }
+    public var p999Milliseconds: Double? { number(.p999Milliseconds) }
+    public var maxMilliseconds: Double? { number(.maxMilliseconds) }
+    public var invariantFailures: Int? { count(.invariantFailures) }
 
     public var isTotal: Bool { transaction == "total" }
 
@@ -314,27 +381,27 @@ public struct SummaryLine: Sendable, Hashable {
         let table = try CSVTable.parse(text, file: file)
         for column in requiredColumns { _ = try table.requireColumn(column) }
         return try table.rows.map { row in
-            var counts: [ErrorClass: Int] = [:]
-            for errorClass in ErrorClass.allCases {
-                if let count = try row.int(errorClass.columnName) { counts[errorClass] = count }
+            var values: [SummaryColumn: SummaryValue] = [:]
+            for column in SummaryColumn.allCases {
+                let name = column.name
+                switch column.kind {
+                case .text:
+                    let text = column.isRequired ? try row.requiredText(name) : row.text(name)
+                    values[column] = text.map(SummaryValue.text)
+                case .count:
+                    values[column] = (column.isRequired ? try row.requiredInt(name) : try row.int(name)).map(SummaryValue.count)
+                case .decimal:
+                    values[column] = (column.isRequired ? try row.requiredDouble(name) : try row.double(name)).map(SummaryValue.number)
+                }
             }
-            return SummaryLine(
-                line: row.line, workload: row.text("workload"), variant: row.text("variant"),
-                transaction: try row.requiredText("transaction"), clients: try row.int("clients"),
-                durationSeconds: try row.double("duration_s"), attempts: try row.requiredInt("attempts"),
-                committed: try row.requiredInt("committed"), failed: try row.requiredInt("failed"), retries: try row.int("retries"),
-                errorCounts: counts, tps: try row.requiredDouble("tps"), meanMilliseconds: try row.double("lat_mean_ms"),
-                p50Milliseconds: try row.double("lat_p50_ms"), p90Milliseconds: try row.double("lat_p90_ms"),
-                p95Milliseconds: try row.double("lat_p95_ms"), p99Milliseconds: try row.double("lat_p99_ms"),
-                p999Milliseconds: try row.double("lat_p999_ms"), maxMilliseconds: try row.double("lat_max_ms"),
-                invariantFailures: try row.int("invariant_failures"))
+            return SummaryLine(line: row.line, values: values)
         }
     }
 }
 
 /// One row of `timeseries.csv` (`TimeseriesRow.columns`): one interval of the run.
 public struct IntervalLine: Sendable, Hashable {
-    public static let requiredColumns = ["start_s", "end_s", "tps"]
+    public static let requiredColumns = [TimeseriesRow.Column.startSeconds.rawValue, TimeseriesRow.Column.endSeconds.rawValue, SummaryColumn.tps.name]
 
     public var line: Int
     public var interval: Int?
@@ -364,6 +431,7 @@ public struct IntervalLine: Sendable, Hashable {
     }
 
     static func parse(_ text: String, file: String) throws -> [IntervalLine] {
+        typealias Column = TimeseriesRow.Column
         let table = try CSVTable.parse(text, file: file)
         for column in requiredColumns { _ = try table.requireColumn(column) }
         return try table.rows.map { row in
@@ -372,18 +440,21 @@ public struct IntervalLine: Sendable, Hashable {
                 if let count = try row.int(errorClass.columnName) { counts[errorClass] = count }
             }
             return IntervalLine(
-                line: row.line, interval: try row.int("interval"), startSeconds: try row.requiredDouble("start_s"),
-                endSeconds: try row.requiredDouble("end_s"), tps: try row.requiredDouble("tps"), attempts: try row.int("attempts"),
-                committed: try row.int("committed"), failed: try row.int("failed"), retries: try row.int("retries"),
-                errorCounts: counts, p50Milliseconds: try row.double("lat_p50_ms"), p99Milliseconds: try row.double("lat_p99_ms"),
-                waitingMean: try row.double("waiting_mean"), waitingMax: try row.int("waiting_max"), longestChain: try row.int("longest_chain"))
+                line: row.line, interval: try row.int(Column.interval.rawValue), startSeconds: try row.requiredDouble(Column.startSeconds.rawValue),
+                endSeconds: try row.requiredDouble(Column.endSeconds.rawValue), tps: try row.requiredDouble(SummaryColumn.tps.name),
+                attempts: try row.int(SummaryColumn.attempts.name), committed: try row.int(SummaryColumn.committed.name),
+                failed: try row.int(SummaryColumn.failed.name), retries: try row.int(SummaryColumn.retries.name),
+                errorCounts: counts, p50Milliseconds: try row.double(SummaryColumn.p50Milliseconds.name),
+                p99Milliseconds: try row.double(SummaryColumn.p99Milliseconds.name),
+                waitingMean: try row.double(Column.waitingMean.rawValue), waitingMax: try row.int(Column.waitingMax.rawValue),
+                longestChain: try row.int(Column.longestChain.rawValue))
         }
     }
 }
 
 /// One row of `latency.csv` (`LatencySpectrum.columns`).
 public struct LatencyPoint: Sendable, Hashable {
-    public static let requiredColumns = ["transaction", "percentile", "latency_ms"]
+    public static let requiredColumns = [LatencySpectrum.Column.transaction, .percentile, .latencyMilliseconds].map(\.rawValue)
 
     public var line: Int
     public var transaction: String
@@ -393,19 +464,20 @@ public struct LatencyPoint: Sendable, Hashable {
     public var count: Int?
 
     static func parse(_ text: String, file: String) throws -> [LatencyPoint] {
+        typealias Column = LatencySpectrum.Column
         let table = try CSVTable.parse(text, file: file)
         for column in requiredColumns { _ = try table.requireColumn(column) }
         return try table.rows.map { row in
             LatencyPoint(
-                line: row.line, transaction: try row.requiredText("transaction"), percentile: try row.requiredDouble("percentile"),
-                latencyMilliseconds: try row.requiredDouble("latency_ms"), count: try row.int("count"))
+                line: row.line, transaction: try row.requiredText(Column.transaction.rawValue), percentile: try row.requiredDouble(Column.percentile.rawValue),
+                latencyMilliseconds: try row.requiredDouble(Column.latencyMilliseconds.rawValue), count: try row.int(Column.count.rawValue))
         }
     }
 }
 
 /// One row of `errors.csv` (`ErrorTable.columns`): one SQLSTATE seen.
 public struct ErrorLine: Sendable, Hashable {
-    public static let requiredColumns = ["sqlstate", "class", "count"]
+    public static let requiredColumns = [ErrorTable.Column.sqlState, .errorClass, .count].map(\.rawValue)
 
     public var line: Int
     public var sqlState: String
@@ -419,287 +491,15 @@ public struct ErrorLine: Sendable, Hashable {
     public var errorClass: ErrorClass? { ErrorClass.allCases.first { $0.columnName == errorClassName } }
 
     static func parse(_ text: String, file: String) throws -> [ErrorLine] {
+        typealias Column = ErrorTable.Column
         let table = try CSVTable.parse(text, file: file)
         for column in requiredColumns { _ = try table.requireColumn(column) }
         return try table.rows.map { row in
             ErrorLine(
-                line: row.line, sqlState: try row.requiredText("sqlstate"), errorClassName: try row.requiredText("class"),
-                count: try row.requiredInt("count"), sampleMessage: row.text("sample_message") ?? "",
-                sampleDetail: row.text("sample_detail") ?? "")
+                line: row.line, sqlState: try row.requiredText(Column.sqlState.rawValue), errorClassName: try row.requiredText(Column.errorClass.rawValue),
+                count: try row.requiredInt(Column.count.rawValue), sampleMessage: row.text(Column.sampleMessage.rawValue) ?? "",
+                sampleDetail: row.text(Column.sampleDetail.rawValue) ?? "")
         }
-    }
-}
-
-// MARK: - run.json
-
-/// Any JSON value, kept exact enough to show: integers stay integers.
-public enum JSONValue: Sendable, Hashable, Decodable, CustomStringConvertible {
-    case null
-    case bool(Bool)
-    case int(Int64)
-    case uint(UInt64)
-    case double(Double)
-    case string(String)
-    case array([JSONValue])
-    case object([String: JSONValue])
-
-    public init(from decoder: any Decoder) throws {
-        if var array = try? decoder.unkeyedContainer() {
-            var values: [JSONValue] = []
-            while !array.isAtEnd { values.append(try array.decode(JSONValue.self)) }
-            self = .array(values)
-            return
-        }
-        if let object = try? decoder.container(keyedBy: AnyKey.self) {
-            var values: [String: JSONValue] = [:]
-            for key in object.allKeys { values[key.stringValue] = try object.decode(JSONValue.self, forKey: key) }
-            self = .object(values)
-            return
-        }
-        let single = try decoder.singleValueContainer()
-        if single.decodeNil() {
-            self = .null
-        } else if let value = try? single.decode(Bool.self) {
-            self = .bool(value)
-        } else if let value = try? single.decode(Int64.self) {
-            self = .int(value)
-        } else if let value = try? single.decode(UInt64.self) {
-            self = .uint(value)
-        } else if let value = try? single.decode(Double.self) {
-            self = .double(value)
-        } else {
-            self = .string(try single.decode(String.self))
-        }
-    }
-
-    private struct AnyKey: CodingKey {
-        var stringValue: String
-        var intValue: Int? { nil }
-        init(stringValue: String) { self.stringValue = stringValue }
-        init?(intValue: Int) { nil }
-    }
-
-    /// The value as a person reads it: strings bare, `null` as `NULL`.
-    public var description: String {
-        switch self {
-        case .null: "NULL"
-        case .bool(let value): value ? "true" : "false"
-        case .int(let value): String(value)
-        case .uint(let value): String(value)
-        case .double(let value):
-            value.isFinite && value == value.rounded() && abs(value) < 1e15 ? String(Int64(value)) : String(value)
-        case .string(let value): value
-        case .array(let values): "[" + values.map(\.description).joined(separator: ", ") + "]"
-        case .object(let values): "{" + values.keys.sorted().map { "\($0): \(values[$0]?.description ?? "")" }.joined(separator: ", ") + "}"
-        }
-    }
-
-    var kind: String {
-        switch self {
-        case .null: "null"
-        case .bool: "a boolean"
-        case .int, .uint, .double: "a number"
-        case .string: "a string"
-        case .array: "an array"
-        case .object: "an object"
-        }
-    }
-}
-
-/// A name and its value, as in `parameters` or `server.settings`.
-public struct NamedValue: Sendable, Hashable {
-    public var name: String
-    public var value: JSONValue
-}
-
-/// `run.json`: how the run was made. Every field is optional, so older or
-/// partial runs still load; a field of the wrong type is an error.
-public struct RunInfo: Sendable, Hashable {
-    public struct Invariant: Sendable, Hashable {
-        public var name: String
-        public var expected: JSONValue?
-        public var actual: JSONValue?
-        public var passed: Bool?
-        public var error: String?
-    }
-
-    /// The client's 40P01 count against the server's `pg_stat_database.deadlocks` delta.
-    public struct DeadlockCheck: Sendable, Hashable {
-        public var client: Int?
-        public var serverDelta: Int?
-        public var agree: Bool?
-    }
-
-    public var schemaVersion: Int?
-    public var tool: String?
-    public var version: String?
-    public var commandLine: String?
-    public var workloadName: String?
-    public var workloadFile: String?
-    public var workloadSHA256: String?
-    public var variant: String?
-    /// Sorted by name.
-    public var parameters: [NamedValue] = []
-    /// The seed as written (it may exceed what a `Double` holds exactly).
-    public var seed: String?
-    public var clients: Int?
-    public var threads: Int?
-    public var requestedDurationSeconds: Double?
-    public var transactionsPerClient: Int?
-    public var measuredDurationSeconds: Double?
-    public var intervalSeconds: Double?
-    public var startedAt: String?
-    public var endedAt: String?
-    public var partial: Bool?
-    public var serverVersion: String?
-    /// Sorted by name.
-    public var serverSettings: [NamedValue] = []
-    public var deadlocks: DeadlockCheck?
-    public var peakRSSBytes: Int?
-    public var invariants: [Invariant] = []
-
-    public init() {}
-
-    static func parse(_ text: String, file: String) throws -> RunInfo {
-        let root: JSONValue
-        do {
-            root = try JSONDecoder().decode(JSONValue.self, from: Data(text.utf8))
-        } catch {
-            throw ResultFilesError(file: file, line: Self.errorLine(error), message: "not valid JSON: \(Self.reason(error))")
-        }
-        guard case .object(let object) = root else {
-            throw ResultFilesError(file: file, message: "expected a JSON object at the top level, found \(root.kind)")
-        }
-        let reader = Reader(file: file, object: object, path: "")
-        var info = RunInfo()
-        info.schemaVersion = try reader.int("schema_version")
-        info.tool = try reader.string("tool")
-        info.version = try reader.string("version")
-        if case .array(let words)? = object["command_line"] {
-            info.commandLine = words.map(\.description).joined(separator: " ")
-        } else {
-            info.commandLine = try reader.string("command_line")
-        }
-        if let workload = try reader.object("workload") {
-            info.workloadName = try workload.string("name")
-            info.workloadFile = try workload.string("file")
-            info.workloadSHA256 = try workload.string("sha256")
-        }
-        info.variant = try reader.string("variant")
-        info.parameters = try reader.named("parameters")
-        if let seed = object["seed"], seed != .null { info.seed = seed.description }
-        info.clients = try reader.int("clients")
-        info.threads = try reader.int("threads")
-        info.requestedDurationSeconds = try reader.double("requested_duration_s")
-        info.transactionsPerClient = try reader.int("transactions_per_client")
-        info.measuredDurationSeconds = try reader.double("measured_duration_s")
-        info.intervalSeconds = try reader.double("interval_s")
-        info.startedAt = try reader.string("started_at")
-        info.endedAt = try reader.string("ended_at")
-        info.partial = try reader.bool("partial")
-        if let server = try reader.object("server") {
-            info.serverVersion = try server.string("version")
-            info.serverSettings = try server.named("settings")
-        }
-        if let deadlocks = try reader.object("deadlocks") {
-            info.deadlocks = DeadlockCheck(
-                client: try deadlocks.int("client"), serverDelta: try deadlocks.int("server_delta"), agree: try deadlocks.bool("agree"))
-        }
-        info.peakRSSBytes = try reader.int("peak_rss_bytes")
-        for (index, element) in try reader.array("invariants").enumerated() {
-            guard case .object(let fields) = element else {
-                throw ResultFilesError(file: file, message: "\"invariants[\(index)]\" should be an object, found \(element.kind)")
-            }
-            let item = Reader(file: file, object: fields, path: "invariants[\(index)].")
-            info.invariants.append(Invariant(
-                name: try item.string("name") ?? "invariant \(index + 1)",
-                expected: fields["expected"], actual: fields["actual"].flatMap { $0 == .null ? nil : $0 },
-                passed: try item.bool("passed"), error: try item.string("error")))
-        }
-        return info
-    }
-
-    /// Reads typed fields of one JSON object; a wrong type names the key.
-    private struct Reader {
-        var file: String
-        var object: [String: JSONValue]
-        var path: String
-
-        private func value(_ key: String) -> JSONValue? {
-            guard let value = object[key], value != .null else { return nil }
-            return value
-        }
-
-        private func wrong(_ key: String, _ expected: String, _ value: JSONValue) -> ResultFilesError {
-            ResultFilesError(file: file, message: "\"\(path)\(key)\" should be \(expected), found \(value.kind) (\(value.description.prefix(40)))")
-        }
-
-        func string(_ key: String) throws -> String? {
-            guard let value = value(key) else { return nil }
-            guard case .string(let text) = value else { throw wrong(key, "a string", value) }
-            return text
-        }
-
-        func bool(_ key: String) throws -> Bool? {
-            guard let value = value(key) else { return nil }
-            guard case .bool(let flag) = value else { throw wrong(key, "true or false", value) }
-            return flag
-        }
-
-        func double(_ key: String) throws -> Double? {
-            guard let value = value(key) else { return nil }
-            switch value {
-            case .int(let number): return Double(number)
-            case .uint(let number): return Double(number)
-            case .double(let number): return number
-            default: throw wrong(key, "a number", value)
-            }
-        }
-
-        func int(_ key: String) throws -> Int? {
-            guard let value = value(key) else { return nil }
-            switch value {
-            case .int(let number): return Int(exactly: number) ?? Int.max
-            case .uint(let number): return Int(exactly: number) ?? Int.max
-            case .double(let number) where number.isFinite && number == number.rounded() && abs(number) < 9e15: return Int(number)
-            default: throw wrong(key, "an integer", value)
-            }
-        }
-
-        func object(_ key: String) throws -> Reader? {
-            guard let value = value(key) else { return nil }
-            guard case .object(let fields) = value else { throw wrong(key, "an object", value) }
-            return Reader(file: file, object: fields, path: path + key + ".")
-        }
-
-        func array(_ key: String) throws -> [JSONValue] {
-            guard let value = value(key) else { return [] }
-            guard case .array(let values) = value else { throw wrong(key, "an array", value) }
-            return values
-        }
-
-        func named(_ key: String) throws -> [NamedValue] {
-            guard let fields = try object(key)?.object else { return [] }
-            return fields.keys.sorted().map { NamedValue(name: $0, value: fields[$0] ?? .null) }
-        }
-    }
-
-    /// The line JSONDecoder's message points at ("… around line 3, column 5."), if any.
-    private static func errorLine(_ error: any Error) -> Int? {
-        let text = reason(error)
-        guard let range = text.range(of: "line ") else { return nil }
-        return Int(text[range.upperBound...].prefix { $0.isNumber })
-    }
-
-    private static func reason(_ error: any Error) -> String {
-        if case DecodingError.dataCorrupted(let context) = error {
-            if let underlying = context.underlyingError as NSError?,
-               let debug = underlying.userInfo[NSDebugDescriptionErrorKey] as? String {
-                return debug
-            }
-            return context.debugDescription
-        }
-        return "\(error)"
     }
 }
 
@@ -714,13 +514,14 @@ public struct CycleLine: Sendable, Hashable {
     public var firstSeenSeconds: Double?
 
     static func parse(_ text: String, file: String) throws -> [CycleLine] {
+        typealias Column = DeadlockTable.Column
         let table = try CSVTable.parse(text, file: file)
-        for column in ["signature", "count"] { _ = try table.requireColumn(column) }
+        for column in [Column.signature, .count] { _ = try table.requireColumn(column.rawValue) }
         return try table.rows.map { row in
             CycleLine(
-                line: row.line, signature: row.text("signature") ?? "", count: try row.int("count") ?? 0,
-                cycleLength: try row.int("cycle_length"), summary: row.text("summary") ?? "",
-                sampleParticipants: row.text("sample_participants") ?? "", firstSeenSeconds: try row.double("first_seen_s"))
+                line: row.line, signature: row.text(Column.signature.rawValue) ?? "", count: try row.int(Column.count.rawValue) ?? 0,
+                cycleLength: try row.int(Column.cycleLength.rawValue), summary: row.text(Column.summary.rawValue) ?? "",
+                sampleParticipants: row.text(Column.sampleParticipants.rawValue) ?? "", firstSeenSeconds: try row.double(Column.firstSeenSeconds.rawValue))
         }
     }
 }

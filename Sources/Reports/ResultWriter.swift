@@ -1,30 +1,15 @@
 import Foundation
 import LockstormCore
 
-/// Writes a run's files into a new directory `<root>/<workload>-<variant>-<timestamp>/`,
-/// never overwriting: an existing name gets a `-2`, `-3`, … suffix, and
-/// each file is written under a temporary name and renamed into place.
+/// Writes a run's files into its directory (named and created by the
+/// application layer's `ResultDirectory`): each file under a temporary name,
+/// then renamed into place.
 public struct ResultWriter {
     public let directory: URL
 
-    /// Creates the run's directory under `root`.
-    public init(root: URL, workload: String, variant: String, date: Date = Date()) throws {
-        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
-        let base = "\(Self.safe(workload))-\(Self.safe(variant))-\(Self.timestamp(date))"
-        var attempt = 1
-        while true {
-            let name = attempt == 1 ? base : "\(base)-\(attempt)"
-            let candidate = root.appendingPathComponent(name, isDirectory: true)
-            // mkdir fails when the name exists, so two runs never share a directory.
-            if mkdir(candidate.path, 0o755) == 0 {
-                directory = candidate
-                return
-            }
-            guard errno == EEXIST, attempt < 10_000 else {
-                throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: candidate.path, NSLocalizedDescriptionKey: "cannot create \(candidate.path): \(String(cString: strerror(errno)))"])
-            }
-            attempt += 1
-        }
+    /// A writer into `directory`, which exists.
+    public init(directory: URL) {
+        self.directory = directory
     }
 
     /// Writes `contents` to `name` atomically (temporary file, then rename).
@@ -45,18 +30,9 @@ public struct ResultWriter {
         try write("summary.csv", SummaryReport.csv(summary))
     }
 
-    /// `20261123T184512Z`, UTC (the C library's calendar: Foundation's
-    /// Calendar and TimeZone cost ~2 M instructions to set up, 2% of a short run).
-    static func timestamp(_ date: Date) -> String {
-        var seconds = time_t(date.timeIntervalSince1970.rounded(.down))
-        var parts = tm()
-        gmtime_r(&seconds, &parts)
-        func two(_ value: Int32) -> String { let text = String(value); return text.count < 2 ? "0" + text : text }
-        return "\(parts.tm_year + 1900)\(two(parts.tm_mon + 1))\(two(parts.tm_mday))T\(two(parts.tm_hour))\(two(parts.tm_min))\(two(parts.tm_sec))Z"
-    }
-
-    /// A name safe as a path component.
-    static func safe(_ name: String) -> String {
+    /// A name safe as a path component, as result folders are named (the
+    /// baseline lookup matches folders by it).
+    public static func safe(_ name: String) -> String {
         let mapped = name.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "." ? $0 : "_" }
         let text = String(mapped)
         return text.isEmpty ? "run" : text

@@ -2,15 +2,20 @@ import Foundation
 import LockstormCore
 
 /// `run.json`: everything needed to reproduce a run and judge its numbers.
-/// Version 1 of the schema; keys are snake_case and documented in
-/// `results/README.md`.
-public struct RunRecord: Codable, Sendable {
+///
+/// The one definition of the file: `lockstorm run` encodes it, `lockstorm
+/// report` and `--baseline` decode it. Version 1 of the schema; keys are
+/// snake_case (`CodingKeys`, the only place they are spelled) and documented
+/// in `results/README.md`. Every top-level field is optional when decoding,
+/// so files written by older versions, which lack some keys, still load;
+/// keys whose value is unknown are left out when encoding.
+public struct RunRecord: Codable, Sendable, Hashable {
     public static let currentSchemaVersion = 1
 
-    public struct WorkloadInfo: Codable, Sendable {
-        public var name: String
-        public var file: String
-        public var sha256: String
+    public struct WorkloadInfo: Codable, Sendable, Hashable {
+        public var name: String?
+        public var file: String?
+        public var sha256: String?
 
         public init(name: String, file: String, sha256: String) {
             self.name = name
@@ -19,9 +24,9 @@ public struct RunRecord: Codable, Sendable {
         }
     }
 
-    public struct ServerInfo: Codable, Sendable {
-        public var version: String
-        public var settings: [String: String]
+    public struct ServerInfo: Codable, Sendable, Hashable {
+        public var version: String?
+        public var settings: [String: String]?
 
         public init(version: String, settings: [String: String]) {
             self.version = version
@@ -31,10 +36,16 @@ public struct RunRecord: Codable, Sendable {
 
     /// Deadlocks seen by the clients (40P01 errors) against the server's
     /// own counter (`pg_stat_database.deadlocks`, after minus before).
-    public struct DeadlockCheck: Codable, Sendable {
+    public struct DeadlockCheck: Codable, Sendable, Hashable {
         public var client: Int
         public var serverDelta: Int?
         public var agree: Bool?
+
+        public init(client: Int, serverDelta: Int?, agree: Bool?) {
+            self.client = client
+            self.serverDelta = serverDelta
+            self.agree = agree
+        }
 
         enum CodingKeys: String, CodingKey {
             case client
@@ -44,7 +55,7 @@ public struct RunRecord: Codable, Sendable {
     }
 
     /// Open-loop figures (`-R`): how well the schedule was kept.
-    public struct Schedule: Codable, Sendable {
+    public struct Schedule: Codable, Sendable, Hashable {
         public var rate: Double
         public var latencyLimitMilliseconds: Double?
         public var scheduled: Int
@@ -75,10 +86,20 @@ public struct RunRecord: Codable, Sendable {
             lagP99Milliseconds = has ? Double(lag.valueAtPercentile(99)) / 1_000 : 0
             lagMaxMilliseconds = has ? Double(lag.max) / 1_000 : 0
         }
+
+        /// The line the terminal summary and report.html print:
+        /// "schedule (-R 100.0 tx/s): 1000 starts scheduled, 998 started, …".
+        public var line: String {
+            var line = "schedule (-R \(Format.fixed(rate, digits: 1)) tx/s): \(scheduled) starts scheduled, \(scheduled - skipped - unstarted) started"
+            if let limit = latencyLimitMilliseconds { line += ", \(skipped) skipped as later than \(Format.fixed(limit, digits: 1)) ms (-L)" }
+            if unstarted > 0 { line += ", \(unstarted) not started when the run ended" }
+            line += "; start lag mean \(Format.fixed(lagMeanMilliseconds, digits: 2)) ms, p99 \(Format.fixed(lagP99Milliseconds, digits: 2)) ms, max \(Format.fixed(lagMaxMilliseconds, digits: 2)) ms"
+            return line
+        }
     }
 
     /// Connections that broke during the run, and how many were reopened.
-    public struct Connections: Codable, Sendable {
+    public struct Connections: Codable, Sendable, Hashable {
         public var lost: Int
         public var reconnected: Int
 
@@ -86,9 +107,15 @@ public struct RunRecord: Codable, Sendable {
             self.lost = lost
             self.reconnected = reconnected
         }
+
+        /// The line the terminal summary and report.html print; `nil` when no connection broke.
+        public var line: String? {
+            guard lost > 0 else { return nil }
+            return "connections: \(lost) broke during the run (counted as connection errors), \(reconnected) reopened"
+        }
     }
 
-    public struct InvariantOutcome: Codable, Sendable {
+    public struct InvariantOutcome: Codable, Sendable, Hashable {
         public var name: String
         public var expected: String?
         public var actual: String?
@@ -97,7 +124,7 @@ public struct RunRecord: Codable, Sendable {
         /// Checks while the load ran (`during:`).
         public var during: During?
 
-        public struct During: Codable, Sendable {
+        public struct During: Codable, Sendable, Hashable {
             public var checks: Int
             public var failures: Int
             public var firstFailureSeconds: Double?
@@ -111,34 +138,38 @@ public struct RunRecord: Codable, Sendable {
         }
     }
 
-    public var schemaVersion = RunRecord.currentSchemaVersion
-    public var tool = "lockstorm"
-    public var version: String
+    public var schemaVersion: Int? = RunRecord.currentSchemaVersion
+    public var tool: String? = "lockstorm"
+    public var version: String?
     /// The command line, any password replaced by `****` (the caller redacts it).
-    public var commandLine: String
-    public var workload: WorkloadInfo
-    public var variant: String
-    public var parameters: [String: JSONScalar]
-    public var seed: UInt64
-    public var clients: Int
-    public var threads: Int
-    /// How BEGIN went out: `with_first_statement` (the default) or `separate`
-    /// (`--separate-begin`); absent in run.json files written before it was recorded.
+    public var commandLine: String?
+    public var workload: WorkloadInfo?
+    public var variant: String?
+    public var parameters: [String: JSONScalar]?
+    public var seed: UInt64?
+    public var clients: Int?
+    public var threads: Int?
+    /// How BEGIN went out: `beginWithFirstStatement` (the default) or
+    /// `beginSeparate` (`--separate-begin`); absent in run.json files written
+    /// before it was recorded. Text, so a value from a newer version still loads.
     public var begin: String?
+    public static let beginWithFirstStatement = "with_first_statement"
+    public static let beginSeparate = "separate"
     public var requestedDurationSeconds: Double?
     public var transactionsPerClient: Int?
-    public var measuredDurationSeconds: Double
-    public var warmupSeconds: Double
-    public var intervalSeconds: Double
+    public var measuredDurationSeconds: Double?
+    public var warmupSeconds: Double?
+    public var intervalSeconds: Double?
+    /// With `-R` only.
     public var schedule: Schedule?
-    public var connections: Connections
-    public var startedAt: String
-    public var endedAt: String
-    public var partial: Bool
-    public var server: ServerInfo
-    public var deadlocks: DeadlockCheck
-    public var peakRSSBytes: Int
-    public var invariants: [InvariantOutcome]
+    public var connections: Connections?
+    public var startedAt: String?
+    public var endedAt: String?
+    public var partial: Bool?
+    public var server: ServerInfo?
+    public var deadlocks: DeadlockCheck?
+    public var peakRSSBytes: Int?
+    public var invariants: [InvariantOutcome]?
 
     enum CodingKeys: String, CodingKey {
         case schemaVersion = "schema_version"
@@ -158,6 +189,12 @@ public struct RunRecord: Codable, Sendable {
         case invariants
     }
 
+    /// The name of the workload that ran.
+    public var workloadName: String? { workload?.name }
+
+    /// A record with no field known: what an empty `{}` decodes to.
+    public init() {}
+
     public init(
         version: String, commandLine: String, workload: WorkloadInfo, variant: String, parameters: [(name: String, value: Value)],
         summary: RunSummary, requestedDurationSeconds: Double?, transactionsPerClient: Int?, warmupSeconds: Double = 0,
@@ -174,7 +211,7 @@ public struct RunRecord: Codable, Sendable {
         seed = summary.seed
         clients = summary.clients
         threads = summary.threads
-        begin = summary.separateBegin ? "separate" : "with_first_statement"
+        begin = summary.separateBegin ? Self.beginSeparate : Self.beginWithFirstStatement
         self.requestedDurationSeconds = requestedDurationSeconds
         self.transactionsPerClient = transactionsPerClient
         measuredDurationSeconds = (summary.durationSeconds * 1_000).rounded() / 1_000
@@ -204,6 +241,16 @@ public struct RunRecord: Codable, Sendable {
         return String(decoding: try encoder.encode(self), as: UTF8.self) + "\n"
     }
 
+    /// Decodes the text of a `run.json`; a problem is a `ResultFilesError`
+    /// naming `file`, and the key for a value of the wrong type.
+    public static func decode(_ text: String, file: String = ResultFiles.runFile) throws -> RunRecord {
+        do {
+            return try JSONDecoder().decode(RunRecord.self, from: Data(text.utf8))
+        } catch let error as DecodingError {
+            throw ResultFilesError(file: file, decoding: error)
+        }
+    }
+
     /// `2026-11-23T18:45:12.345Z`: what `ISO8601DateFormatter` with
     /// `.withInternetDateTime, .withFractionalSeconds` writes (milliseconds
     /// rounded to the nearest), from the C library's calendar: each such formatter call
@@ -225,8 +272,8 @@ public struct RunRecord: Codable, Sendable {
     }
 }
 
-/// A parameter value in JSON: number, string, boolean or null.
-public enum JSONScalar: Codable, Sendable, Equatable {
+/// A JSON scalar: a parameter value in run.json, a cell of the JSON summary.
+public enum JSONScalar: Codable, Sendable, Hashable, CustomStringConvertible {
     case int(Int64)
     case double(Double)
     case string(String)
@@ -240,6 +287,16 @@ public enum JSONScalar: Codable, Sendable, Equatable {
         case .string(let string): self = .string(string)
         case .bool(let bool): self = .bool(bool)
         case .null: self = .null
+        // Parameters are scalars; only `let` computes a list (`sorted(…)`): kept as its array literal.
+        case .list: self = .string(value.bindText ?? "{}")
+        }
+    }
+
+    init(_ value: SummaryValue) {
+        switch value {
+        case .text(let text): self = .string(text)
+        case .count(let count): self = .int(Int64(count))
+        case .number(let number): self = .double(number)
         }
     }
 
@@ -260,6 +317,17 @@ public enum JSONScalar: Codable, Sendable, Equatable {
         case .string(let string): try container.encode(string)
         case .bool(let bool): try container.encode(bool)
         case .null: try container.encodeNil()
+        }
+    }
+
+    /// The value as a person reads it: strings bare, `null` as `NULL`, whole doubles without a fraction.
+    public var description: String {
+        switch self {
+        case .null: "NULL"
+        case .bool(let value): value ? "true" : "false"
+        case .int(let value): String(value)
+        case .double(let value): Format.number(value)
+        case .string(let value): value
         }
     }
 }

@@ -44,13 +44,7 @@ public enum SummaryReport {
             }
         }
         if let deadlocks, let line = deadlockLine(deadlocks) { out += "\n" + line + "\n" }
-        if let schedule = record?.schedule {
-            var line = "\nschedule (-R \(Format.fixed(schedule.rate, digits: 1)) tx/s): \(schedule.scheduled) starts scheduled, \(schedule.scheduled - schedule.skipped - schedule.unstarted) started"
-            if let limit = schedule.latencyLimitMilliseconds { line += ", \(schedule.skipped) skipped as later than \(Format.fixed(limit, digits: 1)) ms (-L)" }
-            if schedule.unstarted > 0 { line += ", \(schedule.unstarted) not started when the run ended" }
-            line += "; start lag mean \(Format.fixed(schedule.lagMeanMilliseconds, digits: 2)) ms, p99 \(Format.fixed(schedule.lagP99Milliseconds, digits: 2)) ms, max \(Format.fixed(schedule.lagMaxMilliseconds, digits: 2)) ms"
-            out += line + "\n"
-        }
+        if let schedule = record?.schedule { out += "\n" + schedule.line + "\n" }
         let sampled = timeseries.compactMap(\.lockWaits).filter { $0.samples > 0 }
         if !sampled.isEmpty {
             let samples = sampled.map(\.samples).reduce(0, +)
@@ -64,9 +58,7 @@ public enum SummaryReport {
             if !kinds.isEmpty { out += " (most at once by kind: \(kinds.joined(separator: ", ")))" }
             out += "; longest wait \(Format.fixed(sampled.map(\.longestWaitMilliseconds).max() ?? 0, digits: 1)) ms; longest blocking chain \(sampled.map(\.longestChain).max() ?? 0) sessions\n"
         }
-        if let connections = record?.connections, connections.lost > 0 {
-            out += "\nconnections: \(connections.lost) broke during the run (counted as connection errors), \(connections.reconnected) reopened\n"
-        }
+        if let line = record?.connections?.line { out += "\n" + line + "\n" }
         let cycles = summary.stats.cyclesByFrequency
         if !cycles.isEmpty {
             let total = cycles.map(\.count).reduce(0, +)
@@ -108,9 +100,7 @@ public enum SummaryReport {
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         let rows: [[String: JSONScalar]] = summary.rows.map { row in
             var object: [String: JSONScalar] = [:]
-            for (column, value) in zip(SummaryRow.columns, row.values) {
-                if let int = Int64(value) { object[column] = .int(int) } else if let double = Double(value), column != "variant", column != "transaction", column != "workload" { object[column] = .double(double) } else { object[column] = .string(value) }
-            }
+            for (column, value) in row.recordedValues { object[column.name] = JSONScalar(value) }
             return object
         }
         let errors: [[String: JSONScalar]] = summary.errorsByFrequency.map {

@@ -1,32 +1,6 @@
 import ArgumentParser
-import Engine
 import Foundation
-
-/// lockstorm's exit codes, part of its interface (documented in the README).
-enum ExitStatus: Int32 {
-    case success = 0
-    /// A check or an invariant failed.
-    case checksFailed = 1
-    /// Bad command line or workload file.
-    case usage = 2
-    /// The run could not be carried out: no connection, setup failed, server lost.
-    case runError = 3
-    /// Stopped by Ctrl-C (SIGINT); results so far were written.
-    case interrupted = 130
-    /// Stopped by SIGTERM or SIGHUP (terminal gone); results so far were written.
-    case terminated = 143
-}
-
-/// An error that ends the program with a given status after printing its message.
-struct Failure: Error {
-    var status: ExitStatus
-    var message: String
-
-    init(_ status: ExitStatus, _ message: String) {
-        self.status = status
-        self.message = message
-    }
-}
+import LockstormApp
 
 @main
 struct Lockstorm: ParsableCommand {
@@ -50,9 +24,9 @@ struct Lockstorm: ParsableCommand {
         do {
             var command = try parseAsRoot()
             try command.run()
-            SignalTrap.yieldToExitInProgress()
+            Session.yieldToExitInProgress()
         } catch let failure as Failure {
-            SignalTrap.yieldToExitInProgress()
+            Session.yieldToExitInProgress()
             if !failure.message.isEmpty { try? FileHandle.standardError.write(contentsOf: Data((failure.message + "\n").utf8)) }
             Foundation.exit(failure.status.rawValue)
         } catch {
@@ -64,8 +38,4 @@ struct Lockstorm: ParsableCommand {
             Foundation.exit(code.rawValue == 0 ? ExitStatus.runError.rawValue : code.rawValue)
         }
     }
-}
-
-enum LockstormVersion {
-    static let string = "0.1.0"
 }

@@ -1,6 +1,5 @@
 import ArgumentParser
-import Foundation
-import Reports
+import LockstormApp
 
 struct ReportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -17,20 +16,6 @@ struct ReportCommand: ParsableCommand {
     var directory: String
 
     func run() throws {
-        let url = URL(fileURLWithPath: directory, isDirectory: true)
-        let written: URL
-        do {
-            written = try HTMLReport.write(directory: url)
-        } catch let error as ResultFilesError {
-            throw Failure(.usage, "lockstorm: \(error.description)")
-        } catch {
-            throw Failure(.runError, "lockstorm: cannot write the report in \(directory): \(error.localizedDescription)")
-        }
-        print(relativePath(written.path))
-    }
-
-    private func relativePath(_ path: String) -> String {
-        let current = FileManager.default.currentDirectoryPath + "/"
-        return path.hasPrefix(current) ? String(path.dropFirst(current.count)) : path
+        try ResultReport().rerender(directory: directory)
     }
 }

@@ -101,7 +101,10 @@ private func delay(_ action: ClientMachine.Action, after now: UInt64) -> UInt64?
         _ = script.ok()
         #expect(script.ok(rows: 0) == commit)
         #expect(script.ok() == begin)
-        #expect(script.tx.committed == 1)
+        // Committed with a step left unrun: ended early, not committed work.
+        #expect(script.tx.committed == 0)
+        #expect(script.tx.endedEarly == 1)
+        #expect(script.tx.attempts == 1)
         // With a row, the next step runs.
         _ = script.ok()
         #expect(script.ok([.int(3)]) == send("UPDATE jobs SET done = true WHERE id = $1", ["3"]))
@@ -125,7 +128,8 @@ private func delay(_ action: ClientMachine.Action, after now: UInt64) -> UInt64?
         // No think time: the client is done.
         #expect(script.ok() == .stop)
         #expect(script.machine.isStopped)
-        #expect(script.tx.committed == 1)
+        #expect(script.tx.committed == 0)
+        #expect(script.tx.endedEarly == 1)
         #expect(script.tx.failed == 0)
     }
 
@@ -149,7 +153,9 @@ private func delay(_ action: ClientMachine.Action, after now: UInt64) -> UInt64?
         _ = script.ok()
         #expect(script.ok([.int(0)]) == commit)
         #expect(script.ok() == .stop)
-        #expect(script.tx.committed == 2)
+        // The first attempt sold a ticket; the second found none and ended early.
+        #expect(script.tx.committed == 1)
+        #expect(script.tx.endedEarly == 1)
 
         // A NULL does not satisfy `left <= 0`: the step carries on.
         var nullScript = try Script(yaml)
@@ -186,7 +192,8 @@ private func delay(_ action: ClientMachine.Action, after now: UInt64) -> UInt64?
         _ = script.ok([.bool(true)], text: ["t"])
         #expect(script.ok([.int(9)]) == send("INSERT INTO runs DEFAULT VALUES"))
         #expect(!script.machine.isStopped)
-        #expect(script.tx.committed == 2)
+        #expect(script.tx.committed == 0)
+        #expect(script.tx.endedEarly == 2)
     }
 
     @Test func ifGuardSkipsAStepWhoseConditionDoesNotHold() throws {
@@ -463,9 +470,10 @@ private func delay(_ action: ClientMachine.Action, after now: UInt64) -> UInt64?
         #expect(script.ok() == setting)
         #expect(script.tx.committed == 1)
         _ = script.ok()
-        // skip_if under autocommit: straight to the next transaction.
+        // skip_if under autocommit: straight to the next transaction, ended early.
         #expect(script.ok([.bool(false)], text: ["f"]) == setting)
-        #expect(script.tx.committed == 2)
+        #expect(script.tx.committed == 1)
+        #expect(script.tx.endedEarly == 1)
         // A failure sends no ROLLBACK.
         _ = script.ok()
         #expect(script.fail(.uniqueViolation) == setting)
@@ -582,5 +590,65 @@ private func delay(_ action: ClientMachine.Action, after now: UInt64) -> UInt64?
             """)
         #expect(script.start() == .stop)
         #expect(script.stats.total.attempts == 0)
+    }
+
+    // MARK: let values computed from draws
+
+    /// The cart example of workloads/README.md: three distinct products,
+    /// decremented lowest id first, with no round trip to sort them.
+    static let cartYAML = """
+        name: cart
+        params: { products: 1000 }
+        transactions:
+          checkout:
+            let:
+              a: uniform(1, :products)
+              b: uniform(1, :products) != a
+              c: uniform(1, :products) != a, b
+              ids: sorted(a, b, c)
+              first: least(a, b, c)
+              middle: ids[2]
+              last: greatest(a, b, c)
+            steps:
+              - UPDATE products SET stock = stock - 1 WHERE id = :first
+              - UPDATE products SET stock = stock - 1 WHERE id = :middle
+              - UPDATE products SET stock = stock - 1 WHERE id = :last
+              - SELECT count(*) FROM products WHERE id = ANY(:ids::int[])
+        """
+
+    @Test func computedLetValuesSortTheDrawnKeysEveryTransaction() throws {
+        let plan = try makePlan(Self.cartYAML)
+        let checkout = try #require(plan.transactions.first)
+        #expect(checkout.variableNames == ["a", "b", "c", "ids", "first", "middle", "last"])
+        guard case .computed = checkout.draws[3].distribution else {
+            Issue.record("ids should be computed, got \(checkout.draws[3].distribution)")
+            return
+        }
+        var script = try Script(Self.cartYAML, seed: 42)
+        var sawUnsorted = false
+        var first = script.start()
+        for _ in 0..<50 {
+            let variables = script.machine.variables
+            guard case .int(let a) = variables[0], case .int(let b) = variables[1], case .int(let c) = variables[2] else {
+                Issue.record("draws should be integers: \(variables)")
+                return
+            }
+            let keys = [a, b, c].sorted()
+            sawUnsorted = sawUnsorted || keys != [a, b, c]
+            #expect(Set(keys).count == 3)
+            #expect(variables[3] == .list(keys.map { .int($0) }))
+            #expect(variables[4] == .int(keys[0]))
+            #expect(variables[5] == .int(keys[1]))
+            #expect(variables[6] == .int(keys[2]))
+            #expect(first == send("BEGIN"))
+            #expect(script.ok() == send("UPDATE products SET stock = stock - 1 WHERE id = $1", ["\(keys[0])"]))
+            #expect(script.ok() == send("UPDATE products SET stock = stock - 1 WHERE id = $1", ["\(keys[1])"]))
+            #expect(script.ok() == send("UPDATE products SET stock = stock - 1 WHERE id = $1", ["\(keys[2])"]))
+            #expect(script.ok() == send("SELECT count(*) FROM products WHERE id = ANY($1::int[])", ["{\(keys[0]),\(keys[1]),\(keys[2])}"]))
+            #expect(script.ok() == commit)
+            first = script.ok()
+        }
+        // The draws came in every order; the keys went out in one.
+        #expect(sawUnsorted)
     }
 }

@@ -151,7 +151,13 @@ import Testing
         #expect(tx.retries == 0)
         #expect(tx.count(.other) == 1)
         #expect(tx.latency.totalCount == 0)
-        #expect(stats.errors == ["23505": ErrorRecord(sqlState: "23505", errorClass: .other, count: 1, sampleMessage: "duplicate key", sampleDetail: "Key (id)=(1) already exists.")])
+        // Not declared by the workload: unexpected, with where it happened.
+        var record = ErrorRecord(sqlState: "23505", errorClass: .other, count: 1, sampleMessage: "duplicate key", sampleDetail: "Key (id)=(1) already exists.")
+        record.unexpected = 1
+        record.sampleTransaction = 0
+        record.sampleStep = 0
+        #expect(stats.errors == ["23505": record])
+        #expect(tx.unexpectedErrors == 1)
     }
 
     @Test(arguments: [
@@ -527,7 +533,7 @@ import Testing
         _ = machine.start(now: 0, stats: &stats)
         _ = machine.statementSucceeded(now: 1, stats: &stats)
         machine.requestStop()
-        machine.discardInFlight()
+        machine.cancelInFlight()
         let canceled = StatementFailure(sqlState: .queryCanceled, message: "canceling statement due to user request")
         #expect(machine.statementFailed(canceled, now: 2, stats: &stats) == .send(sql: "ROLLBACK", parameters: []))
         #expect(machine.statementSucceeded(now: 3, stats: &stats) == .stop)

@@ -101,7 +101,7 @@ import Testing
     @Test func callsAreNotEvaluable() throws {
         let expression = try ExpressionParser.parse("uniform(1, 10)")
         #expect(expression == .call("uniform", [.constant(.int(1)), .constant(.int(10))], offset: 0))
-        #expect(throws: ExpressionError(offset: 0, message: "'uniform(…)' is a random draw and is only allowed in 'let'")) {
+        #expect(throws: ExpressionError(offset: 0, message: "'uniform(…)' is a random draw and is only allowed as a whole 'let' value; draw it into a variable of its own and use that")) {
             try expression.evaluate { _ in nil }
         }
     }
@@ -254,5 +254,99 @@ import Testing
         #expect(Value.double(3.0).integer == 3)
         #expect(Value.double(3.5).integer == nil)
         #expect(Value.string("3").integer == nil)
+    }
+}
+
+// MARK: least, greatest, sorted and subscripts
+
+extension ExpressionTests {
+    @Test func leastAndGreatestTakeAnyNumberOfValues() throws {
+        #expect(try evaluate("least(5)") == .int(5))
+        #expect(try evaluate("least(7, 3, 9)") == .int(3))
+        #expect(try evaluate("greatest(7, 3, 9)") == .int(9))
+        #expect(try evaluate("least(a, b)", ["a": .int(40), "b": .int(2)]) == .int(2))
+        #expect(try evaluate("greatest(:a, :b) - least(:a, :b)", ["a": .int(40), "b": .int(2)]) == .int(38))
+    }
+
+    @Test func leastComparesIntegersAndDecimalsAsNumbersAndKeepsTheWinnersType() throws {
+        #expect(try evaluate("least(2, 1.5)") == .double(1.5))
+        #expect(try evaluate("greatest(2, 1.5)") == .int(2))
+        // Exactly, not through doubles: these two are the same double.
+        #expect(try evaluate("greatest(9007199254740993, 9007199254740992)") == .int(9_007_199_254_740_993))
+    }
+
+    @Test func stringsCompareByteByByteAsTheCCollation() throws {
+        #expect(try evaluate("least('b', 'a', 'c')") == .string("a"))
+        #expect(try evaluate("least('a', 'B')") == .string("B"))
+        #expect(try evaluate("greatest('é', 'z')") == .string("é"))
+        #expect(try evaluate("least(false, true)") == .bool(false))
+    }
+
+    @Test func nullsAreIgnoredAsPostgreSQLDoes() throws {
+        #expect(try evaluate("least(null, 4, 2)") == .int(2))
+        #expect(try evaluate("greatest(x, 4)", ["x": .null]) == .int(4))
+        #expect(try evaluate("least(null, null)") == .null)
+    }
+
+    @Test func mixedTypesAreAnErrorThatNamesBoth() throws {
+        let error = try #require(throws: ExpressionError.self) { try evaluate("least(1, 'a')") }
+        #expect(error.message == "least cannot compare integer 1 with string 'a': give it values of one type")
+        #expect(error.offset == 0)
+        #expect(throws: ExpressionError.self) { try evaluate("greatest(true, 1)") }
+        let none = try #require(throws: ExpressionError.self) { try evaluate("  greatest()") }
+        #expect(none.message == "greatest takes at least one value, got none")
+        #expect(none.offset == 2)
+    }
+
+    @Test func sortedMakesAListInAscendingOrderWithNullsLast() throws {
+        #expect(try evaluate("sorted(c, a, b)", ["a": .int(17), "b": .int(3), "c": .int(42)]) == .list([.int(3), .int(17), .int(42)]))
+        #expect(try evaluate("sorted(2, null, 1)") == .list([.int(1), .int(2), .null]))
+        #expect(try evaluate("sorted('b', 'a')") == .list([.string("a"), .string("b")]))
+        #expect(try evaluate("sorted(1.5, 1)") == .list([.int(1), .double(1.5)]))
+    }
+
+    @Test func aListBindsAsAPostgreSQLArrayLiteral() {
+        #expect(Value.list([.int(3), .int(17), .int(42)]).bindText == "{3,17,42}")
+        #expect(Value.list([.int(1), .null, .double(2.5)]).bindText == "{1,NULL,2.5}")
+        #expect(Value.list([.string("a b"), .string(#"say "hi" \ bye"#), .string("NULL"), .bool(true)]).bindText == #"{"a b","say \"hi\" \\ bye","NULL","true"}"#)
+        #expect(Value.list([]).bindText == "{}")
+        #expect(Value.list([.int(1), .int(2)]).description == "[1, 2]")
+    }
+
+    @Test func subscriptsCountFromOneAndGiveNullOutsideTheList() throws {
+        let values: [String: Value] = ["ids": .list([.int(3), .int(17), .int(42)])]
+        #expect(try evaluate("ids[1]", values) == .int(3))
+        #expect(try evaluate("ids[3]", values) == .int(42))
+        #expect(try evaluate("ids[1 + 1] * 2", values) == .int(34))
+        #expect(try evaluate("sorted(9, 4, 6)[2]") == .int(6))
+        #expect(try evaluate("ids[0]", values) == .null)
+        #expect(try evaluate("ids[4]", values) == .null)
+        let strict = try #require(throws: ExpressionError.self) { try ExpressionParser.parse("ids[4]").evaluate(strictIndex: true) { values[$0] } }
+        #expect(strict.message == "subscript 4 is outside the list's 3 values (subscripts count from 1, as in PostgreSQL arrays)")
+        #expect(strict.offset == 3)
+        #expect(throws: ExpressionError.self) { try evaluate("ids['a']", values) }
+        #expect(throws: ExpressionError.self) { try evaluate("n[1]", ["n": .int(5)]) }
+    }
+
+    @Test func aListIsNotASingleValue() throws {
+        let error = try #require(throws: ExpressionError.self) { try evaluate("least(sorted(1, 2), 3)") }
+        #expect(error.message == "least takes single values, got a list [1, 2] (subscript it: list[1])")
+        #expect(throws: ExpressionError.self) { try evaluate("sorted(1, 2) + 1") }
+    }
+
+    @Test func functionsOfConstantsFoldAndDrawsStayCalls() throws {
+        let folded = try ExpressionParser.parse("least(:a, 10)").substituting { $0 == "a" ? .int(4) : nil }
+        #expect(folded == .constant(.int(4)))
+        let open = try ExpressionParser.parse("least(x, 10)").substituting { _ in nil }
+        #expect(!open.isConstant)
+        let unknown = try #require(throws: ExpressionError.self) { try evaluate("leest(1, 2)") }
+        #expect(unknown.message.hasPrefix("unknown function 'leest'; did you mean 'least'?"))
+        let draw = try #require(throws: ExpressionError.self) { try evaluate("least(uniform(1, 5), 3)") }
+        #expect(draw.message.hasPrefix("'uniform(…)' is a random draw"))
+    }
+
+    @Test func unclosedSubscriptIsAParseError() {
+        #expect(parseError("ids[1")?.message == "expected ']' after the subscript, found end of expression")
+        #expect(parseError("ids[1]]")?.message == "unexpected ']'")
     }
 }

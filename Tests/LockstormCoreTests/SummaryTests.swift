@@ -127,4 +127,21 @@ import Testing
         #expect(Format.fixed(.infinity, digits: 2) == "inf")
         #expect(Format.fixed(-.infinity, digits: 2) == "-inf")
     }
+
+    @Test func typedValuesAreTheNumbersTheFileRecords() {
+        var stats = Self.sampleStats()
+        for index in 0..<300 { stats.recordCommit(latencyNanoseconds: UInt64(1_234_567 + index * 9_973)) }
+        let row = SummaryRow(workload: "w", variant: "v", transaction: "t", clients: 3, durationSeconds: 7.123_456_7, stats: stats, invariantFailures: 0)
+        let metrics = MetricRow(row.recordedValues)
+        for (column, text) in zip(SummaryColumn.allCases, row.values) {
+            #expect(column.format(column.value(in: row)) == text, "\(column.name)")
+            if case .text = column.kind {
+                #expect(metrics[column] == nil)
+            } else {
+                #expect(metrics[column] == Double(text), "\(column.name): \(text)")
+            }
+        }
+        #expect(SummaryRow.columns == SummaryColumn.allCases.map(\.name))
+        #expect(ErrorClass.allCases.map { SummaryColumn($0).errorClass } == ErrorClass.allCases)
+    }
 }

@@ -488,8 +488,8 @@ private let everyFeatureYAML = """
                   - sql: SELECT 2
                     on_empty: abort
             """) == [
-            "w.yaml:6:19: unknown on_empty action 'skp': continue, skip or stop; did you mean 'skip'?",
-            "w.yaml:8:19: unknown on_empty action 'abort': continue, skip or stop",
+            "w.yaml:6:19: unknown on_empty action 'skp': continue, skip, stop or rollback; did you mean 'skip'?",
+            "w.yaml:8:19: unknown on_empty action 'abort': continue, skip, stop or rollback",
         ])
     }
 
@@ -900,7 +900,7 @@ private let everyFeatureYAML = """
                       - sql: SELECT 2
                         on_empty: halt
               b:
-            """) == ["w.yaml:12:23: unknown on_empty action 'halt': continue, skip or stop"])
+            """) == ["w.yaml:12:23: unknown on_empty action 'halt': continue, skip, stop or rollback"])
     }
 
     // MARK: Every mistake at once
@@ -918,7 +918,7 @@ private let everyFeatureYAML = """
             "mistakes.yaml:26:7: 'hot' in transaction 'book': hotspot's probability must be between 0 and 1 (0.9: 90% of draws hit the hot set), got 2",
             "mistakes.yaml:28:9: ':job_id' in transaction 'book' is neither a parameter nor a variable set before this step (expected one of: x, z, hot, seat, seats)",
             "mistakes.yaml:31:9: unknown key 'skipif' in a step; did you mean 'skip_if'?",
-            "mistakes.yaml:32:19: unknown on_empty action 'stp': continue, skip or stop; did you mean 'stop'?",
+            "mistakes.yaml:32:19: unknown on_empty action 'stp': continue, skip, stop or rollback; did you mean 'stop'?",
             "mistakes.yaml:33:17: unknown condition name 'lock_not_avaliable'; did you mean 'lock_not_available'?",
             "mistakes.yaml:34:16: pause 3 needs a unit: ms, s, min or h (for example 3ms)",
             "mistakes.yaml:35:9: 'if' in transaction 'book' uses 'jobid', which is neither a parameter nor a variable set before it; did you mean 'job_id'?",

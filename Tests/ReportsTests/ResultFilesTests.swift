@@ -151,23 +151,23 @@ import Testing
         let run = try #require(files.run)
         #expect(run.schemaVersion == 1)
         #expect(run.workloadName == "transfers")
-        #expect(run.workloadSHA256?.count == 64)
+        #expect(run.workload?.sha256?.count == 64)
         #expect(run.variant == "unordered")
         #expect(run.clients == 16)
         #expect(run.threads == 2)
-        #expect(run.seed == "42")
+        #expect(run.seed == 42)
         #expect(run.requestedDurationSeconds == 10)
         #expect(run.transactionsPerClient == nil)
         #expect(run.measuredDurationSeconds == 9.5)
         #expect(run.partial == false)
-        #expect(run.serverVersion == "17.2")
-        #expect(run.serverSettings.map(\.name) == ["deadlock_timeout", "default_transaction_isolation", "lock_timeout", "max_connections"])
-        #expect(run.parameters.map(\.name) == ["accounts", "amount_max", "skew"])
-        #expect(run.parameters.map(\.value.description) == ["1000", "100", "0.8"])
-        #expect(run.deadlocks == RunInfo.DeadlockCheck(client: 57, serverDelta: 57, agree: true))
+        #expect(run.server?.version == "17.2")
+        #expect(run.server?.settings?.keys.sorted() == ["deadlock_timeout", "default_transaction_isolation", "lock_timeout", "max_connections"])
+        #expect(run.parameters == ["accounts": .int(1000), "amount_max": .int(100), "skew": .double(0.8)])
+        #expect(run.parameters?.values.map(\.description).sorted() == ["0.8", "100", "1000"])
+        #expect(run.deadlocks == RunRecord.DeadlockCheck(client: 57, serverDelta: 57, agree: true))
         #expect(run.peakRSSBytes == 50_593_792)
-        #expect(run.invariants.map(\.name) == ["total balance is conserved", "no negative balances"])
-        #expect(run.invariants.map(\.passed) == [true, true])
+        #expect(run.invariants?.map(\.name) == ["total balance is conserved", "no negative balances"])
+        #expect(run.invariants?.map(\.passed) == [true, true])
         #expect(run.commandLine?.hasPrefix("lockstorm run transfers") == true)
     }
 
@@ -212,8 +212,8 @@ import Testing
         #expect(run.clients == 4)
         #expect(run.partial == true)
         #expect(run.threads == nil)
-        #expect(run.serverVersion == nil)
-        #expect(run.invariants.isEmpty)
+        #expect(run.server == nil)
+        #expect(run.invariants == nil)
         #expect(run.deadlocks == nil)
     }
 
@@ -229,7 +229,7 @@ import Testing
         let error = #expect(throws: ResultFilesError.self) {
             try ResultFiles.parse(summary: ResultFixtures.summary, run: #"{"deadlocks": {"client": "many"}}"#)
         }
-        #expect(error?.description == "run.json: \"deadlocks.client\" should be an integer, found a string (many)")
+        #expect(error?.description.hasPrefix("run.json: \"deadlocks.client\" should be an integer") == true, "\(String(describing: error))")
     }
 
     @Test func aTopLevelArrayIsRejected() {
@@ -240,11 +240,11 @@ import Testing
     @Test func largeSeedsAndNullsSurvive() throws {
         let text = #"{"seed": 18446744073709551615, "requested_duration_s": null, "transactions_per_client": 500, "invariants": [{"name": "n", "expected": null, "actual": null, "passed": false, "error": "relation \"x\" does not exist"}]}"#
         let run = try #require(try ResultFiles.parse(summary: ResultFixtures.summary, run: text).run)
-        #expect(run.seed == "18446744073709551615")
+        #expect(run.seed == 18_446_744_073_709_551_615)
         #expect(run.requestedDurationSeconds == nil)
         #expect(run.transactionsPerClient == 500)
-        #expect(run.invariants.first?.expected == .null)
-        #expect(run.invariants.first?.actual == nil)
-        #expect(run.invariants.first?.error == "relation \"x\" does not exist")
+        #expect(run.invariants?.first?.expected == nil)
+        #expect(run.invariants?.first?.actual == nil)
+        #expect(run.invariants?.first?.error == "relation \"x\" does not exist")
     }
 }

@@ -7,7 +7,13 @@ import Synchronization
 /// runs, on a connection and thread of its own, each at its own pace. A
 /// violation that the load later repairs (an oversell undone, a queue that
 /// catches up) is still recorded: the first failure, with when and what.
+/// A broken connection is opened again with the clients' backoff; checks
+/// that fell due meanwhile are counted as due and not made, so a gap in
+/// coverage shows (`DuringCheck.coverage`) instead of passing for a pass.
 final class InvariantMonitor: Sendable {
+    /// The `application_name` of the monitor's own session.
+    static let applicationName = "lockstorm-invariants"
+
     private final class Shared: Sendable {
         let state = Mutex(State())
     }
@@ -27,33 +33,56 @@ final class InvariantMonitor: Sendable {
         guard !watched.isEmpty else { return nil }
         let shared = self.shared
         let done = self.done
+        for (index, _, _) in watched { shared.state.withLock { $0.checks[index] = DuringCheck() } }
         let thread = Thread {
             defer { done.signal() }
-            guard let connection = try? PostgresConnection(dsn: dsn, connectTimeout: 10, applicationName: "lockstorm-invariants") else { return }
-            var due = watched.map { _ in MonotonicClock.now() }
+            var link = MonitorConnection(dsn: dsn, applicationName: Self.applicationName)
+            let first = MonotonicClock.now()
+            var schedules = watched.map { DueSchedule(first: first, every: $0.2) }
+            /// Counts checks due for invariant `index`, one of them made with `passed` when given.
+            func tally(_ index: Int, points: Int, passed: Bool?, actual: String, at now: UInt64) {
+                let elapsed = now > start ? Double(now - start) / 1e9 : 0
+                shared.state.withLock { state in
+                    var check = state.checks[index] ?? DuringCheck()
+                    if let passed { check.record(passed: passed, actual: actual, atSeconds: elapsed) }
+                    check.due += points
+                    check.reconnects = link.reconnects
+                    state.checks[index] = check
+                }
+            }
             while !shared.state.withLock({ $0.stopped }) {
                 let now = MonotonicClock.now()
-                guard let next = due.indices.min(by: { due[$0] < due[$1] }) else { return }
-                if now < due[next] {
-                    usleep(UInt32(min((due[next] - now) / 1_000, 20_000)))
+                guard let connection = link.connection(now: now) else {
+                    usleep(UInt32(min(link.waitNanoseconds(now: now) / 1_000, 20_000)))
                     continue
                 }
-                let (index, invariant, every) = watched[next]
-                due[next] = now &+ every
-                let elapsed = now > start ? Double(now - start) / 1e9 : 0
+                guard let next = schedules.indices.min(by: { schedules[$0].next < schedules[$1].next }) else { return }
+                if !schedules[next].isDue(now) {
+                    usleep(UInt32(min((schedules[next].next - now) / 1_000, 20_000)))
+                    continue
+                }
+                let (index, invariant, _) = watched[next]
                 let result: InvariantResult
                 do {
                     let query = try connection.execute(invariant.statement.sql, invariant.statement.parameters)
                     result = InvariantResult(name: invariant.name, expected: invariant.expected, actual: query.scalar)
                 } catch {
-                    if !connection.isHealthy { return }
+                    if !connection.isHealthy {
+                        // Not a failed check: the check stays due and is
+                        // made once the connection is back.
+                        link.lost(now: MonotonicClock.now())
+                        continue
+                    }
                     result = InvariantResult(name: invariant.name, expected: invariant.expected, actual: nil, error: "\(error)")
                 }
-                shared.state.withLock { state in
-                    var check = state.checks[index] ?? DuringCheck()
-                    check.record(passed: result.passed, actual: result.error ?? result.actual ?? "NULL", atSeconds: elapsed)
-                    state.checks[index] = check
-                }
+                tally(index, points: schedules[next].take(at: now), passed: result.passed, actual: result.error ?? result.actual ?? "NULL", at: now)
+            }
+            // Checks that came due while the connection was down, all but
+            // the one that fell due as the run stopped.
+            let now = MonotonicClock.now()
+            for position in schedules.indices {
+                let points = schedules[position].isDue(now) ? schedules[position].take(at: now) - 1 : 0
+                tally(watched[position].0, points: points, passed: nil, actual: "", at: now)
             }
         }
         thread.name = "lockstorm-invariants"

@@ -38,6 +38,9 @@ public struct LoadOptions: Sendable {
     /// BEGIN waits for its own answer, as in psql, psycopg or pgbench. BEGIN
     /// takes no lock and no snapshot, so locking is the same either way.
     public var combineBegin = true
+    /// Errors the workload does not declare are counted without stopping a
+    /// run whose first attempts all fail with them (`--allow-unexpected-errors`).
+    public var allowUnexpectedErrors = false
     /// Calls `onProgress` every this many seconds (`-P`).
     public var progressSeconds: Double?
     public var onProgress: (@Sendable (ProgressReport) -> Void)?
@@ -115,6 +118,12 @@ public struct RunOutcome: Sendable {
     public var serverDeadlocksDelta: Int?
     /// Why the lock-wait sampler could not run (its columns are then empty).
     public var samplerFailure: String?
+    /// Lock-wait samples made against samples due over the measured run,
+    /// with the sampler's reconnects; `nil` when it did not run.
+    public var lockSampling: Coverage? = nil
+    /// Why the run was stopped early as broken: a transaction's first
+    /// attempts all failed with an error the workload did not declare.
+    public var brokenWorkload: String?
 }
 
 /// Runs a compiled workload against a server: setup, load over event-loop
@@ -158,6 +167,7 @@ public enum LoadRunner {
         var assignments: [[Int]] = Array(repeating: [], count: threadCount)
         for client in 0..<options.clients { assignments[client % threadCount].append(client) }
 
+        let abort = RunAbort()
         let connectErrors = Mutex<[PostgresError]>([])
         let results = Mutex<[WorkerResult]>([])
         let go = Mutex<RunTiming?>(nil)
@@ -171,7 +181,8 @@ public enum LoadRunner {
                 workerIndex: workerIndex, schedules: schedules.filter { clients.contains($0.key) },
                 lateLimitNanoseconds: options.lateLimitMilliseconds.map { UInt64($0 * 1e6) },
                 reconnectLimitNanoseconds: UInt64(options.reconnectTimeoutSeconds * 1e9), board: board,
-                deadlockTimeoutNanoseconds: deadlockTimeout, combineBegin: options.combineBegin
+                deadlockTimeoutNanoseconds: deadlockTimeout, combineBegin: options.combineBegin, abort: abort,
+                allowUnexpectedErrors: options.allowUnexpectedErrors || plan.allowUnexpectedErrors
             )
             connected.enter()
             finished.enter()
@@ -226,6 +237,7 @@ public enum LoadRunner {
         let duringChecks = monitor?.stop() ?? [:]
         var rows = timeseries.rows
         let samplerFailure = sampler?.failure
+        let lockSampling = sampler?.coverage
         if samplerFailure == nil, let sampled = sampler?.intervals {
             for index in rows.indices { rows[index].lockWaits = sampled[rows[index].interval] ?? LockWaitSummary() }
         }
@@ -238,7 +250,13 @@ public enum LoadRunner {
         var lostConnections = 0
         var reconnects = 0
         var unreachable = false
+        // The measurement window ends at the deadline or the stop, whichever
+        // came first; work finishing in the grace period after it is counted
+        // (`TransactionStats.graceCommitted`) but does not stretch the window.
+        var windowEnd = end
+        if let deadline = go.withLock({ $0?.deadline }), deadline < windowEnd { windowEnd = max(deadline, start) }
         for result in results.withLock({ $0 }) {
+            if let stoppedAt = result.stoppedAt { windowEnd = min(windowEnd, max(stoppedAt, start)) }
             stats.merge(result.stats)
             lostConnections += result.lostConnections
             reconnects += result.reconnects
@@ -276,14 +294,14 @@ public enum LoadRunner {
 
         var summary = RunSummary(
             workload: plan.workloadName, variant: plan.variantLabel, clients: options.clients, threads: threadCount,
-            durationSeconds: Double(end &- start) / 1e9, seed: options.seed, transactionNames: plan.transactions.map(\.name),
-            stats: stats, invariants: invariants, partial: stop.isSet || !adminHealthy
+            durationSeconds: Double(windowEnd &- start) / 1e9, seed: options.seed, transactionNames: plan.transactions.map(\.name),
+            stats: stats, invariants: invariants, partial: stop.isSet || abort.isSet || !adminHealthy
         )
         summary.separateBegin = !options.combineBegin
         return RunOutcome(
             summary: summary, server: server, lostConnections: lostConnections, reconnects: reconnects, serverLost: !adminHealthy, timeseries: rows,
             intervalSeconds: Double(timeseries.intervalNanoseconds) / 1e9, startedAt: startedAt, endedAt: endedAt,
-            serverDeadlocksDelta: serverDelta, samplerFailure: samplerFailure
+            serverDeadlocksDelta: serverDelta, samplerFailure: samplerFailure, lockSampling: lockSampling, brokenWorkload: abort.reason
         )
     }
 

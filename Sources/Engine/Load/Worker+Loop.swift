@@ -33,6 +33,9 @@ extension Worker {
         }
         var stopTime: UInt64 = 0
         var cancelled = false
+        // How often to look for a broken workload (see `RunStats.brokenWorkloadReason`).
+        let brokenCheckEvery: UInt64 = 100_000_000
+        var nextBrokenCheck = now &+ brokenCheckEvery
         var pollDescriptors: [pollfd] = []
         var pollOwners: [Int] = []
         pollDescriptors.reserveCapacity(clients.count)
@@ -54,14 +57,18 @@ extension Worker {
                 intervalIndex += 1
                 intervalEnd &+= timeseries.intervalNanoseconds
             }
-            if !stopping && (now >= timing.deadline || stop.isSet) {
+            if measuring && !assignment.allowUnexpectedErrors && now >= nextBrokenCheck {
+                nextBrokenCheck = now &+ brokenCheckEvery
+                if let reason = stats.brokenWorkloadReason(plan: assignment.plan) { assignment.abort.abort(reason) }
+            }
+            if !stopping && (now >= timing.deadline || stop.isSet || assignment.abort.isSet) {
                 stopping = true
                 stopTime = now
                 stopStartingTransactions(now: now)
             }
             if stopping && !cancelled && now >= stopTime &+ timing.graceNanoseconds {
                 cancelled = true
-                cancelInFlight()
+                cancelInFlight(now: now)
             }
             if stopping && now >= stopTime &+ 2 &* timing.graceNanoseconds &+ 5_000_000_000 {
                 // Last resort: close what is left; the server rolls those transactions back.
@@ -116,7 +123,10 @@ extension Worker {
             }
         }
         for index in clients.indices { finish(client: index) }
-        return WorkerResult(stats: stats, backendPIDs: backendPIDs, lostConnections: lostConnections, reconnects: reconnects, serverUnreachable: serverUnreachable)
+        return WorkerResult(
+            stats: stats, backendPIDs: backendPIDs, lostConnections: lostConnections, reconnects: reconnects, serverUnreachable: serverUnreachable,
+            stoppedAt: stopping ? stopTime : nil
+        )
     }
 
     // MARK: Ending a run
@@ -140,14 +150,19 @@ extension Worker {
     }
 
     /// The grace period is over: statements still waiting for their results
-    /// are canceled, and their clients roll back and stop. Canceled by
-    /// lockstorm, not failed by the workload: what they were running is not
-    /// counted (`ClientMachine.discardInFlight`).
-    private func cancelInFlight() {
+    /// are canceled, and every attempt still open is rolled back at its next
+    /// step, never carried on to COMMIT; a COMMIT already sent counts if it
+    /// succeeds, and the cancel's own 57014 does not (`ClientMachine.cancelInFlight`).
+    private func cancelInFlight(now: UInt64) {
         for index in clients.indices where clients[index].machine.isInTransaction {
-            if case .reading = clients[index].io {
-                clients[index].machine.discardInFlight()
-                clients[index].cancel?.cancel()
+            clients[index].machine.cancelInFlight()
+            switch clients[index].io {
+            case .reading: clients[index].cancel?.cancel()
+            case .sleeping:
+                // A pause inside the transaction: roll back now.
+                setIO(.sleeping(until: now), client: index)
+                noteTimer(now)
+            default: break
             }
         }
     }

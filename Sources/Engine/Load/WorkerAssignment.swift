@@ -26,6 +26,10 @@ struct WorkerAssignment: Sendable {
     var deadlockTimeoutNanoseconds: UInt64 = 1_000_000_000
     /// Send BEGIN with each attempt's first statement (`LoadOptions.combineBegin`).
     var combineBegin = true
+    /// Set when the workload turns out broken: every worker stops.
+    var abort = RunAbort()
+    /// Errors the workload does not declare do not stop the run (`LoadOptions.allowUnexpectedErrors`).
+    var allowUnexpectedErrors = false
 }
 
 /// What a worker hands back when its clients are done.
@@ -39,6 +43,9 @@ struct WorkerResult: Sendable {
     var reconnects: Int
     /// A client could not reconnect within the limit: the server is gone.
     var serverUnreachable: Bool
+    /// When the worker saw the deadline or the stop (monotonic ns): the end
+    /// of the measurement window; nil when its clients finished first.
+    var stoppedAt: UInt64?
 }
 
 /// Shared timing of a run, set by the coordinator and read by workers.

@@ -1,12 +1,14 @@
 /// One number a check, a regression gate or a comparison can name: `tps`,
 /// `p99_ms`, `deadlocks_per_1k`, ….
 ///
-/// Every metric is computed from the columns of one `summary.csv` row
-/// (`SummaryRow.columns`), so a check sees exactly the numbers the result
-/// directory records, and a baseline read back from disk yields the same
-/// metrics as the run that wrote it. The rules, defined once here:
+/// Every metric is computed from the typed values of one `summary.csv` row
+/// (`SummaryColumn`), as the file records them (rounded to the column's
+/// decimals), so a check sees exactly the numbers the result directory
+/// records, and a baseline read back from disk yields the same metrics as the
+/// run that wrote it. The rules, defined once here:
 ///
-/// - counts (`deadlocks`, `retries`, …) are the summary columns;
+/// - counts (`deadlocks`, `retries`, …) and `tps` are the summary columns,
+///   under the metric names `SummaryColumn.metric` gives;
 /// - `<class>_rate` is that count divided by **attempts** (0–1; 0 when there
 ///   were no attempts): the chance that one attempt failed that way;
 /// - `<class>_per_1k` is the same per 1,000 attempts (`1000 × rate`);
@@ -68,7 +70,19 @@ public struct MetricRow: Sendable, Hashable {
         self.columns = columns
     }
 
+    /// The numeric columns of typed `summary.csv` values (a row's
+    /// `recordedValues`, or a row read back from the file).
+    public init(_ values: [SummaryColumn: SummaryValue]) {
+        var columns: [String: Double] = [:]
+        for (column, value) in values {
+            if let number = value.number { columns[column.name] = number }
+        }
+        self.init(columns: columns)
+    }
+
     public subscript(_ column: String) -> Double? { columns[column] }
+
+    public subscript(_ column: SummaryColumn) -> Double? { columns[column.name] }
 }
 
 /// The metrics of one run: the `total` row and one row per transaction type.
@@ -82,17 +96,11 @@ public struct MetricSample: Sendable, Hashable {
         self.transactions = transactions
     }
 
-    /// The rows of `summary.csv` as the checks see them: every column that
-    /// reads as a number.
+    /// The rows of `summary.csv` as the checks see them: every numeric
+    /// column, as the file records it.
     public init(_ summary: RunSummary) {
         // `rows` is the transaction types in order, then `total`.
-        var rows = summary.rows.map { row in
-            var columns: [String: Double] = [:]
-            for (column, text) in zip(SummaryRow.columns, row.values) {
-                if let number = Double(text) { columns[column] = number }
-            }
-            return (name: row.transaction, row: MetricRow(columns: columns))
-        }
+        var rows = summary.rows.map { row in (name: row.transaction, row: MetricRow(row.recordedValues)) }
         let total = rows.removeLast().row
         let transactions = rows
         self.init(total: total, transactions: transactions)
@@ -136,41 +144,35 @@ public struct MetricReference: Sendable, Hashable, CustomStringConvertible {
 
 /// Every metric, by name.
 public enum MetricCatalogue {
-    /// The error classes, in `summary.csv` column order, as metric stems.
-    static let errorColumns = ErrorClass.allCases.map(\.columnName)
+    /// The error classes, in `summary.csv` column order.
+    static let errorColumns = ErrorClass.allCases.map(SummaryColumn.init)
 
     public static let all: [Metric] = {
         var metrics: [Metric] = []
-        func column(_ name: String) -> @Sendable (MetricRow) -> Double? { { $0[name] } }
-        metrics.append(Metric("tps", unit: "tx/s", better: .higher, digits: 2, "committed transactions per second of measured duration", compute: column("tps")))
-        metrics.append(Metric("attempts", unit: "", better: .neither, digits: 0, "attempts (BEGIN … COMMIT/ROLLBACK), committed + failed", compute: column("attempts")))
-        metrics.append(Metric("committed", unit: "", better: .higher, digits: 0, "committed transactions", compute: column("committed")))
-        metrics.append(Metric("failed", unit: "", better: .lower, digits: 0, "attempts that ended in an error (retried or not)", compute: column("failed")))
-        metrics.append(Metric("retries", unit: "", better: .lower, digits: 0, "failed attempts that were tried again", compute: column("retries")))
-        let latencies: [(String, String, String)] = [
-            ("mean_ms", "lat_mean_ms", "mean"), ("p50_ms", "lat_p50_ms", "median"), ("p90_ms", "lat_p90_ms", "90th percentile"),
-            ("p95_ms", "lat_p95_ms", "95th percentile"), ("p99_ms", "lat_p99_ms", "99th percentile"),
-            ("p999_ms", "lat_p999_ms", "99.9th percentile"), ("max_ms", "lat_max_ms", "longest"),
-        ]
-        for (name, source, what) in latencies {
-            metrics.append(Metric(name, unit: "ms", better: .lower, digits: 3, "\(what) latency of committed transactions", compute: { row in
-                guard let committed = row["committed"], committed > 0 else { return nil }
-                return row[source]
-            }))
+        func metric(_ column: SummaryColumn, compute: @escaping @Sendable (MetricRow) -> Double?) {
+            guard let about = column.metric else { preconditionFailure("summary column \(column.name) is not a metric") }
+            let digits = if case .decimal(let digits) = column.kind { digits } else { 0 }
+            metrics.append(Metric(about.name, unit: about.unit, better: about.better, digits: digits, perTransaction: column != .invariantFailures, about.summary, compute: compute))
         }
-        let classes = ["failed"] + errorColumns + ["retries"]
-        for stem in errorColumns {
-            metrics.append(Metric(stem, unit: "", better: .lower, digits: 0, "failed attempts of this class (summary.csv column)", compute: column(stem)))
+        func plain(_ column: SummaryColumn) { metric(column) { $0[column] } }
+        for column in [SummaryColumn.tps, .attempts, .committed, .failed, .retries] { plain(column) }
+        for column in SummaryColumn.latencies {
+            metric(column) { row in
+                guard let committed = row[.committed], committed > 0 else { return nil }
+                return row[column]
+            }
         }
-        for stem in classes {
+        for column in errorColumns { plain(column) }
+        for column in [SummaryColumn.failed] + errorColumns + [.retries] {
+            let stem = column.name
             let rate: @Sendable (MetricRow) -> Double? = { row in
-                guard let attempts = row["attempts"], let count = row[stem] else { return nil }
+                guard let attempts = row[.attempts], let count = row[column] else { return nil }
                 return attempts > 0 ? count / attempts : 0
             }
             metrics.append(Metric("\(stem)_rate", unit: "", better: .lower, digits: 4, "\(stem) / attempts (0–1)", compute: rate))
             metrics.append(Metric("\(stem)_per_1k", unit: "/1k", better: .lower, digits: 3, "\(stem) per 1,000 attempts", compute: { rate($0).map { $0 * 1_000 } }))
         }
-        metrics.append(Metric("invariant_failures", unit: "", better: .lower, digits: 0, perTransaction: false, "invariants that did not hold after the run", compute: column("invariant_failures")))
+        plain(.invariantFailures)
         return metrics
     }()
 

@@ -134,8 +134,18 @@ public struct ClientMachine: Sendable {
     private static let spareTextCount = 8
     private var attempt = 0
     private var transactionStart: UInt64 = 0
-    /// The transaction in flight began during warmup: its outcome is not counted.
+    /// The transaction in flight began during warmup, or lockstorm canceled
+    /// it when the run ended: its outcome is not counted.
     private var discardCurrent = false
+    /// The run ended and its grace period is over: the attempt in flight is
+    /// rolled back at its next step, never carried on to COMMIT (a COMMIT
+    /// already sent is counted if it succeeds).
+    private var canceling = false
+    /// How the attempt in flight ends when its COMMIT or ROLLBACK succeeds.
+    private var attemptEnd = AttemptEnd.commit
+    /// Rows counted by `count:` steps in the attempt in flight, by counter;
+    /// added to the stats when it commits (empty when the plan counts nothing).
+    private var pendingUnits: [Int]
     /// During warmup `-t` does not apply: the client runs until measurement starts.
     private var warmingUp = false
     /// Send BEGIN together with the attempt's first statement (`beginAndSend`)
@@ -174,6 +184,16 @@ public struct ClientMachine: Sendable {
         var sources: [ParameterSource]
     }
 
+    /// What the attempt's COMMIT or ROLLBACK stands for.
+    private enum AttemptEnd: Sendable {
+        /// The steps ran: committed work.
+        case commit
+        /// A skip or stop left steps unrun: committed, but not work.
+        case endedEarly
+        /// The workload rolls it back on purpose.
+        case rollback
+    }
+
     /// - Parameters:
     ///   - seed: the run's seed; with `clientIndex` it fixes every draw.
     ///   - transactionLimit: transactions this client runs (`-t`), or `nil` to run until stopped.
@@ -193,6 +213,7 @@ public struct ClientMachine: Sendable {
         self.transactionLimit = transactionLimit
         self.schedule = schedule
         self.lateLimit = lateLimit
+        pendingUnits = Array(repeating: 0, count: plan.counterNames.count)
         prepared = plan.transactions.map { transaction in
             PreparedTransaction(
                 allDrawn: transaction.draws.count == transaction.variableNames.count && transaction.draws.indices.allSatisfy { transaction.draws[$0].slot == $0 },
@@ -253,10 +274,13 @@ public struct ClientMachine: Sendable {
         stopRequested = true
     }
 
-    /// The engine canceled the statement in flight because the run ended: the
-    /// attempt's outcome is not the workload's doing and is not counted.
-    public mutating func discardInFlight() {
-        if isInTransaction { discardCurrent = true }
+    /// The run ended and its grace period is over: the engine cancels the
+    /// statement in flight. The attempt is rolled back at its next step (a
+    /// cancel that arrives too late does not carry it on to COMMIT); a
+    /// COMMIT already in flight that succeeds is counted, as the database
+    /// holds its work. The cancel's own 57014 is not counted.
+    public mutating func cancelInFlight() {
+        if isInTransaction { canceling = true }
     }
 
     /// Whether the transaction in flight is one whose outcome is not counted (warmup).
@@ -271,6 +295,7 @@ public struct ClientMachine: Sendable {
     /// Begins the next transaction, or stops when the client is done.
     public mutating func start(now: UInt64, stats: inout RunStats) -> Action {
         discardCurrent = warmingUp
+        canceling = false
         let nothingToRun = dedicatedTransaction == nil && !plan.hasSharedTransactions
         if stopRequested || workDone || nothingToRun || (!warmingUp && transactionLimit.map { startedTransactions >= $0 } ?? false) {
             // Arrivals the run ended before: scheduled, never started.
@@ -325,14 +350,16 @@ public struct ClientMachine: Sendable {
     /// many rows it returned or affected and, when `wantsRow`, the first one.
     public mutating func statementSucceeded(now: UInt64, stats: inout RunStats, result: StepResult = .none) -> Action {
         switch phase {
-        case .beginning:
-            return afterBegin(now: now, stats: &stats)
-        case .setting(let index):
-            return nextSetting(after: index, now: now, stats: &stats)
-        case .running(let index):
-            return afterStep(index, result: result, now: now, stats: &stats)
+        case .beginning, .setting, .running:
+            if canceling { return rollBackCanceled() }
+            switch phase {
+            case .beginning: return afterBegin(now: now, stats: &stats)
+            case .setting(let index): return nextSetting(after: index, now: now, stats: &stats)
+            case .running(let index): return afterStep(index, result: result, now: now, stats: &stats)
+            default: preconditionFailure("unreachable")
+            }
         case .committing, .pipelining:
-            if !discardCurrent { stats.recordCommit(transaction: currentTransaction, latencyNanoseconds: now &- transactionStart) }
+            if !discardCurrent { recordCommitted(now: now, stats: &stats) }
             return afterTransaction(now: now, stats: &stats)
         case .rollingBack:
             return afterRollback(now: now, stats: &stats)
@@ -358,7 +385,12 @@ public struct ClientMachine: Sendable {
     public mutating func statementFailed(_ failure: StatementFailure, now: UInt64, stats: inout RunStats) -> Action {
         switch phase {
         case .beginning, .setting, .running, .committing, .pipelining:
-            if !discardCurrent { stats.recordFailure(transaction: currentTransaction, failure) }
+            // The cancel lockstorm sent at the end of the run is not the workload's failure.
+            if canceling && failure.sqlState == .queryCanceled { discardCurrent = true }
+            if !discardCurrent {
+                let unexpected = plan.transactions[currentTransaction].isUnexpected(failure, step: currentStep)
+                stats.recordFailure(transaction: currentTransaction, failure, unexpected: unexpected, step: currentStep)
+            }
             lastFailure = failure
             failedStep = currentStep
             if failure.connectionLost {
@@ -389,6 +421,7 @@ public struct ClientMachine: Sendable {
     public mutating func timerFired(now: UInt64, stats: inout RunStats) -> Action {
         switch phase {
         case .pausing(let index):
+            if canceling { return rollBackCanceled() }
             return runStep(index + 1, now: now, stats: &stats)
         case .waitingForSchedule, .thinking:
             phase = .idle
@@ -427,6 +460,8 @@ public struct ClientMachine: Sendable {
     private mutating func begin(now: UInt64, stats: inout RunStats) -> Action {
         resetCaptures()
         failedStep = nil
+        attemptEnd = .commit
+        for index in pendingUnits.indices { pendingUnits[index] = 0 }
         if plan.transactions[currentTransaction].autocommit { return afterBegin(now: now, stats: &stats) }
         if plan.transactions[currentTransaction].pipeline { return pipelined() }
         phase = .beginning
@@ -554,33 +589,98 @@ public struct ClientMachine: Sendable {
             variables[slot] = found ? result.firstRow[column] : .null
             writableTexts().texts[slot] = found && column < result.firstRowText.count ? result.firstRowText[column] : nil
         }
+        if let counter = options.counter {
+            if plan.transactions[currentTransaction].autocommit {
+                // The step committed on its own: its work is done now.
+                if !discardCurrent { stats.recordUnits(transaction: currentTransaction, unitsFor(counter, result.rowCount)) }
+            } else {
+                pendingUnits[counter] += result.rowCount
+            }
+        }
+        let early = stepsRemain(after: index)
         if result.rowCount == 0 {
             switch options.onEmpty {
             case .continue: break
-            case .skip: return finishAttempt(now: now, stats: &stats)
+            case .skip: return finishAttempt(early: early, now: now, stats: &stats)
             case .stop:
                 workDone = true
-                return finishAttempt(now: now, stats: &stats)
+                return finishAttempt(early: early, now: now, stats: &stats)
+            case .rollback: return rollBackOnPurpose()
             }
+        }
+        if let rollbackIf = options.rollbackIf, rollbackIf.holds(variables: variables, clientID: clientIndex) {
+            return rollBackOnPurpose()
         }
         if let stopIf = options.stopIf, stopIf.holds(variables: variables, clientID: clientIndex) {
             workDone = true
-            return finishAttempt(now: now, stats: &stats)
+            return finishAttempt(early: early, now: now, stats: &stats)
         }
         if let skipIf = options.skipIf, skipIf.holds(variables: variables, clientID: clientIndex) {
-            return finishAttempt(now: now, stats: &stats)
+            return finishAttempt(early: early, now: now, stats: &stats)
         }
         return runStep(index + 1, now: now, stats: &stats)
     }
 
-    /// The attempt's steps are done (or skipped): commit it.
-    private mutating func finishAttempt(now: UInt64, stats: inout RunStats) -> Action {
+    /// Whether a statement step follows step `index` (a skip or stop there leaves work unrun).
+    private func stepsRemain(after index: Int) -> Bool {
+        var next = index + 1
+        while next < plan.transactions[currentTransaction].steps.count {
+            if case .sql = plan.transactions[currentTransaction].steps[next] { return true }
+            next += 1
+        }
+        return false
+    }
+
+    /// `count` rows for counter `counter`, as a units array.
+    private func unitsFor(_ counter: Int, _ count: Int) -> [Int] {
+        var units = Array(repeating: 0, count: plan.counterNames.count)
+        units[counter] = count
+        return units
+    }
+
+    /// The attempt's steps are done (or skipped, `early`): commit it.
+    private mutating func finishAttempt(early: Bool = false, now: UInt64, stats: inout RunStats) -> Action {
         guard plan.transactions[currentTransaction].autocommit else {
+            attemptEnd = early ? .endedEarly : .commit
             phase = .committing
             return .send(sql: "COMMIT", parameters: .empty)
         }
-        if !discardCurrent { stats.recordCommit(transaction: currentTransaction, latencyNanoseconds: now &- transactionStart) }
+        if !discardCurrent {
+            if early {
+                stats.recordEndedEarly(transaction: currentTransaction)
+            } else {
+                stats.recordCommit(transaction: currentTransaction, latencyNanoseconds: now &- transactionStart, grace: stopRequested)
+            }
+        }
         return afterTransaction(now: now, stats: &stats)
+    }
+
+    /// COMMIT succeeded: the attempt's outcome, and the work it counted.
+    private mutating func recordCommitted(now: UInt64, stats: inout RunStats) {
+        switch attemptEnd {
+        case .commit: stats.recordCommit(transaction: currentTransaction, latencyNanoseconds: now &- transactionStart, grace: stopRequested)
+        case .endedEarly: stats.recordEndedEarly(transaction: currentTransaction)
+        case .rollback: preconditionFailure("an attempt rolled back on purpose sent COMMIT")
+        }
+        if !pendingUnits.isEmpty && pendingUnits.contains(where: { $0 != 0 }) {
+            stats.recordUnits(transaction: currentTransaction, pendingUnits)
+        }
+    }
+
+    /// `rollback_if` held or `on_empty: rollback` met no row: roll back, a
+    /// business outcome, never retried.
+    private mutating func rollBackOnPurpose() -> Action {
+        attemptEnd = .rollback
+        phase = .rollingBack
+        return .send(sql: "ROLLBACK", parameters: .empty)
+    }
+
+    /// The run's grace period is over: roll the attempt back, uncounted.
+    private mutating func rollBackCanceled() -> Action {
+        discardCurrent = true
+        lastFailure = nil
+        phase = .rollingBack
+        return .send(sql: "ROLLBACK", parameters: .empty)
     }
 
     /// The transaction is over (committed, or failed for good): think, then
@@ -605,6 +705,12 @@ public struct ClientMachine: Sendable {
     }
 
     private mutating func afterRollback(now: UInt64, stats: inout RunStats) -> Action {
+        if attemptEnd == .rollback {
+            attemptEnd = .commit
+            if !discardCurrent { stats.recordRolledBack(transaction: currentTransaction) }
+            return afterTransaction(now: now, stats: &stats)
+        }
+        if canceling { return afterTransaction(now: now, stats: &stats) }
         if let failure = lastFailure, !stopRequested, plan.transactions[currentTransaction].action(for: failure.sqlState, step: failedStep) == .retry {
             let policy = plan.transactions[currentTransaction].retry ?? .expectedDefault
             if attempt < policy.maxAttempts {
@@ -693,6 +799,10 @@ public struct ClientMachine: Sendable {
     private func draw(_ index: Int, _ random: inout RandomSource) -> Value {
         if case .uniform(let lower, let upper) = plan.transactions[currentTransaction].draws[index].distribution {
             return .int(random.uniform(lower, upper))
+        }
+        if case .computed(let expression) = plan.transactions[currentTransaction].draws[index].distribution {
+            // From the variables drawn before it, already in `variables`.
+            return expression.value(variables: variables, clientID: clientIndex)
         }
         return plan.transactions[currentTransaction].draws[index].distribution.draw(&random)
     }

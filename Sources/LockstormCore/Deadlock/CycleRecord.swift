@@ -89,9 +89,18 @@ public struct CycleRecord: Sendable {
 /// `participants` lists `template:step` (1-based) around the cycle;
 /// `sample_participants` the first occurrence's sessions with their SQL values.
 public enum DeadlockTable {
-    public static let columns = [
-        "signature", "count", "cycle_length", "participants", "lock_kinds", "summary", "sample_participants", "sample_detail", "first_seen_s",
-    ]
+    public enum Column: String, CaseIterable, Sendable {
+        case signature, count
+        case cycleLength = "cycle_length"
+        case participants
+        case lockKinds = "lock_kinds"
+        case summary
+        case sampleParticipants = "sample_participants"
+        case sampleDetail = "sample_detail"
+        case firstSeenSeconds = "first_seen_s"
+    }
+
+    public static let columns = Column.allCases.map(\.rawValue)
 
     public static func rows(_ cycles: [CycleRecord]) -> [[String]] {
         cycles.map { record in

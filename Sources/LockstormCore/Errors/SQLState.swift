@@ -44,18 +44,6 @@ public enum ErrorClass: Int, CaseIterable, Sendable, Hashable, CustomStringConve
     case connection
     case other
 
-    /// The summary column that counts this class.
-    public var columnName: String {
-        switch self {
-        case .deadlock: "deadlocks"
-        case .lockNotAvailable: "lock_not_available"
-        case .serializationFailure: "serialization_failures"
-        case .statementTimeout: "statement_timeouts"
-        case .connection: "connection_errors"
-        case .other: "other_errors"
-        }
-    }
-
     public var description: String {
         switch self {
         case .deadlock: "deadlock"
@@ -110,6 +98,9 @@ extension SQLState {
 
     /// Whether PostgreSQL defines this code.
     public var isKnown: Bool { Self.namesByCode[code] != nil }
+
+    /// "42P01 (undefined_table)", or the bare code when PostgreSQL names none.
+    public var described: String { conditionName.map { "\(code) (\($0))" } ?? code }
 
     /// A SQLSTATE from a code (`40P01`, any case) or a condition name
     /// (`deadlock_detected`); `nil` when PostgreSQL defines neither.

@@ -8,7 +8,12 @@
 /// `unary := ('-'|'!') unary | primary`, and a primary is a number, a
 /// duration (`5ms`, converted to nanoseconds), a quoted string, `true`,
 /// `false`, a reference (`:name` or `name`, dots allowed), a call
-/// `name(args)` or a parenthesised expression.
+/// `name(args)` or a parenthesised expression, any of them followed by
+/// subscripts `[index]` (from 1, as PostgreSQL arrays).
+///
+/// Calls are random draws (interpreted by the workload compiler) or the
+/// functions of `Expression+Functions.swift` (`least`, `greatest`,
+/// `sorted`), which evaluate like any operator.
 public indirect enum Expression: Sendable, Hashable {
     case constant(Value)
     /// A name: `:name` and `name` are the same reference.
@@ -16,6 +21,9 @@ public indirect enum Expression: Sendable, Hashable {
     case unary(UnaryOperator, Expression)
     case binary(BinaryOperator, Expression, Expression)
     case call(String, [Expression], offset: Int)
+    /// `list[index]`: the index-th value, from 1; NULL outside the list, as
+    /// in PostgreSQL.
+    case index(Expression, Expression, offset: Int)
 
     public enum UnaryOperator: String, Sendable { case negate = "-", not = "!" }
 
@@ -33,11 +41,13 @@ public indirect enum Expression: Sendable, Hashable {
         case .unary(_, let operand): operand.references
         case .binary(_, let lhs, let rhs): lhs.references + rhs.references
         case .call(_, let arguments, _): arguments.flatMap(\.references)
+        case .index(let base, let index, _): base.references + index.references
         }
     }
 
     /// Replaces references for which `lookup` has a value by constants and
-    /// folds what becomes constant. Calls are left for the caller to interpret.
+    /// folds what becomes constant. Random draws are left for the caller to
+    /// interpret; functions of constants are folded.
     public func substituting(_ lookup: (String) -> Value?) throws(ExpressionError) -> Expression {
         switch self {
         case .constant:
@@ -57,13 +67,23 @@ public indirect enum Expression: Sendable, Hashable {
             }
             return .binary(op, left, right)
         case .call(let name, let arguments, let offset):
-            return .call(name, try arguments.map { (argument) throws(ExpressionError) in try argument.substituting(lookup) }, offset: offset)
+            let folded = try arguments.map { (argument) throws(ExpressionError) in try argument.substituting(lookup) }
+            let call = Expression.call(name, folded, offset: offset)
+            if Self.functions.contains(name), folded.allSatisfy(\.isConstant) { return .constant(try call.evaluate { _ in nil }) }
+            return call
+        case .index(let base, let index, let offset):
+            let list = try base.substituting(lookup)
+            let position = try index.substituting(lookup)
+            if list.isConstant && position.isConstant { return .constant(try Expression.index(list, position, offset: offset).evaluate { _ in nil }) }
+            return .index(list, position, offset: offset)
         }
     }
 
-    /// Evaluates the expression; `lookup` resolves references. Calls are
-    /// errors here: distributions are interpreted by the workload compiler.
-    public func evaluate(_ lookup: (String) -> Value?) throws(ExpressionError) -> Value {
+    /// Evaluates the expression; `lookup` resolves references. Random draws
+    /// are errors here: distributions are interpreted by the workload compiler.
+    /// `strictIndex`: a subscript outside its list is an error instead of
+    /// NULL (the validator's check of constant subscripts).
+    public func evaluate(strictIndex: Bool = false, _ lookup: (String) -> Value?) throws(ExpressionError) -> Value {
         switch self {
         case .constant(let value):
             return value
@@ -71,7 +91,7 @@ public indirect enum Expression: Sendable, Hashable {
             guard let value = lookup(name) else { throw ExpressionError(offset: offset, message: "unknown name '\(name)'") }
             return value
         case .unary(let op, let operand):
-            let value = try operand.evaluate(lookup)
+            let value = try operand.evaluate(strictIndex: strictIndex, lookup)
             switch (op, value) {
             // Integer arithmetic wraps, as + - * do: no input traps.
             case (.negate, .int(let int)): return .int(0 &- int)
@@ -80,9 +100,18 @@ public indirect enum Expression: Sendable, Hashable {
             default: throw ExpressionError(offset: 0, message: "cannot apply '\(op.rawValue)' to \(value.typeName)")
             }
         case .binary(let op, let lhs, let rhs):
-            return try Self.apply(op, try lhs.evaluate(lookup), try rhs.evaluate(lookup))
-        case .call(let name, _, let offset):
-            throw ExpressionError(offset: offset, message: "'\(name)(…)' is a random draw and is only allowed in 'let'")
+            return try Self.apply(op, try lhs.evaluate(strictIndex: strictIndex, lookup), try rhs.evaluate(strictIndex: strictIndex, lookup))
+        case .call(let name, let arguments, let offset):
+            guard Self.functions.contains(name) else {
+                if Self.draws.contains(name) {
+                    throw ExpressionError(offset: offset, message: "'\(name)(…)' is a random draw and is only allowed as a whole 'let' value; draw it into a variable of its own and use that")
+                }
+                throw ExpressionError(offset: offset, message: "unknown function '\(name)'\(Suggestion.didYouMean(name, in: Self.functions + Self.draws))")
+            }
+            let values = try arguments.map { (argument) throws(ExpressionError) in try argument.evaluate(strictIndex: strictIndex, lookup) }
+            return try Self.call(name, values, offset: offset)
+        case .index(let base, let index, let offset):
+            return try Self.subscripted(try base.evaluate(strictIndex: strictIndex, lookup), try index.evaluate(strictIndex: strictIndex, lookup), offset: offset, strict: strictIndex)
         }
     }
 

@@ -133,7 +133,22 @@ public struct ExpressionParser {
             defer { depth -= 1 }
             return .unary(op, try parseUnary())
         }
-        return try parsePrimary()
+        return try parsePostfix()
+    }
+
+    /// A primary followed by any subscripts: `sorted(a, b)[1]`, `ids[2]`.
+    private mutating func parsePostfix() throws(ExpressionError) -> Expression {
+        var expression = try parsePrimary()
+        while case .symbol("[") = current.token {
+            let offset = current.offset
+            advance()
+            try nest()
+            defer { depth -= 1 }
+            let index = try parseOr()
+            guard accept("]") else { throw ExpressionError(offset: current.offset, message: "expected ']' after the subscript, found \(Self.describe(current.token))") }
+            expression = .index(expression, index, offset: offset)
+        }
+        return expression
     }
 
     private mutating func parsePrimary() throws(ExpressionError) -> Expression {
@@ -281,7 +296,7 @@ public struct ExpressionParser {
                 continue
             }
             let one = String(decoding: [byte], as: UTF8.self)
-            if ["+", "-", "*", "/", "%", "(", ")", ",", "<", ">", "!"].contains(one) {
+            if ["+", "-", "*", "/", "%", "(", ")", ",", "<", ">", "!", "[", "]"].contains(one) {
                 tokens.append((.symbol(one), start))
                 index += 1
                 continue

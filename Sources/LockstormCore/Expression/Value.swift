@@ -6,6 +6,10 @@ public enum Value: Sendable, Hashable, CustomStringConvertible {
     case string(String)
     case bool(Bool)
     case null
+    /// Values in order, such as `sorted(a, b, c)` makes: sent as a
+    /// PostgreSQL array literal (`{3,7,42}`; cast it: `:ids::int[]`) and
+    /// subscripted from 1 (`ids[1]`), as PostgreSQL arrays are.
+    case list([Value])
 
     /// The text sent to the server as a bind parameter (`nil` is SQL NULL).
     public var bindText: String? {
@@ -15,6 +19,7 @@ public enum Value: Sendable, Hashable, CustomStringConvertible {
         case .string(let value): value
         case .bool(let value): value ? "true" : "false"
         case .null: nil
+        case .list(let values): Self.arrayLiteral(values)
         }
     }
 
@@ -22,8 +27,32 @@ public enum Value: Sendable, Hashable, CustomStringConvertible {
         switch self {
         case .string(let value): "'\(value)'"
         case .null: "NULL"
+        case .list(let values): "[" + values.map(\.description).joined(separator: ", ") + "]"
         default: bindText ?? "NULL"
         }
+    }
+
+    /// `{1,2,3}`, `{"a b","say \"hi\""}`, `{1,NULL}`: every element that is
+    /// not a number is double-quoted (backslash before `"` and `\`), so no
+    /// text can change the array's shape; NULL stays bare.
+    static func arrayLiteral(_ values: [Value]) -> String {
+        var text = "{"
+        for (index, value) in values.enumerated() {
+            if index > 0 { text += "," }
+            switch value {
+            case .int, .double: text += value.bindText ?? "NULL"
+            case .null: text += "NULL"
+            case .list(let inner): text += arrayLiteral(inner)
+            case .string, .bool:
+                text += "\""
+                for character in value.bindText ?? "" {
+                    if character == "\"" || character == "\\" { text += "\\" }
+                    text.append(character)
+                }
+                text += "\""
+            }
+        }
+        return text + "}"
     }
 
     /// The value as a double, when it is numeric.
@@ -51,6 +80,7 @@ public enum Value: Sendable, Hashable, CustomStringConvertible {
         case .string: "string"
         case .bool: "boolean"
         case .null: "null"
+        case .list: "list"
         }
     }
 

@@ -5,13 +5,25 @@ public struct DuringCheck: Sendable, Hashable {
     /// Seconds into the measured run of the first failure, and what it returned.
     public var firstFailureSeconds: Double?
     public var firstFailureValue: String?
+    /// Checks that fell due on the invariant's grid (`checks` of them were
+    /// made; see `Coverage` for the counting rule).
+    public var due = 0
+    /// Times the monitor's connection broke and was opened again.
+    public var reconnects = 0
 
-    public init(checks: Int = 0, failures: Int = 0, firstFailureSeconds: Double? = nil, firstFailureValue: String? = nil) {
+    public init(checks: Int = 0, failures: Int = 0, firstFailureSeconds: Double? = nil, firstFailureValue: String? = nil, due: Int? = nil, reconnects: Int = 0) {
         self.checks = checks
         self.failures = failures
         self.firstFailureSeconds = firstFailureSeconds
         self.firstFailureValue = firstFailureValue
+        self.due = due ?? checks
+        self.reconnects = reconnects
     }
+
+    /// Checks made against checks due: a gap (`!coverage.isComplete`) means
+    /// the invariant went unwatched for a while, so no failure seen is not a
+    /// plain pass.
+    public var coverage: Coverage { Coverage(made: checks, due: due, reconnects: reconnects) }
 
     public mutating func record(passed: Bool, actual: String, atSeconds seconds: Double) {
         checks += 1
@@ -27,6 +39,7 @@ public struct DuringCheck: Sendable, Hashable {
     public var description: String {
         var text = "\(checks) check\(checks == 1 ? "" : "s") during the run, \(failures) failed"
         if let seconds = firstFailureSeconds { text += " (first at \(Format.fixed(seconds, digits: 1)) s: \(firstFailureValue ?? "NULL"))" }
+        if !coverage.isComplete { text += "; coverage gap: \(coverage.description)" }
         return text
     }
 }
@@ -78,18 +91,14 @@ public struct InvariantResult: Sendable, Hashable {
 
 /// One row of `summary.csv`: one transaction type, or the `total`.
 ///
-/// The columns are defined here once, in order, by `columns`; `values`
-/// produces them. Version 1 of the schema. Latencies are in milliseconds,
-/// `tps` is committed transactions per second of measured duration, and the
-/// counting rules are those of `TransactionStats`.
+/// The columns, their order, types, formats and docs are `SummaryColumn`'s;
+/// `values` produces them. Latencies are in milliseconds, `tps` is committed
+/// transactions per second of measured duration, and the counting rules are
+/// those of `TransactionStats`.
 public struct SummaryRow: Sendable {
     public static let schemaVersion = 1
 
-    public static let columns = [
-        "workload", "variant", "transaction", "clients", "duration_s", "attempts", "committed", "failed", "retries",
-        "deadlocks", "lock_not_available", "serialization_failures", "statement_timeouts", "connection_errors", "other_errors",
-        "tps", "lat_mean_ms", "lat_p50_ms", "lat_p90_ms", "lat_p95_ms", "lat_p99_ms", "lat_p999_ms", "lat_max_ms", "invariant_failures",
-    ]
+    public static let columns = SummaryColumn.allCases.map(\.name)
 
     // The latency statistics and `values` are computed once, when the row is
     // made or a field changes: every report reads them, some several times.
@@ -134,16 +143,7 @@ public struct SummaryRow: Sendable {
     public var maxMilliseconds: Double { latency.totalCount > 0 ? Double(latency.max) / 1_000 : 0 }
 
     private func makeValues() -> [String] {
-        func fixed(_ value: Double, _ digits: Int) -> String { Format.fixed(value, digits: digits) }
-        return [
-            workload, variant, transaction, String(clients), fixed(durationSeconds, 3), String(stats.attempts), String(stats.committed),
-            String(stats.failed), String(stats.retries),
-            String(stats.count(.deadlock)), String(stats.count(.lockNotAvailable)), String(stats.count(.serializationFailure)),
-            String(stats.count(.statementTimeout)), String(stats.count(.connection)), String(stats.count(.other)),
-            fixed(tps, 2), fixed(meanMilliseconds, 3), fixed(latencyMilliseconds(50), 3), fixed(latencyMilliseconds(90), 3),
-            fixed(latencyMilliseconds(95), 3), fixed(latencyMilliseconds(99), 3), fixed(latencyMilliseconds(99.9), 3),
-            fixed(maxMilliseconds, 3), String(invariantFailures),
-        ]
+        SummaryColumn.allCases.map { $0.format($0.value(in: self)) }
     }
 }
 
@@ -221,5 +221,24 @@ public enum Format {
             text += "." + String(repeating: "0", count: digits - fraction.count) + fraction
         }
         return text
+    }
+
+    /// `value` rounded to `digits` decimals as `fixed` rounds it: the number
+    /// that reading `fixed(value, digits:)` back gives, without the text.
+    public static func rounded(_ value: Double, digits: Int) -> Double {
+        guard value.isFinite else { return value }
+        var scale = 1.0
+        for _ in 0..<digits { scale *= 10 }
+        let rounded = (abs(value) * scale).rounded()
+        guard rounded < 9e18 else { return value }
+        // An integer below 2^63 divided by an exact power of ten: the
+        // correctly rounded quotient is the double nearest the decimal text.
+        let magnitude = rounded / scale
+        return value < 0 && rounded > 0 ? -magnitude : magnitude
+    }
+
+    /// A number as short as it reads: `50`, `99.9`.
+    public static func number(_ value: Double) -> String {
+        value.isFinite && value == value.rounded() && abs(value) < 1e15 ? String(Int64(value)) : String(value)
     }
 }

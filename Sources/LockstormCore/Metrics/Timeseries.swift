@@ -7,8 +7,13 @@ public struct IntervalStats: Sendable {
     public var attempts = 0
     public var committed = 0
     public var failed = 0
+    public var rolledBack = 0
+    public var endedEarly = 0
+    public var unexpectedErrors = 0
     public var retries = 0
     public var errorCounts = [Int](repeating: 0, count: ErrorClass.allCases.count)
+    /// Units of work by counter index (see `TransactionStats.units`).
+    public var units: [Int] = []
     /// Latency of the transactions that committed in the interval, in µs.
     /// Two significant digits: enough for p50/p99 over time, and small.
     public var latency: Histogram<UInt64>
@@ -23,17 +28,30 @@ public struct IntervalStats: Sendable {
         attempts += other.attempts
         committed += other.committed
         failed += other.failed
+        rolledBack += other.rolledBack
+        endedEarly += other.endedEarly
+        unexpectedErrors += other.unexpectedErrors
         retries += other.retries
         for index in errorCounts.indices { errorCounts[index] += other.errorCounts[index] }
+        addUnits(other.units)
         latency.add(other.latency)
+    }
+
+    mutating func addUnits(_ counts: [Int]) {
+        if units.count < counts.count { units += Array(repeating: 0, count: counts.count - units.count) }
+        for index in counts.indices { units[index] += counts[index] }
     }
 
     public mutating func reset() {
         attempts = 0
         committed = 0
         failed = 0
+        rolledBack = 0
+        endedEarly = 0
+        unexpectedErrors = 0
         retries = 0
         for index in errorCounts.indices { errorCounts[index] = 0 }
+        for index in units.indices { units[index] = 0 }
         latency.reset()
     }
 }
@@ -45,12 +63,29 @@ public struct IntervalStats: Sendable {
 /// The `waiting_*`, `wait_*`, `longest_*` columns come from the lock-wait
 /// sampler (`--sample-interval`; empty when it is off).
 public struct TimeseriesRow: Sendable, Hashable {
-    public static let columns = [
-        "interval", "start_s", "end_s", "tps", "attempts", "committed", "failed", "retries",
-        "deadlocks", "lock_not_available", "serialization_failures", "statement_timeouts", "connection_errors", "other_errors",
-        "lat_p50_ms", "lat_p99_ms",
-        "lock_samples", "waiting_mean", "waiting_max",
-    ] + LockWaitSummary.kinds.map { "wait_\($0)_max" } + ["longest_wait_ms", "longest_chain"]
+    /// The columns only this file has; the counts, `tps` and latencies are
+    /// named as in `summary.csv` (`SummaryColumn`), for one interval.
+    public enum Column: String, CaseIterable, Sendable {
+        case interval
+        case startSeconds = "start_s"
+        case endSeconds = "end_s"
+        case lockSamples = "lock_samples"
+        case waitingMean = "waiting_mean"
+        case waitingMax = "waiting_max"
+        case longestWaitMilliseconds = "longest_wait_ms"
+        case longestChain = "longest_chain"
+    }
+
+    /// `wait_<kind>_max` for each of `LockWaitSummary.kinds`.
+    public static func waitKindColumn(_ kind: String) -> String { "wait_\(kind)_max" }
+
+    public static let columns = [Column.interval, .startSeconds, .endSeconds].map(\.rawValue)
+        + [SummaryColumn.tps, .attempts, .committed, .failed, .retries].map(\.name)
+        + ErrorClass.allCases.map(\.columnName)
+        + [SummaryColumn.p50Milliseconds, .p99Milliseconds].map(\.name)
+        + [Column.lockSamples, .waitingMean, .waitingMax].map(\.rawValue)
+        + LockWaitSummary.kinds.map(waitKindColumn)
+        + [Column.longestWaitMilliseconds, .longestChain].map(\.rawValue)
 
     public var interval: Int
     public var startSeconds: Double
@@ -109,7 +144,13 @@ public struct TimeseriesRow: Sendable, Hashable {
 /// where `count` is how many committed transactions took at most
 /// `latency_ms`; percentile 100 is the maximum.
 public enum LatencySpectrum {
-    public static let columns = ["transaction", "percentile", "latency_ms", "count"]
+    public enum Column: String, CaseIterable, Sendable {
+        case transaction, percentile
+        case latencyMilliseconds = "latency_ms"
+        case count
+    }
+
+    public static let columns = Column.allCases.map(\.rawValue)
 
     /// The percentiles listed for every transaction type.
     public static let percentiles: [Double] = [0, 10, 20, 30, 40, 50, 60, 70, 75, 80, 85, 90, 95, 97.5, 99, 99.5, 99.9, 99.99, 100]
@@ -139,7 +180,15 @@ public enum LatencySpectrum {
 /// Version 1 of the schema: `sqlstate, class, count, sample_message, sample_detail`,
 /// most frequent first. The counts add up to the summary's `failed` total.
 public enum ErrorTable {
-    public static let columns = ["sqlstate", "class", "count", "sample_message", "sample_detail"]
+    public enum Column: String, CaseIterable, Sendable {
+        case sqlState = "sqlstate"
+        case errorClass = "class"
+        case count
+        case sampleMessage = "sample_message"
+        case sampleDetail = "sample_detail"
+    }
+
+    public static let columns = Column.allCases.map(\.rawValue)
 
     public static func rows(_ summary: RunSummary) -> [[String]] {
         summary.errorsByFrequency.map { [$0.sqlState, $0.errorClass.columnName, String($0.count), $0.sampleMessage, $0.sampleDetail ?? ""] }

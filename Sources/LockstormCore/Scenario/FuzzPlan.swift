@@ -64,7 +64,7 @@ public struct PerturbedPlan: Sendable {
                     (lower, upper) = (low, high)
                 case .zipf(let low, let sampler):
                     (lower, upper) = (low, low &+ Int64(sampler.count) &- 1)
-                case .constant, .choice:
+                case .constant, .choice, .computed:
                     return draw
                 }
                 let size = max(round.hotSetSize, Int64(draw.distinctFrom.count + 1))

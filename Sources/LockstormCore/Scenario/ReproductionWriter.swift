@@ -158,6 +158,8 @@ public struct Reproduction: Sendable, Hashable {
         case .bool(let flag): flag ? "true" : "false"
         case .null: "null"
         case .string(let text): quoted(text)
+        // Parameters are scalars; a list (only `let` computes one) is written as its array literal.
+        case .list: quoted(value.bindText ?? "{}")
         }
     }
 

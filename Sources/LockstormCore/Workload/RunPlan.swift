@@ -15,6 +15,11 @@ public struct RunPlan: Sendable {
     public var invariants: [CompiledInvariant]
     public var defaults: RunDefaults
     public var checks: [String]
+    /// Units of work the steps count (`count: jobs`), in order of first use;
+    /// `CompiledStepOptions.counter` indexes this.
+    public var counterNames: [String] = []
+    /// `allow_unexpected_errors: true`: undeclared errors do not fail the run.
+    public var allowUnexpectedErrors = false
 
     /// The variant label used in result names: the variant, or `default`.
     public var variantLabel: String { variantName ?? "default" }
@@ -85,6 +90,10 @@ public enum CompiledDistribution: Sendable, Hashable {
     /// The first `hotCount` values of `lower…upper` get `probability` of the draws.
     case hotspot(lower: Int64, upper: Int64, hotCount: Int64, probability: Double)
     case choice([Value])
+    /// A value computed from the variables drawn before it (`least(a, b)`,
+    /// `sorted(a, b, c)`), not drawn: the client evaluates it in place of
+    /// `draw`, which gives NULL.
+    case computed(CompiledCondition)
 
     public func draw(_ random: inout RandomSource) -> Value {
         switch self {
@@ -99,6 +108,7 @@ public enum CompiledDistribution: Sendable, Hashable {
                 .int(random.uniform(lower &+ hotCount, upper))
             }
         case .choice(let values): values[Int(random.uniform(0, Int64(values.count - 1)))]
+        case .computed: .null
         }
     }
 
@@ -110,6 +120,7 @@ public enum CompiledDistribution: Sendable, Hashable {
         case .zipf(_, let sampler): sampler.count
         case .hotspot(let lower, let upper, _, _): upper &- lower &+ 1
         case .choice(let values): Int64(Set(values).count)
+        case .computed: nil
         }
     }
 }
@@ -131,6 +142,17 @@ public struct CompiledCondition: Sendable, Hashable {
         }
         return value == .bool(true)
     }
+
+    /// The expression's value over the variables; NULL when it cannot be
+    /// evaluated (a NULL where a number was needed, say).
+    public func value(variables: [Value], clientID: Int) -> Value {
+        let value = try? expression.evaluate { name in
+            if let slot = slots[name] { return slot < variables.count ? variables[slot] : .null }
+            if name == RunPlan.clientIDName { return .int(Int64(clientID)) }
+            return constants[name]
+        }
+        return value ?? .null
+    }
 }
 
 /// What a statement step does besides running: capture, conditions, expected errors.
@@ -141,6 +163,10 @@ public struct CompiledStepOptions: Sendable, Hashable {
     public var condition: CompiledCondition?
     public var skipIf: CompiledCondition?
     public var stopIf: CompiledCondition?
+    /// Roll the attempt back on purpose when this holds (`rollback_if:`).
+    public var rollbackIf: CompiledCondition?
+    /// The counter (index into `RunPlan.counterNames`) this step's row count adds to.
+    public var counter: Int?
     public var expect: [SQLState: ErrorAction] = [:]
 
     public init() {}
@@ -218,6 +244,23 @@ public struct CompiledTransaction: Sendable {
     /// copying the step's options on every statement.
     public var plainSteps: [Bool] = []
 
+    /// Whether the workload declares `state` for step `step` (its `expect`,
+    /// the transaction's, or the retry policy's `on`).
+    public func declares(_ state: SQLState, step: Int?) -> Bool {
+        if let step, step < steps.count, case .sql(_, _, let options) = steps[step], options.expect[state] != nil { return true }
+        return expect[state] != nil || retry?.on.contains(state) == true
+    }
+
+    /// Whether `failure` is an error the workload did not expect: outside the
+    /// concurrency classes (40P01, 55P03, 40001, 57014) and a broken
+    /// connection, which lockstorm measures, and not declared. Such an error
+    /// means the workload is broken (a missing table, a syntax error).
+    public func isUnexpected(_ failure: StatementFailure, step: Int?) -> Bool {
+        guard failure.errorClass == .other else { return false }
+        guard let state = failure.sqlState else { return true }
+        return !declares(state, step: step)
+    }
+
     /// What a failure with `state` in step `step` (nil: BEGIN, a setting or
     /// COMMIT) does: the step's `expect`, then the transaction's, then the
     /// retry policy's `on`; otherwise the attempt is rolled back.
@@ -280,6 +323,8 @@ struct PlanCompiler {
     let workload: Workload
     let file: String
     var diagnostics: [Diagnostic] = []
+    /// Counters named by `count:` so far, over every transaction.
+    var counterNames: [String] = []
 
     init(workload: Workload, file: String) {
         self.workload = workload
@@ -371,10 +416,13 @@ struct PlanCompiler {
                 return nil
             }
         }
-        return RunPlan(
+        var plan = RunPlan(
             workloadName: workload.name, variantName: variant?.name, parameters: parameters, setup: setup, teardown: teardown,
             transactions: transactions, cumulativeWeights: cumulative, invariants: invariants, defaults: workload.defaults, checks: workload.checks
         )
+        plan.counterNames = counterNames
+        plan.allowUnexpectedErrors = workload.allowUnexpectedErrors
+        return plan
     }
 
     private mutating func compileScript(_ script: SQLScript?, parameters: [String: Value], what: String) -> [BoundStatement] {
@@ -420,6 +468,17 @@ struct PlanCompiler {
                 } else {
                     error(draw.location, "'\(draw.name)' must differ from '\(other)', which is not drawn before it in \(context)\(Suggestion.didYouMean(other, in: variables))")
                 }
+            }
+            if case .constant(let expression) = draw.distribution, expression.references.contains(where: { variables.contains($0.name) || $0.name == RunPlan.clientIDName }) {
+                // Computed from earlier variables: evaluated by each client after their draws.
+                if !draw.distinctFrom.isEmpty {
+                    error(draw.location, "'\(draw.name)' in \(context) is computed from other variables, not drawn: it cannot be redrawn until it differs ('!= \(draw.distinctFrom.joined(separator: ", "))'); make the variables it is computed from differ instead")
+                }
+                if let computed = compileComputed(expression, variables: variables, draws: draws, parameters: parameters, location: draw.location, what: "'\(draw.name)' in \(context)") {
+                    draws.append(CompiledDraw(slot: variables.count, distribution: .computed(computed), distinctFrom: []))
+                }
+                variables.append(draw.name)
+                continue
             }
             guard let distribution = compileDistribution(draw.distribution, parameters: parameters, location: draw.location, what: "'\(draw.name)' in \(context)") else {
                 variables.append(draw.name)
@@ -494,6 +553,18 @@ struct PlanCompiler {
                 }
                 compiled.skipIf = condition(options.skipIf, key: "skip_if", location: options.location)
                 compiled.stopIf = condition(options.stopIf, key: "stop_if", location: options.location)
+                compiled.rollbackIf = condition(options.rollbackIf, key: "rollback_if", location: options.location)
+                if template.autocommit && (options.rollbackIf != nil || options.onEmpty == .rollback) {
+                    error(options.location, "\(context) is autocommit: each step commits on its own, so there is nothing for 'rollback_if' or 'on_empty: rollback' to roll back; drop 'autocommit' to run the steps in one transaction")
+                }
+                if let counter = options.count {
+                    if let index = counterNames.firstIndex(of: counter) {
+                        compiled.counter = index
+                    } else {
+                        compiled.counter = counterNames.count
+                        counterNames.append(counter)
+                    }
+                }
                 steps.append(.sql(sql: sqlTemplate.sql, parameters: sources, options: compiled))
                 stepNames.append(sqlTemplate.names)
             case .pause(let distribution, let location):
@@ -523,6 +594,10 @@ struct PlanCompiler {
                     if options.skipIf != nil { uses.append("'skip_if'") }
                     if options.stopIf != nil { uses.append("'stop_if'") }
                     if options.onEmpty != .continue { uses.append("'on_empty'") }
+                    if options.rollbackIf != nil { uses.append("'rollback_if'") }
+                    if options.count != nil {
+                        error(options.location, "\(context) has 'pipeline: true': a step cannot use 'count' (a pipelined transaction's row counts are not read step by step); drop 'count' or 'pipeline'")
+                    }
                     if !uses.isEmpty {
                         error(options.location, "\(context) has 'pipeline: true': a step cannot use \(uses.joined(separator: ", ")) (it needs the results of earlier steps, and a pipeline sends every step before any result is back); drop them or 'pipeline'")
                     }
@@ -564,6 +639,56 @@ struct PlanCompiler {
         compiled.plainSteps = steps.map { step in
             guard case .sql(_, _, let options) = step else { return false }
             return options.captureSlots.isEmpty && options.condition == nil && options.skipIf == nil && options.stopIf == nil && options.onEmpty == .continue
+                && options.rollbackIf == nil && options.counter == nil
+        }
+        return compiled
+    }
+
+    /// Compiles a `let` value computed from earlier variables, and checks it
+    /// the way `validate` can without a database: evaluated once over a value
+    /// each earlier variable can take, so a type mistake (`least(id, 'x')`)
+    /// or a constant subscript outside its list is reported here, not as a
+    /// NULL at run time.
+    private mutating func compileComputed(
+        _ expression: Expression, variables: [String], draws: [CompiledDraw], parameters: [String: Value], location: SourceLocation, what: String
+    ) -> CompiledCondition? {
+        if expression.callsDraw {
+            error(location, "\(what): a random draw must be the whole value (uniform(1, :n)), not part of an expression; draw it into a variable of its own and use that")
+            return nil
+        }
+        var compiled = CompiledCondition(expression: expression, constants: [:], slots: [:])
+        for (name, _) in expression.references {
+            if let slot = variables.firstIndex(of: name) {
+                compiled.slots[name] = slot
+            } else if let value = parameters[name] {
+                compiled.constants[name] = value
+            } else if name != RunPlan.clientIDName {
+                error(location, "\(what) uses '\(name)', which is neither a parameter nor a variable drawn before it\(Suggestion.didYouMean(name, in: variables + Array(parameters.keys).sorted()))")
+                return nil
+            }
+        }
+        // A value each earlier variable can take, in slot order.
+        var sample: [Value] = []
+        for draw in draws {
+            while sample.count < draw.slot { sample.append(.null) }
+            let value: Value
+            switch draw.distribution {
+            case .uniform(let lower, _), .zipf(let lower, _), .hotspot(let lower, _, _, _): value = .int(lower)
+            case .constant(let constant): value = constant
+            case .choice(let values): value = values.first ?? .null
+            case .computed(let earlier): value = earlier.value(variables: sample, clientID: 0)
+            }
+            sample.append(value)
+        }
+        do {
+            _ = try expression.evaluate(strictIndex: true) { name in
+                if let slot = compiled.slots[name] { return slot < sample.count ? sample[slot] : .null }
+                if name == RunPlan.clientIDName { return .int(0) }
+                return compiled.constants[name]
+            }
+        } catch {
+            self.error(location, "\(what): \(error.message)")
+            return nil
         }
         return compiled
     }

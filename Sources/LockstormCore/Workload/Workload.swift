@@ -23,6 +23,9 @@ public struct Workload: Sendable {
     public var checks: [String]
     /// Where each of `checks` starts in the file (its first character), for diagnostics.
     public var checkLocations: [SourceLocation] = []
+    /// Errors the workload does not declare count without failing the run
+    /// (`allow_unexpected_errors: true`; see `CompiledTransaction.isUnexpected`).
+    public var allowUnexpectedErrors = false
 
     public init(
         name: String, description: String = "", parameters: [Parameter] = [], setup: SQLScript? = nil, teardown: SQLScript? = nil,
@@ -161,19 +164,28 @@ public struct StepOptions: Sendable, Hashable {
     /// After the step: end the transaction early (`skip_if:`) or end the client (`stop_if:`).
     public var skipIf: Expression?
     public var stopIf: Expression?
+    /// After the step: roll the attempt back on purpose (`rollback_if:`), a
+    /// business outcome such as "out of stock", not a failure.
+    public var rollbackIf: Expression?
+    /// The unit of work this step counts (`count: jobs`): rows it affected or
+    /// returned are added to the counter when the attempt commits.
+    public var count: String?
     /// Errors this step expects, with what to do about them (`expect:`).
     public var expect: [ExpectedError]
     public var location: SourceLocation
 
     public init(
         into: [String] = [], onEmpty: EmptyAction = .continue, condition: Expression? = nil, skipIf: Expression? = nil,
-        stopIf: Expression? = nil, expect: [ExpectedError] = [], location: SourceLocation = .unknown
+        stopIf: Expression? = nil, rollbackIf: Expression? = nil, count: String? = nil, expect: [ExpectedError] = [],
+        location: SourceLocation = .unknown
     ) {
         self.into = into
         self.onEmpty = onEmpty
         self.condition = condition
         self.skipIf = skipIf
         self.stopIf = stopIf
+        self.rollbackIf = rollbackIf
+        self.count = count
         self.expect = expect
         self.location = location
     }
@@ -187,6 +199,8 @@ public enum EmptyAction: String, Sendable, Hashable, CaseIterable {
     case skip
     /// Commit and end this client: the work is done (a queue is drained).
     case stop
+    /// Roll the attempt back on purpose (a business outcome, not a failure).
+    case rollback
 }
 
 /// An error a step or transaction expects, and the action it takes.

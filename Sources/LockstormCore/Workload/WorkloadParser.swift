@@ -21,9 +21,9 @@ public struct WorkloadParser {
         self.file = file
     }
 
-    static let topLevelKeys = ["name", "description", "params", "setup", "teardown", "defaults", "default_variant", "transactions", "variants", "invariants", "checks"]
+    static let topLevelKeys = ["name", "description", "params", "setup", "teardown", "defaults", "default_variant", "transactions", "variants", "invariants", "checks", "allow_unexpected_errors"]
     static let transactionKeys = ["weight", "isolation", "settings", "let", "steps", "retry", "expect", "think", "autocommit", "clients", "pipeline"]
-    static let stepKeys = ["sql", "pause", "into", "on_empty", "if", "skip_if", "stop_if", "expect"]
+    static let stepKeys = ["sql", "pause", "into", "on_empty", "if", "skip_if", "stop_if", "rollback_if", "count", "expect"]
     static let variantKeys = ["description", "params", "transactions"]
 
     private mutating func parseDocument(_ text: String) -> Workload? {
@@ -83,6 +83,8 @@ public struct WorkloadParser {
                 }
             case "invariants":
                 workload.invariants = invariants(value)
+            case "allow_unexpected_errors":
+                if let flag = bool(value, what: "'allow_unexpected_errors'") { workload.allowUnexpectedErrors = flag }
             case "checks":
                 workload.checks = stringList(value, what: "'checks'")
                 workload.checkLocations = (value.sequence.map(Array.init) ?? [value]).filter { $0.scalar != nil }.map(textStart)
@@ -295,7 +297,9 @@ public struct WorkloadParser {
     static let distributions = ["uniform", "zipf", "hotspot", "choice"]
 
     private mutating func distribution(_ expression: Expression, node: Node) -> Distribution? {
-        guard case .call(let name, let arguments, let offset) = expression else {
+        guard case .call(let name, let arguments, let offset) = expression, !Expression.functions.contains(name) else {
+            // A constant or a computed value (`least(a, b)`), over parameters
+            // and earlier variables: the compiler tells which.
             return .constant(expression)
         }
         switch name {
@@ -324,7 +328,11 @@ public struct WorkloadParser {
             }
             return .choice(arguments)
         default:
-            error(node, offset: offset, "unknown distribution '\(name)'\(Suggestion.didYouMean(name, in: Self.distributions))")
+            if Suggestion.closest(to: name, in: Self.distributions) == nil, Suggestion.closest(to: name, in: Expression.functions) != nil {
+                error(node, offset: offset, "unknown function '\(name)'\(Suggestion.didYouMean(name, in: Expression.functions))")
+            } else {
+                error(node, offset: offset, "unknown distribution '\(name)'\(Suggestion.didYouMean(name, in: Self.distributions))")
+            }
             return nil
         }
     }
@@ -383,12 +391,17 @@ public struct WorkloadParser {
                 case "on_empty":
                     if let text = string(value, what: "'on_empty'") {
                         if let action = EmptyAction(rawValue: text) { options.onEmpty = action } else {
-                            error(value, "unknown on_empty action '\(text)': continue, skip or stop\(Self.suggestion(text, in: EmptyAction.allCases.map(\.rawValue)))")
+                            error(value, "unknown on_empty action '\(text)': continue, skip, stop or rollback\(Self.suggestion(text, in: EmptyAction.allCases.map(\.rawValue)))")
                         }
                     }
                 case "if": options.condition = conditionExpression(value, key: key)
                 case "skip_if": options.skipIf = conditionExpression(value, key: key)
                 case "stop_if": options.stopIf = conditionExpression(value, key: key)
+                case "rollback_if": options.rollbackIf = conditionExpression(value, key: key)
+                case "count":
+                    if let name = string(value, what: "'count'")?.trimmingWhitespace() {
+                        if isIdentifier(name) { options.count = name } else { error(value, "'count' names a unit of work such as jobs: '\(name)' must start with a letter or '_' and contain only letters, digits and '_'") }
+                    }
                 case "expect": options.expect = expectedErrors(value)
                 default: break
                 }

@@ -2,10 +2,10 @@ import Foundation
 import LockstormCore
 
 /// Finds and parses workload files for the commands.
-enum WorkloadLoader {
+public enum WorkloadLoader {
     /// The folder of shipped workloads: `$LOCKSTORM_WORKLOADS`, else `./workloads`,
     /// else the `workloads` folder of the source tree the binary was built in.
-    static var shippedDirectory: URL {
+    public static var shippedDirectory: URL {
         let fileManager = FileManager.default
         if let override = ProcessInfo.processInfo.environment["LOCKSTORM_WORKLOADS"] { return URL(fileURLWithPath: override) }
         let local = URL(fileURLWithPath: fileManager.currentDirectoryPath).appendingPathComponent("workloads")
@@ -23,7 +23,7 @@ enum WorkloadLoader {
 
     /// Resolves `name` as a path, else as a shipped workload (`transfers`,
     /// `transfers.yaml`).
-    static func resolve(_ name: String) throws -> URL {
+    public static func resolve(_ name: String) throws -> URL {
         let fileManager = FileManager.default
         if fileManager.fileExists(atPath: name) { return URL(fileURLWithPath: name) }
         let shipped = shippedDirectory
@@ -36,7 +36,7 @@ enum WorkloadLoader {
 
     /// Reads and parses a workload; every problem is reported at once.
     /// Returns the workload, where it was found, and the file's SHA-256.
-    static func load(_ name: String) throws -> (Workload, URL, String) {
+    public static func load(_ name: String) throws -> (Workload, URL, String) {
         let url = try resolve(name)
         let data: Data
         do {

@@ -1,12 +1,11 @@
 import Engine
 import Foundation
 import LockstormCore
-import PostgresClient
 
-/// Finds and parses scenario files, and provides the database explore and replay run against.
-enum ScenarioLoader {
+/// Finds and parses scenario files.
+public enum ScenarioLoader {
     /// Resolves `name` as a path, else as a shipped scenario in `workloads/scenarios/`.
-    static func resolve(_ name: String) throws -> URL {
+    public static func resolve(_ name: String) throws -> URL {
         let fileManager = FileManager.default
         if fileManager.fileExists(atPath: name) { return URL(fileURLWithPath: name) }
         let shipped = WorkloadLoader.shippedDirectory.appendingPathComponent("scenarios")
@@ -18,12 +17,12 @@ enum ScenarioLoader {
     }
 
     /// Whether `name` is an existing file with a top-level `sessions:` key (a scenario, not a workload).
-    static func isScenarioFile(_ name: String) -> Bool {
+    public static func isScenarioFile(_ name: String) -> Bool {
         guard let text = try? String(contentsOfFile: name, encoding: .utf8) else { return false }
         return text.split(separator: "\n").contains { $0.hasPrefix("sessions:") }
     }
 
-    static func load(_ name: String) throws -> Scenario {
+    public static func load(_ name: String) throws -> Scenario {
         let url = try resolve(name)
         let data: Data
         do {
@@ -41,24 +40,7 @@ enum ScenarioLoader {
     /// The default `deadlock_timeout` for explore, replay and fuzz: short, so a
     /// deadlock costs milliseconds, yet long enough that a step is seen
     /// blocked well before the check runs.
-    static let defaultDeadlockTimeoutMilliseconds = 50
-
-    /// The database: the user's (`--dsn`/`DATABASE_URL`), whose sessions are
-    /// asked to lower deadlock_timeout, or an embedded server started with it lowered.
-    static func database(_ options: DatabaseOptions, deadlockTimeoutMilliseconds: Int, connections: Int) throws -> (ConnectionString, EmbeddedServer?, ScenarioRunOptions) {
-        var runOptions = ScenarioRunOptions()
-        if let external = options.external {
-            runOptions.sessionDeadlockTimeoutMilliseconds = deadlockTimeoutMilliseconds
-            return (external, nil, runOptions)
-        }
-        Console.note("starting an embedded PostgreSQL (deadlock_timeout \(deadlockTimeoutMilliseconds)ms)…")
-        do {
-            let server = try EmbeddedServer.start(EmbeddedServerOptions(maxConnections: connections + 10, deadlockTimeoutMilliseconds: deadlockTimeoutMilliseconds))
-            return (server.dsn, server, runOptions)
-        } catch {
-            throw Failure(.runError, "lockstorm: cannot start the embedded server: \(error)")
-        }
-    }
+    public static let defaultDeadlockTimeoutMilliseconds = 50
 }
 
 /// How explore and replay describe what an interleaving did.

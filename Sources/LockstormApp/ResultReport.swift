@@ -1,0 +1,25 @@
+import Foundation
+import Reports
+
+/// `lockstorm report`: a result directory's report.html, rebuilt from its CSV and JSON files.
+public struct ResultReport {
+    public let output: any OutputSink
+
+    public init(output: any OutputSink = StandardOutput()) {
+        self.output = output
+    }
+
+    /// Re-renders `directory`'s report.html and prints its path.
+    public func rerender(directory: String) throws {
+        let url = URL(fileURLWithPath: directory, isDirectory: true)
+        let written: URL
+        do {
+            written = try HTMLReport.write(directory: url)
+        } catch let error as ResultFilesError {
+            throw Failure(.usage, "lockstorm: \(error.description)")
+        } catch {
+            throw Failure(.runError, "lockstorm: cannot write the report in \(directory): \(error.localizedDescription)")
+        }
+        output.line(DisplayPath.relative(written.path))
+    }
+}

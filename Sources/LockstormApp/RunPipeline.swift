@@ -1,0 +1,308 @@
+import Engine
+import Foundation
+import LockstormCore
+import PostgresClient
+import Reports
+
+/// What `lockstorm run` was asked to do, parsed.
+public struct RunRequest: Sendable {
+    /// How the summary goes to stdout.
+    public enum SummaryFormat: String, Sendable, CaseIterable {
+        case table, json
+    }
+
+    /// The workload file or shipped workload name, as given.
+    public var workload: String
+    /// The variant to run; nil for the workload's default.
+    public var variant: String?
+    /// Every variant in turn (instead of `variant`).
+    public var allVariants = false
+    public var load = LoadSettings()
+    public var database = DatabaseTarget()
+    public var gate = GateSettings()
+    /// Directory the result folders go under.
+    public var resultsRoot = "results"
+    /// Skip the workload's teardown after the run.
+    public var keepData = false
+    /// `-P`: a progress line every this many seconds.
+    public var progressSeconds: Double?
+    /// No progress output at all.
+    public var quiet = false
+    public var format = SummaryFormat.table
+    /// How often the lock-wait sampler looks; 0 turns it off.
+    public var sampleInterval = TimeSpan(seconds: 0.2, text: "200ms")
+    /// Length of one time-series interval.
+    public var interval = TimeSpan(seconds: 1)
+    /// The command line, recorded (password redacted) in run.json.
+    public var commandLine: [String] = []
+    /// Errors the workload does not declare are counted without failing the
+    /// run (`--allow-unexpected-errors`; the workload's `allow_unexpected_errors`).
+    public var allowUnexpectedErrors = false
+
+    public init(workload: String) {
+        self.workload = workload
+    }
+}
+
+/// What one run left behind.
+public struct RunArtifacts {
+    public var plan: RunPlan
+    public var record: RunRecord
+    /// The result folder as the user sees it; nil when it could not be written.
+    public var directory: String?
+    public var gate: GateReport
+}
+
+/// `lockstorm run`: compiles the plans, runs each on the session's database,
+/// and turns each outcome into its artifacts: RunRecord → result files and
+/// report.html → gate verdict and baseline.csv; JUnit and Markdown once at the end.
+/// What a person reads goes to `output`.
+public struct RunPipeline {
+    public let output: any OutputSink
+    /// The clock result folders are named by.
+    public var now: @Sendable () -> Date = { Date() }
+    /// Whether stderr is a terminal (progress bar, clearing it).
+    public var stderrIsTerminal = isatty(STDERR_FILENO) == 1
+
+    public init(output: any OutputSink = StandardOutput()) {
+        self.output = output
+    }
+
+    /// A loaded workload with every plan compiled and its load options.
+    struct Plans {
+        var workload: Workload
+        var file: URL
+        var sha256: String
+        var runs: [(plan: RunPlan, options: LoadOptions)]
+    }
+
+    /// Loads the workload and compiles every variant asked for: a mistake is
+    /// reported (exit 2) before anything runs.
+    func plans(for request: RunRequest) throws -> Plans {
+        let (workload, url, hash) = try WorkloadLoader.load(request.workload)
+        let variants: [String?]
+        if request.allVariants {
+            variants = workload.variants.isEmpty ? [nil] : workload.variantNames
+        } else {
+            variants = [request.variant]
+        }
+        var runs: [(plan: RunPlan, options: LoadOptions)] = []
+        for name in variants {
+            let plan: RunPlan
+            do {
+                plan = try workload.plan(variant: name, overrides: ParameterOverride.pairs(request.load.overrides), file: request.workload)
+            } catch {
+                throw Failure(.usage, error.description)
+            }
+            var options = request.load.options(for: plan)
+            options.runTeardown = !request.keepData
+            options.intervalSeconds = request.interval.seconds
+            options.sampleIntervalSeconds = request.sampleInterval.seconds
+            options.allowUnexpectedErrors = request.allowUnexpectedErrors || plan.allowUnexpectedErrors
+            runs.append((plan, options))
+        }
+        for (plan, options) in runs where options.clients < plan.minimumClients {
+            let dedicated = plan.transactions.filter { $0.dedicatedClients > 0 }.map { "\($0.name) \($0.dedicatedClients)" }.joined(separator: ", ")
+            throw Failure(.usage, "\(plan.workloadName)/\(plan.variantLabel) needs at least \(plan.minimumClients) clients (dedicated: \(dedicated)\(plan.hasSharedTransactions ? ", plus one for the shared transactions" : "")); -c is \(options.clients)")
+        }
+        return Plans(workload: workload, file: url, sha256: hash, runs: runs)
+    }
+
+    /// Runs everything `request` asks for. Returns the artifacts when every
+    /// run ended normally; throws a ``Failure`` with the exit status otherwise
+    /// (checks failed, run error, signal), after writing what was gathered.
+    @discardableResult
+    public func execute(_ request: RunRequest) throws -> [RunArtifacts] {
+        let plans = try plans(for: request)
+        let gate = try request.gate.prepare(workload: plans.workload, plans: plans.runs.map(\.plan), output: output)
+        var artifacts: [RunArtifacts] = []
+        // Written however the runs end (failure, Ctrl-C), with what was gathered.
+        defer { if !artifacts.isEmpty { request.gate.writeOutputs(artifacts.map(\.gate), output: output) } }
+
+        let session = Session(output: output) { signal in
+            "\(Session.verb(forSignal: signal)): finishing in-flight transactions and writing results (press Ctrl-C again to quit at once)"
+        }
+        defer { session.close() }
+        let database = try session.loadDatabase(request.database, clients: plans.runs.map(\.options.clients).max() ?? 1)
+
+        var status = ExitStatus.success
+        var unexpectedFailures = 0
+        var jsonSummaries: [String] = []
+        defer { if request.format == .json { output.line("[" + jsonSummaries.joined(separator: ",\n") + "]") } }
+        for (plan, options) in plans.runs {
+            if session.stop.isSet { break }
+            var options = options
+            configureProgress(&options, request: request)
+            output.note("running \(plan.workloadName)/\(plan.variantLabel): \(options.clients) clients, \(min(options.threads, options.clients)) threads, \(LoadSettings.length(options)), seed \(options.seed)")
+            let outcome: RunOutcome
+            do {
+                outcome = try LoadRunner.run(plan: plan, dsn: database.dsn, options: options, stop: session.stop)
+            } catch {
+                throw Failure(.runError, "lockstorm: \(error)")
+            }
+            if let failure = outcome.samplerFailure { output.note("the lock-wait sampler could not run (\(failure)); its timeseries columns are empty") }
+            // Clear the progress bar before the summary.
+            if options.onProgress != nil && stderrIsTerminal { output.writeError("\r\u{1B}[K") }
+            let record = Self.record(plan: plan, options: options, outcome: outcome, file: plans.file, sha256: plans.sha256, commandLine: request.commandLine)
+            let run = writeArtifacts(plan: plan, outcome: outcome, record: record, root: request.resultsRoot, gate: gate)
+            if run.directory == nil { status = .runError }
+            artifacts.append(run)
+            show(run, outcome: outcome, format: request.format, json: &jsonSummaries)
+            if outcome.serverLost {
+                output.note("lost the server during the run (\(outcome.lostConnections) client connection(s) broke); results so far were written")
+                throw Failure(.runError, "")
+            }
+            if let reason = outcome.brokenWorkload {
+                throw Failure(.runError, "lockstorm: stopped \(plan.workloadName)/\(plan.variantLabel): the workload is broken: \(reason)\n"
+                    + "  (declare the error in 'expect:' if it is an outcome you expect; results so far were written)")
+            }
+            let unexpected = Self.unexpectedErrorLines(outcome.summary, plan: plan)
+            if !unexpected.isEmpty && !options.allowUnexpectedErrors {
+                output.note("\(plan.workloadName)/\(plan.variantLabel): errors the workload does not declare (declare them in 'expect:', or pass --allow-unexpected-errors):\n" + unexpected.joined(separator: "\n"))
+                if status == .success { status = .checksFailed }
+                unexpectedFailures += 1
+            }
+            // A results folder that could not be written (a run error) outweighs failed checks.
+            if !run.gate.passed && status == .success { status = .checksFailed }
+        }
+        try session.throwIfSignalled()
+        if status == .checksFailed {
+            let reports = artifacts.map(\.gate)
+            let failed = reports.map(\.failures).reduce(0, +)
+            var reasons: [String] = []
+            if failed > 0 { reasons.append("\(failed) of \(reports.map(\.cases.count).reduce(0, +)) checks, regression gates and invariants did not hold") }
+            if unexpectedFailures > 0 { reasons.append("\(unexpectedFailures) run\(unexpectedFailures == 1 ? "" : "s") met errors the workload does not declare") }
+            throw Failure(status, "lockstorm: checks failed: " + reasons.joined(separator: "; "))
+        }
+        if status != .success { throw Failure(status, "") }
+        return artifacts
+    }
+
+    /// One line per SQLSTATE the workload did not declare: count, where it
+    /// happened (transaction and step, numbered from 1), and the server's message.
+    static func unexpectedErrorLines(_ summary: RunSummary, plan: RunPlan) -> [String] {
+        summary.stats.errors.values.filter { $0.unexpected > 0 }.sorted { ($1.unexpected, $0.sqlState) < ($0.unexpected, $1.sqlState) }.map { record in
+            let transaction = record.sampleTransaction.map { $0 < plan.transactions.count ? "transaction '\(plan.transactions[$0].name)' " : "" } ?? ""
+            return "  \(SQLState(record.sqlState).described) ×\(record.unexpected) in \(transaction)\(RunStats.place(record.sampleStep)): \(record.sampleMessage)"
+        }
+    }
+
+    /// The run's record for run.json: everything needed to reproduce it.
+    static func record(plan: RunPlan, options: LoadOptions, outcome: RunOutcome, file: URL, sha256: String, commandLine: [String]) -> RunRecord {
+        RunRecord(
+            version: LockstormVersion.string, commandLine: CommandLineText.redacted(commandLine),
+            workload: .init(name: plan.workloadName, file: DisplayPath.relative(file.path), sha256: sha256),
+            variant: plan.variantLabel, parameters: plan.parameters, summary: outcome.summary,
+            requestedDurationSeconds: options.durationSeconds, transactionsPerClient: options.transactionsPerClient,
+            warmupSeconds: options.warmupSeconds,
+            schedule: options.rate.map { RunRecord.Schedule(rate: $0, latencyLimitMilliseconds: options.lateLimitMilliseconds, stats: outcome.summary.stats.schedule) },
+            connections: RunRecord.Connections(lost: outcome.lostConnections, reconnected: outcome.reconnects),
+            intervalSeconds: outcome.intervalSeconds, startedAt: outcome.startedAt, endedAt: outcome.endedAt,
+            server: .init(version: outcome.server.version, settings: Dictionary(outcome.server.settings.map { ($0.name, $0.value) }, uniquingKeysWith: { first, _ in first })),
+            serverDeadlocksDelta: outcome.serverDeadlocksDelta, peakRSSBytes: ResourceUsage.peakRSSBytes()
+        )
+    }
+
+    /// Result files and report.html in a new result folder, the gate's
+    /// verdict, and baseline.csv when there is a baseline. A write failure is
+    /// noted and leaves `directory` nil.
+    func writeArtifacts(plan: RunPlan, outcome: RunOutcome, record: RunRecord, root: String, gate: PreparedGate) -> RunArtifacts {
+        var directory: String?
+        var writer: ResultWriter?
+        do {
+            let folder = try ResultDirectory.create(.run(workload: plan.workloadName, variant: plan.variantLabel), root: URL(fileURLWithPath: root), date: now())
+            let created = ResultWriter(directory: folder)
+            try created.writeAll(summary: outcome.summary, timeseries: outcome.timeseries, record: record)
+            try HTMLReport.write(directory: created.directory)
+            directory = DisplayPath.relative(created.directory.path)
+            writer = created
+        } catch {
+            output.note("could not write results: \(error.localizedDescription)")
+        }
+        let report = gate.report(for: outcome.summary, directory: directory)
+        if !report.baseline.isEmpty, let writer {
+            do {
+                try writer.write("baseline.csv", CSV.document(header: BaselineComparison.columns, rows: BaselineComparison.rows(report.baseline)))
+            } catch {
+                output.note("could not write baseline.csv: \(error.localizedDescription)")
+            }
+        }
+        return RunArtifacts(plan: plan, record: record, directory: directory, gate: report)
+    }
+
+    /// The summary, the gate's lines and where the results are: a table on
+    /// stdout, or a JSON summary (collected) with the gate's lines on stderr.
+    private func show(_ run: RunArtifacts, outcome: RunOutcome, format: RunRequest.SummaryFormat, json: inout [String]) {
+        let gateText = [BaselineTable.render(run.gate), run.gate.lines].filter { !$0.isEmpty }.joined(separator: "\n")
+        switch format {
+        case .table:
+            output.line(SummaryReport.table(outcome.summary, server: outcome.server.version, deadlocks: run.record.deadlocks, record: run.record, timeseries: outcome.timeseries))
+            if !gateText.isEmpty { output.line(gateText) }
+            if let directory = run.directory { output.line("results: \(directory)/\n") }
+        case .json:
+            if let text = try? SummaryReport.json(outcome.summary, record: run.record, directory: run.directory) { json.append(text) }
+            if !gateText.isEmpty { output.writeError(gateText) }
+        }
+    }
+
+    /// `-P` lines on stderr, and a bar that redraws itself when stderr is a
+    /// terminal and the run has a known length.
+    private func configureProgress(_ options: inout LoadOptions, request: RunRequest) {
+        guard !request.quiet else { return }
+        let showBar = stderrIsTerminal && options.durationSeconds != nil
+        guard request.progressSeconds != nil || showBar else { return }
+        options.progressSeconds = showBar ? min(request.progressSeconds ?? 1, 1) : request.progressSeconds
+        let lineEvery = request.progressSeconds
+        let state = ProgressState()
+        let output = self.output
+        options.onProgress = { report in
+            var text = ""
+            if let lineEvery {
+                let (due, window, seconds) = state.accumulate(report, every: lineEvery)
+                // The tick after the deadline may come before the last interval is in: skip an empty line there.
+                let finalEmpty = report.window.attempts == 0 && report.plannedSeconds.map { report.elapsedSeconds >= $0 } == true
+                if due && !finalEmpty {
+                    text += (showBar ? "\r\u{1B}[K" : "") + ProgressLine.line(elapsedSeconds: report.elapsedSeconds, window: window, windowSeconds: seconds, waiting: report.lockWaits?.waiting) + "\n"
+                }
+            }
+            if showBar, let planned = report.plannedSeconds {
+                text += "\r\u{1B}[K" + ProgressLine.bar(elapsedSeconds: report.elapsedSeconds, plannedSeconds: planned, committed: report.committedSoFar, window: report.window, windowSeconds: report.windowSeconds)
+            }
+            output.writeError(text)
+        }
+    }
+}
+
+/// Accumulates progress reports between `-P` lines (the bar may tick faster).
+final class ProgressState: @unchecked Sendable {
+    // Only the run's coordinating thread calls `accumulate`, one report at a
+    // time (LoadRunner calls onProgress serially), so no lock is needed.
+    private var window = IntervalStats()
+    private var seconds = 0.0
+    private var lastLine = -Double.infinity
+
+    /// Adds `report`; says whether a line is due (every `every` seconds of
+    /// elapsed time) and, if so, hands over what accumulated since the last line.
+    func accumulate(_ report: ProgressReport, every: Double) -> (Bool, IntervalStats, Double) {
+        window.add(report.window)
+        seconds += report.windowSeconds
+        guard report.elapsedSeconds - lastLine >= every - 0.05 else { return (false, window, seconds) }
+        lastLine = report.elapsedSeconds
+        let taken = (true, window, seconds)
+        window.reset()
+        seconds = 0
+        return taken
+    }
+}
+
+/// The command line as run.json and comparisons record it.
+public enum CommandLineText {
+    /// The arguments joined for a shell, any password in them replaced by `****`.
+    public static func redacted(_ arguments: [String]) -> String {
+        arguments.map { argument in
+            let redacted = ConnectionString.redact(argument)
+            let plain = !redacted.isEmpty && redacted.allSatisfy { $0.isLetter || $0.isNumber || "-_./=:,@%+".contains($0) }
+            return plain ? redacted : "'" + redacted.replacingOccurrences(of: "'", with: "'\\''") + "'"
+        }.joined(separator: " ")
+    }
+}

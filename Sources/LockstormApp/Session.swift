@@ -1,0 +1,117 @@
+import Engine
+import Foundation
+import PostgresClient
+
+/// Where the database comes from: `--dsn`, else `DATABASE_URL`, else an
+/// embedded throwaway server (with `deadlock_timeout` lowered when asked).
+public struct DatabaseTarget: Sendable {
+    public var dsn: String?
+    public var deadlockTimeout: DeadlockTimeout?
+    public var environment: [String: String]
+
+    public init(dsn: String? = nil, deadlockTimeout: DeadlockTimeout? = nil, environment: [String: String] = ProcessInfo.processInfo.environment) {
+        self.dsn = dsn
+        self.deadlockTimeout = deadlockTimeout
+        self.environment = environment
+    }
+
+    /// The server the user named, if any.
+    public var external: ConnectionString? {
+        if let dsn, !dsn.isEmpty { return ConnectionString(dsn) }
+        if let url = environment["DATABASE_URL"], !url.isEmpty { return ConnectionString(url) }
+        return nil
+    }
+}
+
+/// The database a session runs against.
+public struct Database: Sendable {
+    public var dsn: ConnectionString
+    /// Whether lockstorm started it (and removes it when the session closes).
+    public var isEmbedded: Bool
+    /// For explore, replay and fuzz: how their sessions lower `deadlock_timeout` on a server not their own.
+    public var scenarioOptions = ScenarioRunOptions()
+}
+
+/// One command's run: the signal trap (first signal stops gracefully, a
+/// second exits at once after cleanup), the database it runs against and its
+/// cleanup, and the exit status a signal maps to.
+///
+/// Open one per command, `close()` it when done (a `defer`): the embedded
+/// server is stopped before the signal handlers go.
+public final class Session {
+    /// Set by the first SIGINT, SIGTERM or SIGHUP; the engine polls it.
+    public let stop = StopSignal()
+    public let output: any OutputSink
+    private var trap: SignalTrap?
+    private var servers: [EmbeddedServer] = []
+
+    /// Installs the trap; `onFirstSignal` says what the command does about it (printed as a note).
+    public init(output: any OutputSink, onFirstSignal: @escaping @Sendable (Int32) -> String) {
+        self.output = output
+        trap = SignalTrap(stop: stop) { signal in output.note(onFirstSignal(signal)) }
+    }
+
+    /// The first signal that arrived, if any.
+    public var firstSignal: Int32? { trap?.firstSignal }
+
+    /// "interrupted" for Ctrl-C, "terminated" for SIGTERM and SIGHUP.
+    public static func verb(forSignal signal: Int32) -> String { signal == SIGINT ? "interrupted" : "terminated" }
+
+    /// The exit status of a run a signal stopped: 130 for SIGINT, 143 for SIGTERM and SIGHUP.
+    public static func exitStatus(forSignal signal: Int32) -> ExitStatus { signal == SIGINT ? .interrupted : .terminated }
+
+    /// Throws the signal's exit status (with no message) when a signal stopped the session.
+    public func throwIfSignalled() throws {
+        if let signal = firstSignal { throw Failure(Self.exitStatus(forSignal: signal), "") }
+    }
+
+    /// Stops the embedded servers, then removes the signal handlers.
+    public func close() {
+        for server in servers.reversed() { server.stop() }
+        servers.removeAll()
+        trap = nil
+    }
+
+    deinit { close() }
+
+    /// The database for a load run: the user's, else an embedded server
+    /// with room for `clients` connections (plus lockstorm's own).
+    public func loadDatabase(_ target: DatabaseTarget, clients: Int) throws -> Database {
+        if let external = target.external {
+            if target.deadlockTimeout != nil {
+                output.note("--deadlock-timeout applies only to the embedded server; set deadlock_timeout on \(external) yourself")
+            }
+            return Database(dsn: external, isEmbedded: false)
+        }
+        output.note("starting an embedded PostgreSQL (max_connections \(clients + 10))…")
+        return try embedded(EmbeddedServerOptions(maxConnections: clients + 10, deadlockTimeoutMilliseconds: target.deadlockTimeout?.milliseconds))
+    }
+
+    /// The database for explore, replay and fuzz: the user's, whose sessions
+    /// are asked to lower `deadlock_timeout`, or an embedded server started with it lowered.
+    public func scenarioDatabase(_ target: DatabaseTarget, deadlockTimeoutMilliseconds: Int, connections: Int) throws -> Database {
+        if let external = target.external {
+            var database = Database(dsn: external, isEmbedded: false)
+            database.scenarioOptions.sessionDeadlockTimeoutMilliseconds = deadlockTimeoutMilliseconds
+            return database
+        }
+        output.note("starting an embedded PostgreSQL (deadlock_timeout \(deadlockTimeoutMilliseconds)ms)…")
+        return try embedded(EmbeddedServerOptions(maxConnections: connections + 10, deadlockTimeoutMilliseconds: deadlockTimeoutMilliseconds))
+    }
+
+    private func embedded(_ options: EmbeddedServerOptions) throws -> Database {
+        do {
+            let server = try EmbeddedServer.start(options)
+            servers.append(server)
+            return Database(dsn: server.dsn, isEmbedded: true)
+        } catch {
+            throw Failure(.runError, "lockstorm: cannot start the embedded server: \(error)")
+        }
+    }
+
+    /// Called by the main thread before it exits: once a second signal has
+    /// started the immediate exit, the handler owns the process's end.
+    public static func yieldToExitInProgress() {
+        SignalTrap.yieldToExitInProgress()
+    }
+}

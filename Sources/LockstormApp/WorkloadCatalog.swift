@@ -1,0 +1,69 @@
+import Foundation
+import LockstormCore
+
+/// `lockstorm validate` and `lockstorm list`: workload and scenario files
+/// without a database.
+public struct WorkloadCatalog {
+    public let output: any OutputSink
+
+    public init(output: any OutputSink = StandardOutput()) {
+        self.output = output
+    }
+
+    /// Checks each file, printing `ok` or every problem; exit 2 when any has one.
+    public func validate(_ names: [String]) throws {
+        var failed = false
+        for name in names {
+            do {
+                if ScenarioLoader.isScenarioFile(name) {
+                    let scenario = try ScenarioLoader.load(name)
+                    let count = Interleavings.count(stepCounts: scenario.stepCounts).map(String.init) ?? "too many"
+                    output.line("\(name): ok (scenario: \(scenario.sessions.count) session(s), \(count) interleavings)")
+                    continue
+                }
+                let (workload, _, _) = try WorkloadLoader.load(name)
+                let variants = workload.variants.isEmpty ? "no variants" : "variants: \(workload.variantNames.joined(separator: ", "))"
+                output.line("\(name): ok (\(workload.transactions.count) transaction(s), \(variants))")
+            } catch let failure as Failure {
+                failed = true
+                output.writeError(failure.message + "\n")
+            }
+        }
+        if failed { throw Failure(.usage, "") }
+    }
+
+    /// The shipped workloads, their variants (the default marked) and the shipped scenarios.
+    public func list() throws {
+        let directory = WorkloadLoader.shippedDirectory
+        let files = ((try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []).filter { $0.hasSuffix(".yaml") }.sorted()
+        guard !files.isEmpty else { throw Failure(.usage, "lockstorm: no workloads in \(directory.path)") }
+        var loaded: [(file: String, workload: Workload?)] = []
+        for file in files {
+            let path = directory.appendingPathComponent(file).path
+            loaded.append((file, (try? WorkloadLoader.load(path))?.0))
+        }
+        // Variant names in one column across every workload, the default marked.
+        let width = loaded.compactMap(\.workload).flatMap(\.variants).map { $0.name.count }.max() ?? 0
+        for (index, entry) in loaded.enumerated() {
+            if index > 0 { output.line() }
+            guard let workload = entry.workload else {
+                output.line("\(entry.file): invalid (run 'lockstorm validate \(directory.appendingPathComponent(entry.file).path)')")
+                continue
+            }
+            output.line("\(entry.file) — \(firstLine(workload.description))")
+            for variant in workload.variants {
+                let name = variant.name.padding(toLength: width, withPad: " ", startingAt: 0)
+                let marker = variant.name == workload.effectiveDefaultVariant ? "*" : " "
+                output.line("  \(marker) \(name)  \(firstLine(variant.description))")
+            }
+        }
+        output.line("\n* the default variant. Run one with: lockstorm run \(loaded.first?.file ?? "WORKLOAD.yaml") --variant NAME (or --all-variants)")
+        let scenarios = ((try? FileManager.default.contentsOfDirectory(atPath: directory.appendingPathComponent("scenarios").path)) ?? [])
+            .filter { $0.hasSuffix(".yaml") }.map { String($0.dropLast(5)) }.sorted()
+        if !scenarios.isEmpty { output.line("scenarios (lockstorm explore NAME): \(scenarios.joined(separator: ", "))") }
+    }
+
+    private func firstLine(_ text: String) -> String {
+        text.split(separator: "\n").first.map { String($0).trimmingCharacters(in: .whitespaces) } ?? ""
+    }
+}

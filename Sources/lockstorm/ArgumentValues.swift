@@ -1,0 +1,23 @@
+import ArgumentParser
+import LockstormApp
+
+// The application layer does not depend on the argument parser: its value
+// types are made parseable here, where the flags are declared. Each parses
+// once, when the arguments are; a value it refuses is a usage error (exit 2)
+// that names the flag and shows its help.
+
+extension TimeSpan: ExpressibleByArgument {
+    public init?(argument: String) { self.init(parsing: argument) }
+
+    public var defaultValueDescription: String { text }
+}
+
+extension DeadlockTimeout: ExpressibleByArgument {
+    public init?(argument: String) { self.init(parsing: argument) }
+}
+
+extension ParameterOverride: ExpressibleByArgument {
+    public init?(argument: String) { self.init(parsing: argument) }
+}
+
+extension RunRequest.SummaryFormat: ExpressibleByArgument {}

@@ -1,0 +1,369 @@
+import Foundation
+import Testing
+@testable import LockstormCore
+@testable import Reports
+
+/// Every result file written from a model and read back gives the model's
+/// typed values (numbers as the file rounds them), and run.json files of
+/// older versions still load.
+@Suite struct ResultSchemaRoundTripTests {
+    /// Two transaction types with spread latencies, every error class, retries, and text that needs quoting.
+    static func summary() -> RunSummary {
+        var stats = RunStats(transactionCount: 2)
+        for index in 0..<500 { stats.transactions[0].recordCommit(latencyNanoseconds: UInt64(1_000_000 + index * 7_919)) }
+        for index in 0..<37 { stats.transactions[1].recordCommit(latencyNanoseconds: UInt64(250_000 + index * 123_457)) }
+        for (index, errorClass) in ErrorClass.allCases.enumerated() {
+            for _ in 0...index { stats.transactions[index % 2].recordFailure(errorClass) }
+        }
+        stats.transactions[0].retries = 3
+        stats.errors["40P01"] = ErrorRecord(sqlState: "40P01", errorClass: .deadlock, count: 1, sampleMessage: "deadlock detected", sampleDetail: "Process 1 waits for ShareLock; blocked by process 2.\nProcess 2 waits, \"too\".")
+        stats.errors["55P03"] = ErrorRecord(sqlState: "55P03", errorClass: .lockNotAvailable, count: 2, sampleMessage: "could not obtain lock on row in relation \"accounts\"")
+        return RunSummary(
+            workload: "transfers, \"quoted\"", variant: "unordered", clients: 16, threads: 2, durationSeconds: 9.876_543_21, seed: 42,
+            transactionNames: ["transfer", "audit,read"], stats: stats,
+            invariants: [InvariantResult(name: "money is conserved", expected: .int(100), actual: "99")], partial: false)
+    }
+
+    @Test func summaryCSVReadsBackAsTheRowsRecordedValues() throws {
+        let summary = Self.summary()
+        let files = try ResultFiles.parse(summary: SummaryReport.csv(summary))
+        #expect(files.summary.count == summary.rows.count)
+        for (line, row) in zip(files.summary, summary.rows) {
+            #expect(line.values == row.recordedValues, "\(row.transaction)")
+            #expect(Set(line.values.keys) == Set(SummaryColumn.allCases))
+        }
+        #expect(files.summary.last?.isTotal == true)
+        #expect(files.summary[1].transaction == "audit,read")
+        #expect(files.summary[0].workload == "transfers, \"quoted\"")
+        #expect(files.summary[0].invariantFailures == 1)
+        // What the checks see is what a baseline read back from the file gives.
+        #expect(BaselineFiles.sample(files) == MetricSample(summary))
+    }
+
+    @Test func metricsAreTypedValuesRoundedAsTheFileRecordsThem() throws {
+        let summary = Self.summary()
+        let total = try #require(summary.rows.last)
+        let sample = MetricSample(summary)
+        let tps = try #require(MetricCatalogue.metric(named: "tps"))
+        let p99 = try #require(MetricCatalogue.metric(named: "p99_ms"))
+        #expect(sample.value(MetricReference(transaction: nil, metric: tps)) == Format.rounded(total.tps, digits: 2))
+        #expect(sample.value(MetricReference(transaction: nil, metric: tps)) == Double(Format.fixed(total.tps, digits: 2)))
+        #expect(sample.value(MetricReference(transaction: "transfer", metric: p99)) == Double(Format.fixed(summary.rows[0].latencyMilliseconds(99), digits: 3)))
+    }
+
+    @Test func roundingWithoutTextMatchesParsingTheFormattedText() {
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<20_000 {
+            let value = Double.random(in: -1e7...1e7, using: &generator) / Double([1, 7, 1_000, 3_333][Int.random(in: 0..<4, using: &generator)])
+            for digits in 0...4 {
+                #expect(Format.rounded(value, digits: digits) == Double(Format.fixed(value, digits: digits)), "\(value) to \(digits)")
+            }
+        }
+        for value in [0.0005, 0.0015, 2.675, 1.005, -0.0004, 1e15 + 0.5, 0.125, 5002.0] {
+            #expect(Format.rounded(value, digits: 3) == Double(Format.fixed(value, digits: 3)), "\(value)")
+        }
+    }
+
+    @Test func timeseriesCSVReadsBack() throws {
+        var rows: [TimeseriesRow] = []
+        for interval in 0..<4 {
+            var stats = IntervalStats()
+            stats.attempts = 10 + interval
+            stats.committed = 8 + interval
+            stats.failed = 2
+            stats.retries = 1
+            stats.errorCounts[ErrorClass.allCases[interval].rawValue] = 2
+            for micros in [1_200, 3_400, 88_000] { stats.latency.record(UInt64(micros * (interval + 1))) }
+            var row = TimeseriesRow(interval: interval, startSeconds: Double(interval), endSeconds: interval == 3 ? 3.333_7 : Double(interval + 1), stats: stats)
+            if interval != 2 {
+                var waits = LockWaitSummary()
+                waits.samples = 5
+                waits.waitingSum = 7
+                waits.waitingMax = 3
+                waits.longestChain = 2
+                waits.longestWaitMilliseconds = 12.34
+                row.lockWaits = waits
+            }
+            rows.append(row)
+        }
+        let files = try ResultFiles.parse(summary: SummaryReport.csv(Self.summary()), timeseries: CSV.document(header: TimeseriesRow.columns, rows: rows.map(\.values)))
+        let lines = try #require(files.timeseries)
+        #expect(lines.count == rows.count)
+        for (line, row) in zip(lines, rows) {
+            #expect(line.interval == row.interval)
+            #expect(line.startSeconds == Format.rounded(row.startSeconds, digits: 3))
+            #expect(line.endSeconds == Format.rounded(row.endSeconds, digits: 3))
+            #expect(line.tps == Format.rounded(row.tps, digits: 2))
+            #expect(line.attempts == row.attempts)
+            #expect(line.committed == row.committed)
+            #expect(line.failed == row.failed)
+            #expect(line.retries == row.retries)
+            #expect(line.errorCounts == Dictionary(uniqueKeysWithValues: ErrorClass.allCases.map { ($0, row.count($0)) }))
+            #expect(line.p50Milliseconds == Format.rounded(row.p50Milliseconds, digits: 3))
+            #expect(line.p99Milliseconds == Format.rounded(row.p99Milliseconds, digits: 3))
+            #expect(line.waitingMean == row.lockWaits.map { Format.rounded($0.waitingMean, digits: 2) })
+            #expect(line.waitingMax == row.lockWaits?.waitingMax)
+            #expect(line.longestChain == row.lockWaits?.longestChain)
+        }
+    }
+
+    @Test func latencyCSVReadsBack() throws {
+        let summary = Self.summary()
+        var spectrum: [[String]] = []
+        for row in summary.rows { spectrum += LatencySpectrum.rows(transaction: row.transaction, statistics: row.latency) }
+        let files = try ResultFiles.parse(summary: SummaryReport.csv(summary), latency: CSV.document(header: LatencySpectrum.columns, rows: spectrum))
+        let points = try #require(files.latency)
+        #expect(points.count == summary.rows.count * LatencySpectrum.percentiles.count)
+        for row in summary.rows {
+            let mine = points.filter { $0.transaction == row.transaction }
+            #expect(mine.map(\.percentile) == LatencySpectrum.percentiles.map { Format.rounded($0, digits: 2) })
+            for point in mine {
+                let micros: UInt64 = switch point.percentile {
+                case 0: row.latency.min
+                case 100: row.latency.max
+                default: row.latency.valueAtPercentile(point.percentile)
+                }
+                #expect(point.latencyMilliseconds == Format.rounded(Double(micros) / 1_000, digits: 3))
+                #expect(point.count.map(UInt64.init) == UInt64(row.latency.countAtOrBelow(micros)))
+            }
+            #expect(mine.last?.latencyMilliseconds == Format.rounded(row.maxMilliseconds, digits: 3))
+        }
+    }
+
+    @Test func errorsCSVReadsBack() throws {
+        let summary = Self.summary()
+        let files = try ResultFiles.parse(summary: SummaryReport.csv(summary), errors: CSV.document(header: ErrorTable.columns, rows: ErrorTable.rows(summary)))
+        let lines = try #require(files.errors)
+        #expect(lines.count == summary.errorsByFrequency.count)
+        for (line, record) in zip(lines, summary.errorsByFrequency) {
+            #expect(line.sqlState == record.sqlState)
+            #expect(line.errorClass == record.errorClass)
+            #expect(line.count == record.count)
+            #expect(line.sampleMessage == record.sampleMessage)
+            #expect(line.sampleDetail == (record.sampleDetail ?? ""))
+        }
+    }
+
+    @Test func deadlocksCSVReadsBack() throws {
+        let signature = DeadlockSignature(participants: [
+            .init(template: "transfer", step: 2, lockKind: "transaction", mode: "ShareLock"),
+            .init(template: "transfer", step: 0, lockKind: "tuple", mode: "ExclusiveLock"),
+        ])
+        let participants = [
+            CycleParticipant(pid: 11, template: "transfer", step: 2, sql: "UPDATE accounts SET balance = balance + $1 WHERE id = $2", parameters: ["7", "80"], parameterNames: ["amount", "dst"], waitsFor: "ShareLock on transaction"),
+            CycleParticipant(pid: 12, template: "transfer", step: 0, sql: "UPDATE a, b", parameters: ["1", nil], waitsFor: "ExclusiveLock on tuple"),
+        ]
+        let cycles = [
+            CycleRecord(signature: signature, count: 36, firstSeenSeconds: 0.123_456, sampleDetail: "Process 11 waits for ShareLock.\nProcess 12 waits, \"too\".", sampleParticipants: participants),
+            CycleRecord(signature: DeadlockSignature(participants: Array(signature.participants.reversed())), count: 1, firstSeenSeconds: 4, sampleDetail: "", sampleParticipants: []),
+        ]
+        let directory = try Self.directory([
+            ResultFiles.summaryFile: SummaryReport.csv(Self.summary()),
+            ResultFiles.deadlocksFile: CSV.document(header: DeadlockTable.columns, rows: DeadlockTable.rows(cycles)),
+        ])
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let files = try ResultFiles.load(directory: directory)
+        let lines = try #require(files.deadlocks)
+        #expect(lines.count == cycles.count)
+        for (line, record) in zip(lines, cycles) {
+            #expect(line.signature == record.signature.text)
+            #expect(line.count == record.count)
+            #expect(line.cycleLength == record.signature.participants.count)
+            #expect(line.summary == record.signature.summary)
+            #expect(line.sampleParticipants == record.sampleParticipants.map(\.label).joined(separator: " -> "))
+            #expect(line.firstSeenSeconds == Format.rounded(record.firstSeenSeconds, digits: 3))
+        }
+    }
+
+    // MARK: run.json
+
+    static func record(schedule: Bool, lost: Int) -> RunRecord {
+        var summary = summary()
+        summary.separateBegin = true
+        summary.invariants[0].during = DuringCheck(checks: 12, failures: 1, firstFailureSeconds: 1.25, firstFailureValue: "99")
+        var scheduleStats = ScheduleStats()
+        scheduleStats.scheduled = 1_000
+        scheduleStats.skipped = 3
+        scheduleStats.unstarted = 2
+        for micros in [150, 900, 12_000] { scheduleStats.lag.record(UInt64(micros)) }
+        return RunRecord(
+            version: "0.1.0", commandLine: "lockstorm run transfers -R 100 -L 50 --dsn 'postgresql://u:****@h/db'",
+            workload: .init(name: "transfers", file: "workloads/transfers.yaml", sha256: String(repeating: "ab", count: 32)),
+            variant: "unordered",
+            parameters: [("accounts", .int(100)), ("skew", .double(0.8)), ("label", .string("a \"b\"")), ("on", .bool(true)), ("none", .null)],
+            summary: summary, requestedDurationSeconds: 10, transactionsPerClient: nil, warmupSeconds: 2,
+            schedule: schedule ? RunRecord.Schedule(rate: 100, latencyLimitMilliseconds: 50, stats: scheduleStats) : nil,
+            connections: RunRecord.Connections(lost: lost, reconnected: lost), intervalSeconds: 0.5,
+            startedAt: Date(timeIntervalSince1970: 1_795_459_512.004), endedAt: Date(timeIntervalSince1970: 1_795_459_522.512),
+            server: .init(version: "17.2", settings: ["deadlock_timeout": "100ms", "max_connections": "26"]),
+            serverDeadlocksDelta: 4, peakRSSBytes: 50_593_792)
+    }
+
+    @Test(arguments: [false, true]) func runJSONReadsBackAsTheRecord(schedule: Bool) throws {
+        let record = Self.record(schedule: schedule, lost: schedule ? 3 : 0)
+        let text = try record.json()
+        let decoded = try RunRecord.decode(text)
+        #expect(decoded == record)
+        #expect(try decoded.json() == text, "encoding what was decoded gives the same bytes")
+        let files = try ResultFiles.parse(summary: SummaryReport.csv(Self.summary()), run: text)
+        #expect(files.run == record)
+        #expect(files.run?.schedule?.scheduled == (schedule ? 1_000 : nil))
+        #expect(files.run?.invariants?.first?.during?.firstFailureSeconds == 1.25)
+    }
+
+    static let examples: [URL] = {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let folder = root.appendingPathComponent("results/examples")
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []
+        return names.sorted().map { folder.appendingPathComponent($0) }.filter { FileManager.default.fileExists(atPath: $0.appendingPathComponent("run.json").path) }
+    }()
+
+    @Test func theExamplesRunJSONDecodesAndEncodesToTheSameBytes() throws {
+        #expect(Self.examples.count >= 2)
+        for directory in Self.examples {
+            let text = try String(contentsOf: directory.appendingPathComponent("run.json"), encoding: .utf8)
+            let record = try RunRecord.decode(text)
+            #expect(record.schemaVersion == 1)
+            #expect(record.workloadName == "transfers")
+            #expect(record.seed == 42)
+            #expect(record.begin == nil, "written before BEGIN's mode was recorded")
+            #expect(record.connections == RunRecord.Connections(lost: 0, reconnected: 0))
+            #expect(try record.json() == text, "\(directory.lastPathComponent)")
+        }
+    }
+
+    @Test func theExampleDirectoriesLoadAndTheirSummaryMatchesRunJSON() throws {
+        for directory in Self.examples {
+            let files = try ResultFiles.load(directory: directory)
+            let total = try #require(files.summary.last)
+            #expect(total.isTotal)
+            #expect(total.clients == files.run?.clients)
+            #expect(total.durationSeconds == files.run?.measuredDurationSeconds)
+            #expect(total.count(.deadlocks) == files.run?.deadlocks?.client)
+            #expect(files.timeseries?.isEmpty == false)
+            #expect(files.latency?.isEmpty == false)
+            #expect(files.deadlocks != nil)
+        }
+    }
+
+    @Test func aRecordWithScheduleAndLostConnectionsShowsTheirLinesInTheReport() throws {
+        let record = Self.record(schedule: true, lost: 3)
+        let html = HTMLReport.render(try ResultFiles.parse(summary: SummaryReport.csv(Self.summary()), run: try record.json()))
+        let schedule = try #require(record.schedule?.line)
+        let connections = try #require(record.connections?.line)
+        #expect(schedule.hasPrefix("schedule (-R 100.0 tx/s): 1000 starts scheduled, 995 started, 3 skipped as later than 50.0 ms (-L), 2 not started when the run ended; start lag mean"))
+        #expect(connections == "connections: 3 broke during the run (counted as connection errors), 3 reopened")
+        #expect(html.contains("<p class=\"check\" id=\"schedule\">\(HTMLText.escape(schedule))</p>"))
+        #expect(html.contains("<p class=\"check\" id=\"connections\">\(HTMLText.escape(connections))</p>"))
+        let table = SummaryReport.table(Self.summary(), deadlocks: record.deadlocks, record: record)
+        #expect(table.contains("\n" + schedule + "\n"))
+        #expect(table.contains("\n" + connections + "\n"))
+        let quiet = HTMLReport.render(try ResultFiles.parse(summary: SummaryReport.csv(Self.summary()), run: try Self.record(schedule: false, lost: 0).json()))
+        #expect(!quiet.contains("id=\"schedule\""))
+        #expect(!quiet.contains("id=\"connections\""))
+    }
+
+    /// Writes `files` into a fresh temporary directory.
+    static func directory(_ files: [String: String]) throws -> URL {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("lockstorm-schema-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        for (name, text) in files { try Data(text.utf8).write(to: directory.appendingPathComponent(name)) }
+        return directory
+    }
+}
+
+extension ResultSchemaRoundTripTests {
+    @Test func theExamplesReportHTMLRendersAsStored() throws {
+        for directory in Self.examples {
+            let stored = try String(contentsOf: directory.appendingPathComponent(HTMLReport.fileName), encoding: .utf8)
+            let rendered = HTMLReport.render(try ResultFiles.load(directory: directory))
+            #expect(rendered == stored, "\(directory.lastPathComponent)")
+        }
+    }
+}
+
+/// The result-file docs list what the schema defines, no more and no less.
+@Suite struct ResultSchemaDocsTests {
+    static let readme: String = {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        return (try? String(contentsOf: root.appendingPathComponent("results/README.md"), encoding: .utf8)) ?? ""
+    }()
+
+    static func section(_ title: String) -> String {
+        guard let start = readme.range(of: "## \(title)\n") else { return "" }
+        let rest = readme[start.upperBound...]
+        return String(rest[..<(rest.range(of: "\n## ")?.lowerBound ?? rest.endIndex)])
+    }
+
+    @Test func theSummaryTableIsSummaryColumnsDocs() {
+        let table = SummaryColumn.allCases.map { "| `\($0.name)` | \($0.doc) |" }.joined(separator: "\n")
+        #expect(Self.section("summary.csv").contains("| column | meaning |\n| --- | --- |\n" + table + "\n"))
+    }
+
+    @Test func everyRunJSONKeyIsDocumented() throws {
+        let record = ResultSchemaRoundTripTests.record(schedule: true, lost: 1)
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(try record.json().utf8)) as? [String: Any])
+        let section = Self.section("run.json")
+        #expect(!section.isEmpty)
+        for key in object.keys { #expect(section.contains("`\(key)`"), "run.json key \(key) is not in results/README.md") }
+        for key in ["server_delta", "latency_limit_ms", "lag_mean_ms", "lag_p99_ms", "lag_max_ms", "first_failure_seconds", "first_failure_value"] {
+            #expect(section.contains("`\(key)`"), "\(key)")
+        }
+    }
+
+    @Test func everyMetricNameListedElsewhereIsInTheCatalogue() {
+        for name in MetricCatalogue.headline + ComparisonTable.metrics { #expect(MetricCatalogue.metric(named: name) != nil, "\(name)") }
+        for column in SummaryColumn.allCases {
+            guard let metric = column.metric else { continue }
+            #expect(MetricCatalogue.metric(named: metric.name) != nil, "\(column.name)")
+        }
+        #expect(Set(MetricCatalogue.names).count == MetricCatalogue.names.count)
+    }
+
+    @Test func everyColumnMetricIsInTheCIGuide() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let guide = try String(contentsOf: root.appendingPathComponent("docs/ci.md"), encoding: .utf8)
+        for column in SummaryColumn.allCases {
+            guard let metric = column.metric else { continue }
+            #expect(guide.contains("`\(metric.name)`"), "\(metric.name) is not in docs/ci.md")
+        }
+    }
+}
+
+extension ResultSchemaRoundTripTests {
+    /// `--format json` before the schema was typed: each CSV cell parsed back from its text.
+    static func jsonFromText(_ summary: RunSummary, record: RunRecord, directory: String?) throws -> String {
+        let rows: [[String: JSONScalar]] = summary.rows.map { row in
+            var object: [String: JSONScalar] = [:]
+            for (column, value) in zip(SummaryRow.columns, row.values) {
+                if let int = Int64(value) { object[column] = .int(int) } else if let double = Double(value), column != "variant", column != "transaction", column != "workload" { object[column] = .double(double) } else { object[column] = .string(value) }
+            }
+            return object
+        }
+        let errors: [[String: JSONScalar]] = summary.errorsByFrequency.map {
+            ["sqlstate": .string($0.sqlState), "class": .string($0.errorClass.columnName), "count": .int(Int64($0.count)), "sample_message": .string($0.sampleMessage)]
+        }
+        struct Document: Encodable {
+            var run: RunRecord
+            var resultDirectory: String?
+            var summary: [[String: JSONScalar]]
+            var errors: [[String: JSONScalar]]
+            enum CodingKeys: String, CodingKey {
+                case run
+                case resultDirectory = "result_directory"
+                case summary, errors
+            }
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        return String(decoding: try encoder.encode(Document(run: record, resultDirectory: directory, summary: rows, errors: errors)), as: UTF8.self)
+    }
+
+    @Test func theJSONSummaryIsByteIdenticalToParsingTheCSVText() throws {
+        let summary = Self.summary()
+        let record = Self.record(schedule: true, lost: 2)
+        let typed = try SummaryReport.json(summary, record: record, directory: "results/x")
+        #expect(typed == (try Self.jsonFromText(summary, record: record, directory: "results/x")))
+        #expect(typed.contains("\"lat_p99_ms\" : "))
+    }
+}
