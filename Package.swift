@@ -46,12 +46,7 @@ let package = Package(
         .target(name: "CEventPoll"),
         .target(
             name: "Engine",
-            dependencies: ["PostgresClient", "LockstormCore", "CEventPoll"],
-            // The event loop touches its clients' state on every statement; the
-            // run-time exclusivity checks of those accesses were ~8% of its
-            // instructions per transaction (callgrind, bench/README.md). The
-            // compile-time checks stay.
-            swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]
+            dependencies: ["PostgresClient", "LockstormCore", "CEventPoll"]
         ),
         .target(
             name: "Reports",

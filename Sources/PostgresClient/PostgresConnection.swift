@@ -54,7 +54,6 @@ public final class PostgresConnection {
 
     deinit {
         PQfinish(handle)
-        parameters.deallocate()
     }
 
     /// Whether the connection is still usable.
@@ -496,8 +495,8 @@ private func withCStringArray<R>(_ strings: [String], _ body: (UnsafePointer<Uns
 /// statement to statement (a connection's own, or one a thread shares among
 /// its connections): one byte buffer holds all values (each NUL-terminated),
 /// one array points into it (`nil`: SQL NULL). They grow as needed and are
-/// freed by `deallocate`, which the owner calls once.
-public struct ParameterBuffer {
+/// freed when the buffer goes: it cannot be copied, so exactly once.
+public struct ParameterBuffer: ~Copyable {
     private var bytes: UnsafeMutablePointer<CChar>?
     private var byteCapacity = 0
     private var pointers: UnsafeMutablePointer<UnsafePointer<CChar>?>?
@@ -557,7 +556,7 @@ public struct ParameterBuffer {
         byteCapacity = capacity
     }
 
-    public func deallocate() {
+    deinit {
         bytes?.deallocate()
         pointers?.deallocate()
         offsets?.deallocate()
