@@ -178,8 +178,10 @@ public enum MetricCatalogue {
                 guard let attempts = row[.attempts], let count = row[column] else { return nil }
                 return attempts > 0 ? count / attempts : 0
             }
-            metrics.append(Metric("\(stem)_rate", unit: "", better: .lower, digits: 4, "\(stem) / attempts (0–1)", compute: rate))
-            metrics.append(Metric("\(stem)_per_1k", unit: "/1k", better: .lower, digits: 3, "\(stem) per 1,000 attempts", compute: { rate($0).map { $0 * 1_000 } }))
+            // Rolling back on purpose and finding nothing to do are outcomes, not faults: no direction.
+            let better: Metric.Better = column == .rolledBack || column == .endedEarly ? .neither : .lower
+            metrics.append(Metric("\(stem)_rate", unit: "", better: better, digits: 4, "\(stem) / attempts (0–1)", compute: rate))
+            metrics.append(Metric("\(stem)_per_1k", unit: "/1k", better: better, digits: 3, "\(stem) per 1,000 attempts", compute: { rate($0).map { $0 * 1_000 } }))
         }
         plain(.invariantFailures)
         return metrics
