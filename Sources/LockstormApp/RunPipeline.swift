@@ -251,7 +251,7 @@ public struct RunPipeline {
             if !gateText.isEmpty { output.line(gateText) }
             if let directory = run.directory { output.line("results: \(directory)/\n") }
         case .json:
-            if let text = try? SummaryReport.json(outcome.summary, record: run.record, directory: run.directory) { json.append(text) }
+            if let text = try? SummaryReport.json(outcome.summary, record: run.record, directory: run.directory, timeseries: outcome.timeseries) { json.append(text) }
             if !gateText.isEmpty { output.writeError(gateText) }
         }
     }
