@@ -33,7 +33,7 @@ public struct GateSettings: Sendable {
         var limits: [RegressionLimit] = []
         if let maxRegression {
             do {
-                limits = try RegressionLimit.parseList(maxRegression, transactions: workload.transactions.map(\.name))
+                limits = try RegressionLimit.parseList(maxRegression, transactions: workload.transactions.map(\.name), counters: workload.counterNames)
             } catch {
                 throw Failure(.usage, "lockstorm: --max-regression: \(error.message)\n\(error.pointer())")
             }

@@ -269,7 +269,7 @@ public enum HTMLReport {
             html += "<p class=\"check\" id=\"outcomes\">\(e(line)).</p>\n"
         }
         if let units = run?.orderedUnits, !units.isEmpty {
-            let line = SummaryReport.unitsLine(units.map { ($0.name, $0.units.total, $0.units.perSecond) }) ?? ""
+            let line = "units of work: " + units.map { "\($0.name) \(HTMLText.count($0.units.total)) (\(HTMLText.decimal($0.units.perSecond, digits: 1))/s)" }.joined(separator: ", ")
             html += "<p class=\"check\" id=\"units\">\(e(line))</p>\n"
         }
         let statement = timeseries?.compactMap(\.longestStatementWaitMilliseconds).max()

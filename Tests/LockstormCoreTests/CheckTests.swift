@@ -357,3 +357,12 @@ import Testing
         #expect(sample.row("work")?["jobs"] == 7)
     }
 }
+
+extension OutcomeAndUnitMetricTests {
+    @Test("a regression limit can gate a counter's rate, and the queue workload's counters are known before it runs")
+    func regressionLimitOnUnits() throws {
+        let limits = try RegressionLimit.parseList("jobs_per_s=10%", transactions: ["work"], counters: ["jobs"])
+        #expect(limits.map(\.reference.description) == ["jobs_per_s"])
+        #expect(throws: CheckError.self) { try RegressionLimit.parseList("jobs_per_s=10%", transactions: ["work"]) }
+    }
+}

@@ -432,3 +432,77 @@ extension ResultSchemaRoundTripTests {
         #expect(typed.contains("\"lat_p99_ms\" : "))
     }
 }
+
+/// Schema version 2 in report.html, `--format json` and comparison.csv.
+@Suite struct SchemaVersion2OutputsTests {
+    @Test func reportHTMLShowsOutcomesUnitsWaitsAndCoverage() throws {
+        let summary = ResultSchemaRoundTripTests.summary()
+        let record = ResultSchemaRoundTripTests.record(schedule: false, lost: 0)
+        var waits = LockWaitSummary()
+        waits.samples = 3
+        waits.longestWaitMilliseconds = 45
+        waits.longestStatementWaitMilliseconds = 1_500
+        var row = TimeseriesRow(interval: 0, startSeconds: 0, endSeconds: 1, stats: IntervalStats())
+        row.lockWaits = waits
+        let counters = summary.counterNames
+        let series = CSV.document(header: TimeseriesRow.columns(counterNames: counters), rows: [row.values(counters: counters.count)])
+        let html = HTMLReport.render(try ResultFiles.parse(summary: SummaryReport.csv(summary), timeseries: series, run: try record.json()))
+        #expect(html.contains("<th scope=\"col\" class=\"num\">rolled back</th>"))
+        #expect(html.contains("<th scope=\"colgroup\" colspan=\"4\">units of work</th>"))
+        #expect(html.contains("<th scope=\"col\" class=\"num\">jobs/s</th>"))
+        #expect(html.contains("attempts = committed + rolled back + ended early + failed"))
+        #expect(html.contains("id=\"outcomes\">Attempts: "))
+        #expect(html.contains("id=\"units\">units of work: jobs 1\u{202F}234 (124.9/s), rows_moved 8 (0.8/s)</p>"))
+        #expect(html.contains("id=\"longest-wait\">Longest wait on locks: 1\u{202F}500.0 ms (one statement, across every lock it queued behind); longest single lock wait 45.0 ms.</p>"))
+        #expect(html.contains("id=\"lock-sampling\">Lock-wait sampling: 25 of 61 samples: the sampler lost its connection 2 times"))
+        #expect(html.contains(">PASS*<") == false, "the invariant failed: FAIL, not PASS*")
+    }
+
+    @Test func aPassingDuringInvariantWithAGapIsPassStarInTheReport() throws {
+        var record = RunRecord()
+        record.invariants = [RunRecord.InvariantOutcome(name: "i", expected: "0", actual: "0", passed: true, during: .init(checks: 8, failures: 0, due: 12, reconnects: 1))]
+        let html = HTMLReport.render(try ResultFiles.parse(summary: SummaryReport.csv(ResultSchemaRoundTripTests.summary()), run: try record.json()))
+        #expect(html.contains(">PASS*</span>"))
+        #expect(html.contains("* during the run: 8 of 12 checks: its monitor lost its connection 1 time: not watched the whole run"))
+    }
+
+    @Test func theJSONSummaryHasUnitColumnsAndLockWaits() throws {
+        let summary = ResultSchemaRoundTripTests.summary()
+        let record = ResultSchemaRoundTripTests.record(schedule: false, lost: 0)
+        var waits = LockWaitSummary()
+        waits.samples = 4
+        waits.longestWaitMilliseconds = 45
+        waits.longestStatementWaitMilliseconds = 1_500.04
+        var row = TimeseriesRow(interval: 0, startSeconds: 0, endSeconds: 1, stats: IntervalStats())
+        row.lockWaits = waits
+        let text = try SummaryReport.json(summary, record: record, directory: nil, timeseries: [row])
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
+        let rows = try #require(object["summary"] as? [[String: Any]])
+        #expect((rows.last?["jobs"] as? NSNumber)?.intValue == 1_234)
+        #expect((rows.last?["unexpected_errors"] as? NSNumber)?.intValue == 2)
+        let lockWaits = try #require(object["lock_waits"] as? [String: Any])
+        #expect((lockWaits["longest_statement_wait_ms"] as? NSNumber)?.doubleValue == 1_500)
+        #expect((lockWaits["longest_wait_ms"] as? NSNumber)?.doubleValue == 45)
+        let run = try #require(object["run"] as? [String: Any])
+        #expect(run["outcomes"] != nil && run["units"] != nil && run["lock_sampling"] != nil)
+        #expect(!(try SummaryReport.json(summary, record: record, directory: nil)).contains("lock_waits"))
+    }
+
+    @Test func comparisonCSVLeadsWithTheUnitRateAndHasTheWindow() throws {
+        let run = MetricSample(ResultSchemaRoundTripTests.summary())
+        let cell = ComparisonCell(variant: "skip-locked", point: [SweepValue(name: "clients", value: "4")], runs: [run], invariantsHeld: [true])
+        let csv = ComparisonReport.csv([cell], sweeps: [Sweep(name: "clients", values: ["4"])], counters: ["jobs"])
+        let lines = csv.split(separator: "\n")
+        #expect(lines[0].hasPrefix("variant,clients,runs,duration_s,jobs_per_s,jobs_per_s_min,jobs_per_s_max,jobs,jobs_min,jobs_max,tps,"))
+        #expect(lines[1].hasPrefix("skip-locked,4,1,9.877,124.94,124.94,124.94,1234.00,1234.00,1234.00,"))
+        let info = ComparisonInfo(
+            workload: "queue", variants: ["skip-locked"], sweeps: [Sweep(name: "clients", values: ["4"])], repeats: 1, length: "2 s", server: nil, commandLine: "",
+            partial: false, counters: ["jobs"])
+        let table = ComparisonReport.table([cell], info: info)
+        let header = try #require(table.split(separator: "\n").first { $0.hasPrefix("clients") })
+        let columns = header.split(separator: " ")
+        #expect(Array(columns.prefix(4)) == ["clients", "variant", "jobs/s", "tps"])
+        #expect(table.contains("skip-locked   124.9  54.4"))
+        #expect(ComparisonReport.html([cell], info: info).contains("id=\"chart-jobs-per-s\""))
+    }
+}
