@@ -1,5 +1,5 @@
 # The two commands of the README's quick start, and their parts.
-.PHONY: deps build demo test unit clean
+.PHONY: deps build demo test unit instructions instructions-baseline tsan clean
 
 deps:
 	@scripts/install-deps.sh
@@ -19,5 +19,20 @@ test: deps
 unit:
 	LOCKSTORM_SKIP_DB_TESTS=1 swift test
 
+# The speed contract: instructions per transaction (callgrind) may not rise
+# more than 5% above bench/instructions.baseline (needs valgrind; release
+# build in .build-bench). See docs/architecture.md.
+instructions: deps
+	bench/instructions-gate.sh
+
+# Measures again (median of 3) and records the figures as the new baseline.
+instructions-baseline: deps
+	bench/instructions-gate.sh --record
+
+# The session board's racing seqlock tests under ThreadSanitizer, built in a
+# folder of their own so the normal build stays valid.
+tsan: deps
+	swift test --sanitize=thread --scratch-path .build-tsan --filter SessionBoard
+
 clean:
-	rm -rf .build
+	rm -rf .build .build-bench .build-tsan

@@ -1,6 +1,7 @@
 import Engine
 import Foundation
 import LockstormCore
+import PostgresClient
 import Testing
 import TestSupport
 
@@ -58,6 +59,42 @@ struct ShippedWorkloadTests {
         expectAllPass(summary)
         #expect(stats(summary, "reap").committed > 0, "the reaper never ran: \(describe(summary))")
         #expect(summary.stats.total.failed == 0, "\(describe(summary))")
+    }
+
+    // MARK: checkout.yaml
+
+    /// 8 clients on 20 products with little stock, so carts share products
+    /// and some run out; the tables are kept to count the orders.
+    private func checkout(_ variant: String) throws -> (RunSummary, orders: Int) {
+        let summary = try run("checkout.yaml", variant, ["initial_stock": 30, "restock": 10], clients: 8, seconds: 3, keepData: true)
+        let server = try #require(SharedServer.current)
+        let connection = try PostgresConnection(dsn: server.dsn)
+        let orders = try #require(Int(try connection.execute("SELECT count(*) FROM orders").scalar ?? ""))
+        return (summary, orders)
+    }
+
+    @Test("checkout cart-order: carts taking products in cart order deadlock; stock conserved; committed == orders")
+    func checkoutCartOrder() throws {
+        let (summary, orders) = try checkout("cart-order")
+        expectAllPass(summary)
+        let checkout = stats(summary, "checkout")
+        #expect(checkout.count(.deadlock) > 0, "\(describe(summary))")
+        #expect(checkout.committed == orders, "\(describe(summary))")
+        #expect(checkout.unexpectedErrors == 0, "\(describe(summary))")
+    }
+
+    @Test("checkout id-order: products sorted on the client never deadlock; out of stock rolls back on purpose; every line counted")
+    func checkoutIdOrder() throws {
+        let (summary, orders) = try checkout("id-order")
+        expectAllPass(summary)
+        let checkout = stats(summary, "checkout")
+        #expect(summary.stats.total.count(.deadlock) == 0, "\(describe(summary))")
+        #expect(checkout.failed == 0, "\(describe(summary))")
+        #expect(checkout.rolledBack > 0, "no checkout ran out of stock: \(describe(summary))")
+        #expect(checkout.committed == orders, "\(describe(summary))")
+        #expect(checkout.attempts == checkout.committed + checkout.rolledBack, "\(describe(summary))")
+        // Three lines per committed order, none for the ones rolled back.
+        #expect(summary.stats.total.units(0) == 3 * checkout.committed, "\(describe(summary))")
     }
 
     // MARK: hot-row.yaml
@@ -298,12 +335,12 @@ struct ShippedWorkloadTests {
     // MARK: Helpers
 
     /// Runs `variant` of a shipped workload on the suite's server.
-    private func run(_ file: String, _ variant: String, _ parameters: [String: Int64], clients: Int, seconds: Double) throws -> RunSummary {
+    private func run(_ file: String, _ variant: String, _ parameters: [String: Int64], clients: Int, seconds: Double, keepData: Bool = false) throws -> RunSummary {
         let server = try #require(SharedServer.current, "the suite's server is not running")
         let workload = try WorkloadParser.parse(try TestServer.workloadText(file), file: file)
         let overrides = parameters.sorted { $0.key < $1.key }.map { (name: $0.key, value: Value.int($0.value)) }
         let plan = try workload.plan(variant: variant, overrides: overrides, file: file)
-        let options = LoadOptions(clients: clients, threads: 2, durationSeconds: seconds, seed: 42)
+        let options = LoadOptions(clients: clients, threads: 2, durationSeconds: seconds, seed: 42, runTeardown: !keepData)
         return try LoadRunner.run(plan: plan, dsn: server.dsn, options: options, stop: StopSignal()).summary
     }
 

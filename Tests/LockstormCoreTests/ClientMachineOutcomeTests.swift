@@ -278,6 +278,7 @@ private func addsUp(_ stats: TransactionStats) -> Bool {
         #expect(script.ok() == begin)
         #expect(script.tx.failed == 2)
         #expect(script.tx.retries == 1)
+        #expect(script.tx.exhaustedRetries == 1)
         // A third failure whose backoff the end of the run cuts short.
         _ = script.fail(.lockNotAvailable)
         backoff = script.ok()
@@ -286,6 +287,8 @@ private func addsUp(_ stats: TransactionStats) -> Bool {
         #expect(script.tx.failed == 3)
         #expect(script.tx.retries == 1)
         #expect(script.tx.abandoned == 2)
+        // Cut short by the end of the run: not a transaction that gave up.
+        #expect(script.tx.exhaustedRetries == 1)
         #expect(addsUp(script.tx))
     }
 }

@@ -11,6 +11,7 @@ struct ShippedWorkloadCLITests {
     /// The files and variants issue #3 fixes, in file order.
     static let shipped: [(file: String, variants: [String])] = [
         ("advisory.yaml", ["session", "xact", "xact-in-autocommit"]),
+        ("checkout.yaml", ["cart-order", "id-order"]),
         ("ddl-under-load.yaml", ["no-timeout", "lock-timeout"]),
         ("hot-row.yaml", ["blocking", "nowait", "lock-timeout", "no-lock", "conditional-update"]),
         ("queue.yaml", ["skip-locked", "nowait", "blocking", "reaper"]),

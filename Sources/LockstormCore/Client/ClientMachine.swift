@@ -718,6 +718,8 @@ public struct ClientMachine: Sendable {
                 let delay = policy.backoff.delay(retry: attempt, random: &random)
                 return .sleep(until: now &+ UInt64(max(delay, 0)))
             }
+            // A retryable failure on the last attempt: the transaction gives up.
+            if !discardCurrent { stats.transactions[currentTransaction].exhaustedRetries += 1 }
         }
         return afterTransaction(now: now, stats: &stats)
     }

@@ -21,8 +21,9 @@ import Histogram
 ///   a broken workload; the rest (`expectedErrors`) are measurements.
 /// - `retries` counts failed attempts that were tried again (a transaction
 ///   retried twice adds 2). `failed − retries` attempts were not retried:
-///   their error's action was to roll back, they used their last attempt,
-///   or the run ended first.
+///   their error's action was to roll back, they used their last attempt
+///   (`exhaustedRetries` of them: transactions that gave up), or the run
+///   ended first.
 /// - `latency` holds one value per committed transaction, in microseconds,
 ///   from the start of its first attempt to its COMMIT returning: retries,
 ///   backoff and in-transaction pauses included.
@@ -40,6 +41,9 @@ public struct TransactionStats: Sendable {
     /// Committed attempts whose COMMIT returned after the run's window closed.
     public var graceCommitted = 0
     public var retries = 0
+    /// Failed attempts whose error was retryable but that were the
+    /// transaction's last (`retry.max_attempts`): transactions that gave up.
+    public var exhaustedRetries = 0
     public var errorCounts = [Int](repeating: 0, count: ErrorClass.allCases.count)
     /// Units of work by counter index (grows to the highest counter used).
     public var units: [Int] = []
@@ -93,6 +97,7 @@ public struct TransactionStats: Sendable {
         unexpectedErrors += other.unexpectedErrors
         graceCommitted += other.graceCommitted
         retries += other.retries
+        exhaustedRetries += other.exhaustedRetries
         for index in errorCounts.indices { errorCounts[index] += other.errorCounts[index] }
         addUnits(other.units)
         latency.add(other.latency)
