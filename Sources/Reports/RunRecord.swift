@@ -24,6 +24,8 @@ public struct RunRecord: Codable, Sendable, Hashable {
         public var failed: Int
         public var expectedErrors: Int
         public var unexpectedErrors: Int
+        /// Failed attempts that were a transaction's last retryable one.
+        public var exhaustedRetries: Int?
 
         public init(_ stats: TransactionStats) {
             attempts = stats.attempts
@@ -34,6 +36,7 @@ public struct RunRecord: Codable, Sendable, Hashable {
             failed = stats.failed
             expectedErrors = stats.expectedErrors
             unexpectedErrors = stats.unexpectedErrors
+            exhaustedRetries = stats.exhaustedRetries
         }
 
         enum CodingKeys: String, CodingKey {
@@ -43,6 +46,7 @@ public struct RunRecord: Codable, Sendable, Hashable {
             case endedEarly = "ended_early"
             case expectedErrors = "expected_errors"
             case unexpectedErrors = "unexpected_errors"
+            case exhaustedRetries = "exhausted_retries"
         }
     }
 

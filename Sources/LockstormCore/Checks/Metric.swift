@@ -162,7 +162,7 @@ public enum MetricCatalogue {
             metrics.append(Metric(about.name, unit: about.unit, better: about.better, digits: digits, perTransaction: column != .invariantFailures, about.summary, compute: compute))
         }
         func plain(_ column: SummaryColumn) { metric(column) { $0[column] } }
-        for column in [SummaryColumn.tps, .attempts, .committed, .committedInGrace, .rolledBack, .endedEarly, .failed, .expectedErrors, .unexpectedErrors, .retries] {
+        for column in [SummaryColumn.tps, .attempts, .committed, .committedInGrace, .rolledBack, .endedEarly, .failed, .expectedErrors, .unexpectedErrors, .retries, .exhaustedRetries] {
             plain(column)
         }
         for column in SummaryColumn.latencies {

@@ -25,6 +25,7 @@ public enum SummaryColumn: String, CaseIterable, Sendable, Hashable {
     case expectedErrors = "expected_errors"
     case unexpectedErrors = "unexpected_errors"
     case retries
+    case exhaustedRetries = "exhausted_retries"
     case deadlocks
     case lockNotAvailable = "lock_not_available"
     case serializationFailures = "serialization_failures"
@@ -59,7 +60,7 @@ public enum SummaryColumn: String, CaseIterable, Sendable, Hashable {
         case .durationSeconds, .meanMilliseconds, .p50Milliseconds, .p90Milliseconds, .p95Milliseconds, .p99Milliseconds,
              .p999Milliseconds, .maxMilliseconds: .decimal(digits: 3)
         case .tps: .decimal(digits: 2)
-        case .clients, .attempts, .committed, .committedInGrace, .rolledBack, .endedEarly, .failed, .expectedErrors, .unexpectedErrors, .retries, .deadlocks, .lockNotAvailable, .serializationFailures,
+        case .clients, .attempts, .committed, .committedInGrace, .rolledBack, .endedEarly, .failed, .expectedErrors, .unexpectedErrors, .retries, .exhaustedRetries, .deadlocks, .lockNotAvailable, .serializationFailures,
              .statementTimeouts, .connectionErrors, .otherErrors, .invariantFailures: .count
         }
     }
@@ -118,6 +119,7 @@ public enum SummaryColumn: String, CaseIterable, Sendable, Hashable {
         case .expectedErrors: "failed attempts whose error the workload declares (`expect:`, `retry.on`) or is a concurrency or connection outcome"
         case .unexpectedErrors: "failed attempts whose error the workload does not declare: a broken workload (fails the run unless `--allow-unexpected-errors`)"
         case .retries: "failed attempts that were tried again (a transaction retried twice adds 2)"
+        case .exhaustedRetries: "failed attempts with a retryable error that were the transaction's last (`retry.max_attempts`): transactions that gave up"
         case .deadlocks: "failed attempts with 40P01"
         case .lockNotAvailable: "failed attempts with 55P03 (`NOWAIT`, `lock_timeout`)"
         case .serializationFailures: "failed attempts with 40001"
@@ -150,6 +152,7 @@ public enum SummaryColumn: String, CaseIterable, Sendable, Hashable {
         case .expectedErrors: .count(row.stats.expectedErrors)
         case .unexpectedErrors: .count(row.stats.unexpectedErrors)
         case .retries: .count(row.stats.retries)
+        case .exhaustedRetries: .count(row.stats.exhaustedRetries)
         case .deadlocks: .count(row.stats.count(.deadlock))
         case .lockNotAvailable: .count(row.stats.count(.lockNotAvailable))
         case .serializationFailures: .count(row.stats.count(.serializationFailure))
@@ -203,6 +206,7 @@ public enum SummaryColumn: String, CaseIterable, Sendable, Hashable {
         case .expectedErrors: return (rawValue, "", .lower, "failed attempts with an error the workload declares")
         case .unexpectedErrors: return (rawValue, "", .lower, "failed attempts with an error the workload does not declare")
         case .retries: return (rawValue, "", .lower, "failed attempts that were tried again")
+        case .exhaustedRetries: return (rawValue, "", .lower, "transactions that gave up after their last retryable attempt")
         case .invariantFailures: return (rawValue, "", .lower, "invariants that did not hold after the run")
         default:
             let what = switch self {
