@@ -77,9 +77,10 @@ public struct ComparePipeline {
         return cells
     }
 
-    /// Runs the comparison; throws a ``Failure`` with the exit status when a
+    /// Runs the comparison and returns its cells; throws a ``Failure`` with the exit status when a
     /// cell could not run (3), a signal stopped it (130/143) or invariants failed (1).
-    public func execute(_ request: CompareRequest) throws {
+    @discardableResult
+    public func execute(_ request: CompareRequest) throws -> [ComparisonCell] {
         let (workload, _, _) = try WorkloadLoader.load(request.workload)
         let seed = request.load.seed ?? LoadSettings.randomSeed()
         let cells = try cells(request, workload: workload, seed: seed)
@@ -131,13 +132,17 @@ public struct ComparePipeline {
 
         let info = ComparisonInfo(
             workload: workload.name, variants: variantLabels, sweeps: request.sweeps, repeats: repeats, length: LoadSettings.length(cells.first?.options), server: serverVersion,
-            commandLine: CommandLineText.redacted(request.commandLine), partial: session.stop.isSet || runError != nil || results.count < cells.count)
+            commandLine: CommandLineText.redacted(request.commandLine), partial: session.stop.isSet || runError != nil || results.count < cells.count,
+            counters: cells.reduce(into: [String]()) { names, cell in
+                for name in cell.plan.counterNames where !names.contains(name) { names.append(name) }
+            })
         if !results.isEmpty { write(results, info: info, request: request, workload: workload.name) }
         if let runError { throw Failure(.runError, "lockstorm: \(runError)") }
         try session.throwIfSignalled()
         if results.contains(where: { $0.invariantsHeld.contains(false) }) {
             throw Failure(.checksFailed, "lockstorm: invariants failed in some cells (see the invariants column)")
         }
+        return results
     }
 
     /// The table on stdout, comparison.csv and report.html in a new folder.
@@ -146,7 +151,7 @@ public struct ComparePipeline {
         do {
             let folder = try ResultDirectory.create(.compare(workload: workload, sweeps: request.sweeps.map(\.name)), root: URL(fileURLWithPath: request.resultsRoot), date: now())
             let writer = ResultWriter(directory: folder)
-            try writer.write("comparison.csv", ComparisonReport.csv(results, sweeps: request.sweeps))
+            try writer.write("comparison.csv", ComparisonReport.csv(results, sweeps: request.sweeps, counters: info.counters))
             try writer.write("report.html", ComparisonReport.html(results, info: info))
             output.line("results: \(DisplayPath.relative(writer.directory.path))/\n")
         } catch {

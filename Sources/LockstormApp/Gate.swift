@@ -16,7 +16,7 @@ public struct GateSettings: Sendable {
     /// Parses the checks and limits and loads the baselines, so a mistake
     /// is reported (exit 2) before anything touches the database.
     func prepare(workload: Workload, plans: [RunPlan], output: any OutputSink) throws -> PreparedGate {
-        let parser = CheckParser(transactions: workload.transactions.map(\.name))
+        let parser = CheckParser(transactions: workload.transactions.map(\.name), counters: workload.counterNames)
         var parsed: [Check] = []
         do {
             parsed = try workload.parsedChecks()
@@ -33,7 +33,7 @@ public struct GateSettings: Sendable {
         var limits: [RegressionLimit] = []
         if let maxRegression {
             do {
-                limits = try RegressionLimit.parseList(maxRegression, transactions: workload.transactions.map(\.name))
+                limits = try RegressionLimit.parseList(maxRegression, transactions: workload.transactions.map(\.name), counters: workload.counterNames)
             } catch {
                 throw Failure(.usage, "lockstorm: --max-regression: \(error.message)\n\(error.pointer())")
             }

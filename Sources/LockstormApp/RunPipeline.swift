@@ -199,8 +199,19 @@ public struct RunPipeline {
             connections: RunRecord.Connections(lost: outcome.lostConnections, reconnected: outcome.reconnects),
             intervalSeconds: outcome.intervalSeconds, startedAt: outcome.startedAt, endedAt: outcome.endedAt,
             server: .init(version: outcome.server.version, settings: Dictionary(outcome.server.settings.map { ($0.name, $0.value) }, uniquingKeysWith: { first, _ in first })),
-            serverDeadlocksDelta: outcome.serverDeadlocksDelta, peakRSSBytes: ResourceUsage.peakRSSBytes()
+            serverDeadlocksDelta: outcome.serverDeadlocksDelta, peakRSSBytes: ResourceUsage.peakRSSBytes(),
+            ended: ended(outcome: outcome, options: options), lockSampling: outcome.lockSampling
         )
+    }
+
+    /// How the measurement window ended, for run.json's `ended`.
+    static func ended(outcome: RunOutcome, options: LoadOptions) -> String {
+        if outcome.brokenWorkload != nil { return RunRecord.endedBrokenWorkload }
+        if outcome.serverLost { return RunRecord.endedServerLost }
+        if outcome.summary.partial { return RunRecord.endedStopped }
+        // At the deadline unless every client finished first (`-t`, or a workload that stopped itself).
+        if let requested = options.durationSeconds, outcome.summary.durationSeconds >= requested - 0.001 { return RunRecord.endedDeadline }
+        return RunRecord.endedFinished
     }
 
     /// Result files and report.html in a new result folder, the gate's
@@ -240,7 +251,7 @@ public struct RunPipeline {
             if !gateText.isEmpty { output.line(gateText) }
             if let directory = run.directory { output.line("results: \(directory)/\n") }
         case .json:
-            if let text = try? SummaryReport.json(outcome.summary, record: run.record, directory: run.directory) { json.append(text) }
+            if let text = try? SummaryReport.json(outcome.summary, record: run.record, directory: run.directory, timeseries: outcome.timeseries) { json.append(text) }
             if !gateText.isEmpty { output.writeError(gateText) }
         }
     }

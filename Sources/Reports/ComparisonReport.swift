@@ -12,8 +12,14 @@ public struct ComparisonInfo: Sendable {
     public var server: String?
     public var commandLine: String
     public var partial: Bool
+    /// The workload's unit-of-work counters (`count: N`): their `N_per_s` leads the table.
+    public var counters: [String]
 
-    public init(workload: String, variants: [String], sweeps: [Sweep], repeats: Int, length: String, server: String?, commandLine: String, partial: Bool) {
+    public init(
+        workload: String, variants: [String], sweeps: [Sweep], repeats: Int, length: String, server: String?, commandLine: String, partial: Bool,
+        counters: [String] = []
+    ) {
+        self.counters = counters
         self.workload = workload
         self.variants = variants
         self.sweeps = sweeps
@@ -30,16 +36,17 @@ public enum ComparisonReport {
     /// The aligned table: one row per sweep point × variant, medians with the
     /// range (min–max) when cells were repeated.
     public static func table(_ cells: [ComparisonCell], info: ComparisonInfo) -> String {
-        let header = info.sweeps.map(\.name) + ["variant", "tps", "p50 ms", "p99 ms", "failed %", "deadlock %", "lock n/a %", "serializ. %", "retries/1k", "invariants"]
+        let header = info.sweeps.map(\.name) + ["variant"] + info.counters.map { "\($0)/s" } + ["tps", "p50 ms", "p99 ms", "failed %", "deadlock %", "lock n/a %", "serializ. %", "retries/1k", "invariants"]
         func value(_ cell: ComparisonCell, _ name: String, digits: Int, scale: Double = 1) -> String {
-            guard let metric = MetricCatalogue.metric(named: name), let spread = cell.spread(metric) else { return "–" }
+            guard let metric = MetricCatalogue.metric(named: name, counters: info.counters), let spread = cell.spread(metric) else { return "–" }
             let median = Format.fixed(spread.median * scale, digits: digits)
             guard spread.count > 1 else { return median }
             return "\(median) (\(Format.fixed(spread.min * scale, digits: digits))–\(Format.fixed(spread.max * scale, digits: digits)))"
         }
         let rows = cells.map { cell -> [String] in
-            cell.point.map(\.value) + [
-                cell.variant + (cell.partial ? " (partial)" : ""), value(cell, "tps", digits: 1), value(cell, "p50_ms", digits: 2), value(cell, "p99_ms", digits: 2),
+            cell.point.map(\.value) + [cell.variant + (cell.partial ? " (partial)" : "")]
+                + info.counters.map { value(cell, UnitColumn.rateName($0), digits: 1) } + [
+                value(cell, "tps", digits: 1), value(cell, "p50_ms", digits: 2), value(cell, "p99_ms", digits: 2),
                 value(cell, "failed_rate", digits: 2, scale: 100), value(cell, "deadlocks_rate", digits: 2, scale: 100),
                 value(cell, "lock_not_available_rate", digits: 2, scale: 100), value(cell, "serialization_failures_rate", digits: 2, scale: 100),
                 value(cell, "retries_per_1k", digits: 1), cell.invariantsHeld.isEmpty ? "–" : cell.invariantsText,
@@ -55,8 +62,10 @@ public enum ComparisonReport {
         return title + "\n\n" + TextTable.render(header: header, rows: rows, rightAlignFrom: firstVariantColumn + 1, rightAlignTo: header.count - 2)
     }
 
-    public static func csv(_ cells: [ComparisonCell], sweeps: [Sweep]) -> String {
-        CSV.document(header: ComparisonTable.columns(sweeps: sweeps.map(\.name)), rows: ComparisonTable.rows(cells, sweeps: sweeps.map(\.name)))
+    public static func csv(_ cells: [ComparisonCell], sweeps: [Sweep], counters: [String] = []) -> String {
+        CSV.document(
+            header: ComparisonTable.columns(sweeps: sweeps.map(\.name), counters: counters),
+            rows: ComparisonTable.rows(cells, sweeps: sweeps.map(\.name), counters: counters))
     }
 
     // MARK: HTML
@@ -85,7 +94,7 @@ public enum ComparisonReport {
     }
 
     private static func tableSection(_ cells: [ComparisonCell], info: ComparisonInfo) -> String {
-        let columns: [(String, String, Int, Double)] = [
+        let columns: [(String, String, Int, Double)] = info.counters.map { ("\($0)/s", UnitColumn.rateName($0), 1, 1) } + [
             ("tps", "tps", 1, 1), ("p50 ms", "p50_ms", 2, 1), ("p99 ms", "p99_ms", 2, 1), ("failed %", "failed_rate", 2, 100),
             ("deadlock %", "deadlocks_rate", 2, 100), ("lock n/a %", "lock_not_available_rate", 2, 100),
             ("serializ. %", "serialization_failures_rate", 2, 100), ("retries/1k", "retries_per_1k", 1, 1),
@@ -102,7 +111,7 @@ public enum ComparisonReport {
             for value in cell.point { html += "<td class=\"num\">\(e(value.value))</td>" }
             html += "<th scope=\"row\">\(e(cell.variant))\(cell.partial ? " (partial)" : "")</th>"
             for (_, name, digits, scale) in columns {
-                guard let metric = MetricCatalogue.metric(named: name), let spread = cell.spread(metric) else {
+                guard let metric = MetricCatalogue.metric(named: name, counters: info.counters), let spread = cell.spread(metric) else {
                     html += "<td class=\"num na\">–</td>"
                     continue
                 }
@@ -138,7 +147,7 @@ public enum ComparisonReport {
             if let index = groups.firstIndex(where: { $0.0 == label }) { groups[index].1.append(cell) } else { groups.append((label, [cell])) }
         }
         func series(_ metricName: String, scale: Double) -> [SVGChart.Series] {
-            guard let metric = MetricCatalogue.metric(named: metricName) else { return [] }
+            guard let metric = MetricCatalogue.metric(named: metricName, counters: info.counters) else { return [] }
             return groups.enumerated().map { index, group in
                 let style = SVGChart.style(index)
                 let points = group.1.compactMap { cell -> SVGChart.Point? in
@@ -154,6 +163,9 @@ public enum ComparisonReport {
             var chart = SVGChart(id: id, title: title, xTitle: xTitle, yTitle: yTitle, xAxis: axis, series: series(metric, scale: scale))
             chart.markers = true
             html += "<figure class=\"chart\">\n\(chart.render())\n<figcaption>\(e(caption))</figcaption>\n</figure>\n"
+        }
+        for counter in info.counters {
+            figure("chart-\(counter)-per-s", "\(counter) per second", "\(counter)/s", UnitColumn.rateName(counter), scale: 1, caption: "Units of work counted as \(counter) per second of the measurement window (median of each cell's runs), one line per variant.")
         }
         figure("chart-tps", "Throughput", "throughput (tx/s)", "tps", scale: 1, caption: "Committed transactions per second (median of each cell's runs), one line per variant.")
         figure("chart-p99", "p99 latency", "latency (ms)", "p99_ms", scale: 1, caption: "99th-percentile latency of committed transactions, first attempt to COMMIT, retries included. A gap: nothing committed.")

@@ -128,7 +128,7 @@ public enum MarkdownSummary {
 public enum BaselineFiles {
     /// The metrics of a result directory read back (its `summary.csv`), typed as the run's own (`MetricSample(summary)`).
     public static func sample(_ files: ResultFiles) -> MetricSample {
-        func row(_ line: SummaryLine) -> MetricRow { MetricRow(line.values) }
+        func row(_ line: SummaryLine) -> MetricRow { MetricRow(line.values, units: line.unitValues) }
         let total = files.summary.last(where: \.isTotal).map(row) ?? MetricRow(columns: [:])
         let transactions = files.summary.filter { !$0.isTotal }.map { (name: $0.transaction, row: row($0)) }
         return MetricSample(total: total, transactions: transactions)

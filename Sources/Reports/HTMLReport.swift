@@ -46,7 +46,7 @@ public enum HTMLReport {
         html += "<title>\(e("lockstorm: " + name))</title>\n<style>\n\(stylesheet)</style>\n</head>\n<body>\n<main>\n"
         html += header(files, workload: workload, variant: variant, total: total)
         html += summarySection(files.summary)
-        html += checksSection(run, total: total)
+        html += checksSection(run, total: total, timeseries: files.timeseries)
         html += deadlockSection(files.deadlocks)
         html += timeSection(files.timeseries, meanTPS: total?.tps)
         html += distributionSection(files.latency, order: files.summary.map(\.transaction))
@@ -135,7 +135,9 @@ public enum HTMLReport {
             .deadlock: "deadlock", .lockNotAvailable: "lock n/a", .serializationFailure: "serializ.",
             .statementTimeout: "timeout", .connection: "connection", .other: "other",
         ]
-        var columns = [SummaryColumn.attempts, .committed, .failed, .retries].map { Column(column: $0, group: "attempts", header: $0.name) }
+        var columns = [SummaryColumn.attempts, .committed, .rolledBack, .endedEarly, .failed, .unexpectedErrors, .retries].map {
+            Column(column: $0, group: "attempts", header: $0.name.replacingOccurrences(of: "_", with: " "))
+        }
         for errorClass in ErrorClass.allCases {
             columns.append(Column(column: SummaryColumn(errorClass), group: "failed attempts by class", header: shortNames[errorClass] ?? errorClass.columnName))
         }
@@ -154,15 +156,23 @@ public enum HTMLReport {
         }
         // A failure class nobody hit is a column of zeros: leave it out and say so, so the table fits.
         let quiet = ErrorClass.allCases.filter { errorClass in rows.allSatisfy { ($0.errorCounts[errorClass] ?? 0) == 0 } }
-        let columns = summaryColumns.filter { column in column.errorClass.map { !quiet.contains($0) } ?? true }
+        // The version 2 outcome columns show only when some row has one (never for version 1 files).
+        let outcomes: Set<SummaryColumn> = [.rolledBack, .endedEarly, .unexpectedErrors]
+        let columns = summaryColumns.filter { column in
+            if outcomes.contains(column.column) { return rows.contains { ($0.count(column.column) ?? 0) > 0 } }
+            return column.errorClass.map { !quiet.contains($0) } ?? true
+        }
+        let counters = rows.first?.counterNames ?? []
         html += "<div class=\"scroll\">\n<table class=\"summary\" id=\"summary\">\n<thead>\n<tr class=\"groups\"><th scope=\"col\"></th>"
         var groups: [(String, Int)] = []
         for column in columns {
             if groups.last?.0 == column.group { groups[groups.count - 1].1 += 1 } else { groups.append((column.group, 1)) }
         }
         for (group, span) in groups { html += "<th scope=\"colgroup\" colspan=\"\(span)\">\(e(group))</th>" }
+        if !counters.isEmpty { html += "<th scope=\"colgroup\" colspan=\"\(counters.count * 2)\">units of work</th>" }
         html += "</tr>\n<tr class=\"columns\"><th scope=\"col\">transaction</th>"
         for column in columns { html += "<th scope=\"col\" class=\"num\">\(e(column.header))</th>" }
+        for counter in counters { html += "<th scope=\"col\" class=\"num\">\(e(counter))</th><th scope=\"col\" class=\"num\">\(e(counter))/s</th>" }
         html += "</tr>\n</thead>\n<tbody>\n"
         for row in rows {
             html += row.isTotal ? "<tr class=\"total\">" : "<tr>"
@@ -175,6 +185,9 @@ public enum HTMLReport {
                     html += "<td class=\"num na\" title=\"not in summary.csv\">\u{2013}</td>"
                 }
             }
+            for unit in row.units {
+                html += "<td class=\"num\(unit.total == 0 ? " zero" : "")\">\(e(HTMLText.count(unit.total)))</td><td class=\"num\">\(e(HTMLText.decimal(unit.perSecond, digits: 1)))</td>"
+            }
             html += "</tr>\n"
         }
         html += "</tbody>\n</table>\n</div>\n"
@@ -183,14 +196,15 @@ public enum HTMLReport {
         } else if !quiet.isEmpty {
             html += "<p class=\"hint\" id=\"quiet-classes\">No failures of class: \(e(quiet.map(\.description).joined(separator: ", "))).</p>\n"
         }
-        html += "<p class=\"hint\">attempts = committed + failed; retries counts failed attempts that were tried again; latency is from the first attempt to COMMIT, retries included.</p>\n"
+        let rule = rows.first?.rolledBack == nil ? "attempts = committed + failed" : "attempts = committed + rolled back + ended early + failed"
+        html += "<p class=\"hint\">\(rule); retries counts failed attempts that were tried again; latency is from the first attempt to COMMIT, retries included.</p>\n"
         html += "</section>\n"
         return html
     }
 
     // MARK: Checks
 
-    private static func checksSection(_ run: RunRecord?, total: SummaryLine?) -> String {
+    private static func checksSection(_ run: RunRecord?, total: SummaryLine?, timeseries: [IntervalLine]?) -> String {
         var html = "<section id=\"checks\">\n<h2>Checks</h2>\n"
         let invariants = run?.invariants ?? []
         if invariants.isEmpty {
@@ -203,13 +217,16 @@ public enum HTMLReport {
             html += "<ul class=\"invariants\">\n"
             for invariant in invariants {
                 let passed = invariant.passed
-                html += "<li class=\"check\"><span class=\"badge \(passed ? "pass" : "fail")\">\(passed ? "PASS" : "FAIL")</span> "
+                // A pass with a gap in its `during:` checks is marked PASS*, as in the terminal summary.
+                let gap = invariant.during.flatMap { SummaryReport.coverageGapLine($0.coverage, looks: "checks", monitor: "its monitor") }
+                html += "<li class=\"check\"><span class=\"badge \(passed ? (gap == nil ? "pass" : "neutral") : "fail")\">\(passed ? (gap == nil ? "PASS" : "PASS*") : "FAIL")</span> "
                 html += "<span class=\"name\">\(e(invariant.name))</span>"
                 if let error = invariant.error, !error.isEmpty {
                     html += ": the check itself failed: <span class=\"message\">\(e(error))</span>"
                 } else {
                     html += ": expected <code>\(e(invariant.expected ?? "NULL"))</code>, got <code>\(e(invariant.actual ?? "NULL"))</code>"
                 }
+                if let gap { html += " <span class=\"coverage\">* during the run: \(e(gap)): not watched the whole run</span>" }
                 html += "</li>\n"
             }
             html += "</ul>\n"
@@ -233,7 +250,38 @@ public enum HTMLReport {
         // The same lines as the terminal summary prints.
         if let schedule = run?.schedule { html += "<p class=\"check\" id=\"schedule\">\(e(schedule.line))</p>\n" }
         if let line = run?.connections?.line { html += "<p class=\"check\" id=\"connections\">\(e(line))</p>\n" }
+        html += outcomesLines(run, timeseries: timeseries)
         html += "</section>\n"
+        return html
+    }
+
+    /// The version 2 figures, each only when its run recorded it: how the
+    /// attempts ended, the units of work, the longest waits and the lock
+    /// sampler's coverage.
+    private static func outcomesLines(_ run: RunRecord?, timeseries: [IntervalLine]?) -> String {
+        var html = ""
+        if let outcomes = run?.outcomes {
+            var parts = ["\(HTMLText.count(outcomes.committed)) committed"]
+            if outcomes.committedInGrace > 0 { parts[0] += " (\(HTMLText.count(outcomes.committedInGrace)) in the grace period after the window)" }
+            parts += ["\(HTMLText.count(outcomes.rolledBack)) rolled back", "\(HTMLText.count(outcomes.endedEarly)) ended early", "\(HTMLText.count(outcomes.failed)) failed"]
+            var line = "Attempts: \(HTMLText.count(outcomes.attempts)) = " + parts.joined(separator: " + ")
+            if outcomes.failed > 0 { line += "; of the failures \(HTMLText.count(outcomes.expectedErrors)) expected, \(HTMLText.count(outcomes.unexpectedErrors)) not declared by the workload" }
+            html += "<p class=\"check\" id=\"outcomes\">\(e(line)).</p>\n"
+        }
+        if let units = run?.orderedUnits, !units.isEmpty {
+            let line = "units of work: " + units.map { "\($0.name) \(HTMLText.count($0.units.total)) (\(HTMLText.decimal($0.units.perSecond, digits: 1))/s)" }.joined(separator: ", ")
+            html += "<p class=\"check\" id=\"units\">\(e(line))</p>\n"
+        }
+        let statement = timeseries?.compactMap(\.longestStatementWaitMilliseconds).max()
+        if let statement {
+            let single = timeseries?.compactMap(\.longestWaitMilliseconds).max() ?? 0
+            html += "<p class=\"check\" id=\"longest-wait\">Longest wait on locks: \(e(HTMLText.decimal(statement, digits: 1))) ms (one statement, across every lock it queued behind); longest single lock wait \(e(HTMLText.decimal(single, digits: 1))) ms.</p>\n"
+        }
+        if let coverage = run?.lockSampling?.coverage {
+            let text = SummaryReport.coverageGapLine(coverage, looks: "samples", monitor: "the sampler").map { "Lock-wait sampling: \($0): the lock-wait figures miss part of the run." }
+                ?? "Lock-wait sampling: \(coverage.made) of \(coverage.due) samples, none missed."
+            html += "<p class=\"check\" id=\"lock-sampling\">\(e(text))</p>\n"
+        }
         return html
     }
 

@@ -332,10 +332,25 @@ public struct SummaryLine: Sendable, Hashable {
     public var line: Int
     /// The row's cells by column, as the file records them.
     public var values: [SummaryColumn: SummaryValue]
+    /// The unit-of-work counters of the file (`UnitColumn`), in column order;
+    /// empty for version 1 files and workloads that count nothing.
+    public var counterNames: [String] = []
+    /// The unit-of-work cells by column name (`jobs`, `jobs_per_s`).
+    public var unitValues: [String: SummaryValue] = [:]
 
-    public init(line: Int, values: [SummaryColumn: SummaryValue]) {
+    public init(line: Int, values: [SummaryColumn: SummaryValue], counterNames: [String] = [], unitValues: [String: SummaryValue] = [:]) {
         self.line = line
         self.values = values
+        self.counterNames = counterNames
+        self.unitValues = unitValues
+    }
+
+    /// Units of work per counter: the total and per second, as the file records them.
+    public var units: [(name: String, total: Int, perSecond: Double)] {
+        counterNames.map { name in
+            guard case .count(let total)? = unitValues[name] else { return (name, 0, 0) }
+            return (name, total, unitValues[UnitColumn.rateName(name)]?.number ?? 0)
+        }
     }
 
     public func text(_ column: SummaryColumn) -> String? {
@@ -358,6 +373,12 @@ public struct SummaryLine: Sendable, Hashable {
     public var attempts: Int { count(.attempts) ?? 0 }
     public var committed: Int { count(.committed) ?? 0 }
     public var failed: Int { count(.failed) ?? 0 }
+    /// The version 2 outcome columns; `nil` in version 1 files.
+    public var committedInGrace: Int? { count(.committedInGrace) }
+    public var rolledBack: Int? { count(.rolledBack) }
+    public var endedEarly: Int? { count(.endedEarly) }
+    public var expectedErrors: Int? { count(.expectedErrors) }
+    public var unexpectedErrors: Int? { count(.unexpectedErrors) }
     public var retries: Int? { count(.retries) }
     /// Failed attempts per class; a class whose column is absent has no entry.
     public var errorCounts: [ErrorClass: Int] {
@@ -380,7 +401,13 @@ public struct SummaryLine: Sendable, Hashable {
     static func parse(_ text: String, file: String) throws -> [SummaryLine] {
         let table = try CSVTable.parse(text, file: file)
         for column in requiredColumns { _ = try table.requireColumn(column) }
+        let counters = UnitColumn.counters(inHeader: table.header)
         return try table.rows.map { row in
+            var units: [String: SummaryValue] = [:]
+            for counter in counters {
+                if let total = try row.int(counter) { units[counter] = .count(total) }
+                if let rate = try row.double(UnitColumn.rateName(counter)) { units[UnitColumn.rateName(counter)] = .number(rate) }
+            }
             var values: [SummaryColumn: SummaryValue] = [:]
             for column in SummaryColumn.allCases {
                 let name = column.name
@@ -394,7 +421,7 @@ public struct SummaryLine: Sendable, Hashable {
                     values[column] = (column.isRequired ? try row.requiredDouble(name) : try row.double(name)).map(SummaryValue.number)
                 }
             }
-            return SummaryLine(line: row.line, values: values)
+            return SummaryLine(line: row.line, values: values, counterNames: counters, unitValues: units)
         }
     }
 }
@@ -420,6 +447,14 @@ public struct IntervalLine: Sendable, Hashable {
     public var waitingMean: Double? = nil
     public var waitingMax: Int? = nil
     public var longestChain: Int? = nil
+    /// Version 2 columns (`nil` in version 1 files): outcomes, the longest
+    /// statement and single-lock waits, and units per second by counter.
+    public var rolledBack: Int? = nil
+    public var endedEarly: Int? = nil
+    public var unexpectedErrors: Int? = nil
+    public var longestWaitMilliseconds: Double? = nil
+    public var longestStatementWaitMilliseconds: Double? = nil
+    public var unitsPerSecond: [String: Double] = [:]
 
     /// The interval's length in seconds (the last one may be shorter).
     public var length: Double { endSeconds - startSeconds }
@@ -439,7 +474,7 @@ public struct IntervalLine: Sendable, Hashable {
             for errorClass in ErrorClass.allCases {
                 if let count = try row.int(errorClass.columnName) { counts[errorClass] = count }
             }
-            return IntervalLine(
+            var line = IntervalLine(
                 line: row.line, interval: try row.int(Column.interval.rawValue), startSeconds: try row.requiredDouble(Column.startSeconds.rawValue),
                 endSeconds: try row.requiredDouble(Column.endSeconds.rawValue), tps: try row.requiredDouble(SummaryColumn.tps.name),
                 attempts: try row.int(SummaryColumn.attempts.name), committed: try row.int(SummaryColumn.committed.name),
@@ -448,6 +483,15 @@ public struct IntervalLine: Sendable, Hashable {
                 p99Milliseconds: try row.double(SummaryColumn.p99Milliseconds.name),
                 waitingMean: try row.double(Column.waitingMean.rawValue), waitingMax: try row.int(Column.waitingMax.rawValue),
                 longestChain: try row.int(Column.longestChain.rawValue))
+            line.rolledBack = try row.int(SummaryColumn.rolledBack.name)
+            line.endedEarly = try row.int(SummaryColumn.endedEarly.name)
+            line.unexpectedErrors = try row.int(SummaryColumn.unexpectedErrors.name)
+            line.longestWaitMilliseconds = try row.double(Column.longestWaitMilliseconds.rawValue)
+            line.longestStatementWaitMilliseconds = try row.double(Column.longestStatementWaitMilliseconds.rawValue)
+            for name in table.header where name.hasSuffix(UnitColumn.rateSuffix) {
+                if let rate = try row.double(name) { line.unitsPerSecond[String(name.dropLast(UnitColumn.rateSuffix.count))] = rate }
+            }
+            return line
         }
     }
 }

@@ -46,7 +46,8 @@ extension ResultWriter {
     public func writeAll(summary: RunSummary, timeseries: [TimeseriesRow], record: RunRecord) throws -> [URL] {
         var files: [URL] = []
         files.append(try writeSummary(summary))
-        files.append(try write("timeseries.csv", CSV.document(header: TimeseriesRow.columns, rows: timeseries.map(\.values))))
+        let counters = summary.counterNames
+        files.append(try write("timeseries.csv", CSV.document(header: TimeseriesRow.columns(counterNames: counters), rows: timeseries.map { $0.values(counters: counters.count) })))
         var spectrum: [[String]] = []
         for row in summary.rows { spectrum += LatencySpectrum.rows(transaction: row.transaction, statistics: row.latency) }
         files.append(try write("latency.csv", CSV.document(header: LatencySpectrum.columns, rows: spectrum)))

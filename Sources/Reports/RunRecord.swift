@@ -4,13 +4,91 @@ import LockstormCore
 /// `run.json`: everything needed to reproduce a run and judge its numbers.
 ///
 /// The one definition of the file: `lockstorm run` encodes it, `lockstorm
-/// report` and `--baseline` decode it. Version 1 of the schema; keys are
+/// report` and `--baseline` decode it. Version 2 of the schema; keys are
 /// snake_case (`CodingKeys`, the only place they are spelled) and documented
 /// in `results/README.md`. Every top-level field is optional when decoding,
 /// so files written by older versions, which lack some keys, still load;
 /// keys whose value is unknown are left out when encoding.
 public struct RunRecord: Codable, Sendable, Hashable {
-    public static let currentSchemaVersion = 1
+    public static let currentSchemaVersion = 2
+
+    /// How every attempt of the run ended (the `total` row's counting rules,
+    /// `TransactionStats`): `attempts = committed + rolled_back + ended_early + failed`.
+    public struct Outcomes: Codable, Sendable, Hashable {
+        public var attempts: Int
+        public var committed: Int
+        /// Of `committed`, those whose COMMIT returned in the grace period.
+        public var committedInGrace: Int
+        public var rolledBack: Int
+        public var endedEarly: Int
+        public var failed: Int
+        public var expectedErrors: Int
+        public var unexpectedErrors: Int
+        /// Failed attempts that were a transaction's last retryable one.
+        public var exhaustedRetries: Int?
+
+        public init(_ stats: TransactionStats) {
+            attempts = stats.attempts
+            committed = stats.committed
+            committedInGrace = stats.graceCommitted
+            rolledBack = stats.rolledBack
+            endedEarly = stats.endedEarly
+            failed = stats.failed
+            expectedErrors = stats.expectedErrors
+            unexpectedErrors = stats.unexpectedErrors
+            exhaustedRetries = stats.exhaustedRetries
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case attempts, committed, failed
+            case committedInGrace = "committed_in_grace"
+            case rolledBack = "rolled_back"
+            case endedEarly = "ended_early"
+            case expectedErrors = "expected_errors"
+            case unexpectedErrors = "unexpected_errors"
+            case exhaustedRetries = "exhausted_retries"
+        }
+    }
+
+    /// One unit-of-work counter's figures for the whole run.
+    public struct Units: Codable, Sendable, Hashable {
+        public var total: Int
+        /// `total / window_s`, rounded as `summary.csv`'s `N_per_s`.
+        public var perSecond: Double
+
+        public init(total: Int, perSecond: Double) {
+            self.total = total
+            self.perSecond = perSecond
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case total
+            case perSecond = "per_s"
+        }
+    }
+
+    /// Looks a background monitor made against those due (`Coverage`).
+    public struct CoverageRecord: Codable, Sendable, Hashable {
+        public var made: Int
+        public var due: Int
+        public var reconnects: Int
+
+        public init(_ coverage: Coverage) {
+            made = coverage.made
+            due = coverage.due
+            reconnects = coverage.reconnects
+        }
+
+        public var coverage: Coverage { Coverage(made: made, due: due, reconnects: reconnects) }
+    }
+
+    /// How the measurement window ended (`ended`): text, so a value from a
+    /// newer version still loads.
+    public static let endedDeadline = "deadline"
+    public static let endedFinished = "finished"
+    public static let endedStopped = "stopped"
+    public static let endedBrokenWorkload = "broken_workload"
+    public static let endedServerLost = "server_lost"
 
     public struct WorkloadInfo: Codable, Sendable, Hashable {
         public var name: String?
@@ -129,9 +207,16 @@ public struct RunRecord: Codable, Sendable, Hashable {
             public var failures: Int
             public var firstFailureSeconds: Double?
             public var firstFailureValue: String?
+            /// Checks due on the invariant's grid and monitor reconnects
+            /// (`Coverage`); absent in version 1 files.
+            public var due: Int? = nil
+            public var reconnects: Int? = nil
+
+            /// Checks made against checks due; complete when `due` is unknown.
+            public var coverage: Coverage { Coverage(made: checks, due: due ?? checks, reconnects: reconnects ?? 0) }
 
             enum CodingKeys: String, CodingKey {
-                case checks, failures
+                case checks, failures, due, reconnects
                 case firstFailureSeconds = "first_failure_seconds"
                 case firstFailureValue = "first_failure_value"
             }
@@ -170,6 +255,15 @@ public struct RunRecord: Codable, Sendable, Hashable {
     public var deadlocks: DeadlockCheck?
     public var peakRSSBytes: Int?
     public var invariants: [InvariantOutcome]?
+    /// Version 2: how the attempts ended, the units of work by counter,
+    /// the measurement window and how it ended, and the lock sampler's coverage.
+    public var outcomes: Outcomes?
+    public var units: [String: Units]?
+    /// The counters in the plan's order (`units` is keyed by name).
+    public var counterNames: [String]?
+    public var windowSeconds: Double?
+    public var ended: String?
+    public var lockSampling: CoverageRecord?
 
     enum CodingKeys: String, CodingKey {
         case schemaVersion = "schema_version"
@@ -186,7 +280,10 @@ public struct RunRecord: Codable, Sendable, Hashable {
         case endedAt = "ended_at"
         case partial, server, deadlocks
         case peakRSSBytes = "peak_rss_bytes"
-        case invariants
+        case invariants, outcomes, units, ended
+        case counterNames = "counter_names"
+        case windowSeconds = "window_s"
+        case lockSampling = "lock_sampling"
     }
 
     /// The name of the workload that ran.
@@ -199,7 +296,8 @@ public struct RunRecord: Codable, Sendable, Hashable {
         version: String, commandLine: String, workload: WorkloadInfo, variant: String, parameters: [(name: String, value: Value)],
         summary: RunSummary, requestedDurationSeconds: Double?, transactionsPerClient: Int?, warmupSeconds: Double = 0,
         schedule: Schedule? = nil, connections: Connections = Connections(lost: 0, reconnected: 0), intervalSeconds: Double,
-        startedAt: Date, endedAt: Date, server: ServerInfo, serverDeadlocksDelta: Int?, peakRSSBytes: Int
+        startedAt: Date, endedAt: Date, server: ServerInfo, serverDeadlocksDelta: Int?, peakRSSBytes: Int,
+        ended: String? = nil, lockSampling: Coverage? = nil
     ) {
         self.version = version
         self.commandLine = commandLine
@@ -229,9 +327,26 @@ public struct RunRecord: Codable, Sendable, Hashable {
         invariants = summary.invariants.map {
             InvariantOutcome(
                 name: $0.name, expected: $0.expected.bindText, actual: $0.actual, passed: $0.passed, error: $0.error,
-                during: $0.during.map { .init(checks: $0.checks, failures: $0.failures, firstFailureSeconds: $0.firstFailureSeconds, firstFailureValue: $0.firstFailureValue) }
+                during: $0.during.map {
+                    .init(checks: $0.checks, failures: $0.failures, firstFailureSeconds: $0.firstFailureSeconds, firstFailureValue: $0.firstFailureValue, due: $0.due, reconnects: $0.reconnects)
+                }
             )
         }
+        outcomes = Outcomes(summary.stats.total)
+        if let total = summary.rows.last, !total.units.isEmpty {
+            counterNames = summary.counterNames
+            units = Dictionary(total.units.map { ($0.name, Units(total: $0.total, perSecond: Format.rounded($0.perSecond, digits: UnitColumn.rateDigits))) }, uniquingKeysWith: { first, _ in first })
+        }
+        windowSeconds = measuredDurationSeconds
+        self.ended = ended
+        self.lockSampling = lockSampling.map(CoverageRecord.init)
+    }
+
+    /// Units of work by counter in the plan's order (`counter_names`, else by name).
+    public var orderedUnits: [(name: String, units: Units)] {
+        guard let units else { return [] }
+        let names = counterNames ?? units.keys.sorted()
+        return names.compactMap { name in units[name].map { (name, $0) } }
     }
 
     /// Pretty, key-sorted JSON with a final newline.

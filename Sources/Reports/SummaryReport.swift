@@ -3,9 +3,9 @@ import LockstormCore
 
 /// The summary of a run as `summary.csv` and as the table printed at the end.
 public enum SummaryReport {
-    /// `summary.csv`: `SummaryRow.columns`, one row per transaction type and `total`.
+    /// `summary.csv`: `RunSummary.columns`, one row per transaction type and `total`.
     public static func csv(_ summary: RunSummary) -> String {
-        CSV.document(header: SummaryRow.columns, rows: summary.rows.map(\.values))
+        CSV.document(header: summary.columns, rows: summary.rows.map(\.values))
     }
 
     /// The human summary: a header line, an aligned table, invariants and top errors.
@@ -18,12 +18,28 @@ public enum SummaryReport {
         if summary.partial { title += "  [PARTIAL: stopped early]" }
         out += title + "\n\n"
 
-        let header = ["transaction", "attempts", "committed", "failed", "retries", "deadlock", "lock n/a", "serializ.", "timeout", "other", "tps", "mean ms", "p50 ms", "p95 ms", "p99 ms", "max ms"]
+        // The outcome columns other than committed and failed appear only when
+        // some row has one, so the usual table stays narrow.
+        let total = summary.stats.total
+        let optional: [(header: String, shown: Bool, value: (TransactionStats) -> Int)] = [
+            ("rolled back", total.rolledBack > 0, \.rolledBack),
+            ("ended early", total.endedEarly > 0, \.endedEarly),
+            ("unexpected", total.unexpectedErrors > 0, \.unexpectedErrors),
+        ]
+        var header = ["transaction", "attempts", "committed"]
+        header += optional.prefix(2).filter(\.shown).map(\.header)
+        header.append("failed")
+        header += optional.suffix(1).filter(\.shown).map(\.header)
+        header += ["retries", "deadlock", "lock n/a", "serializ.", "timeout", "other", "tps", "mean ms", "p50 ms", "p95 ms", "p99 ms", "max ms"]
         let rows: [[String]] = summary.rows.map { row in
             let stats = row.stats
             let other = stats.count(.other) + stats.count(.connection)
-            return [
-                row.transaction, String(stats.attempts), String(stats.committed), String(stats.failed), String(stats.retries),
+            var cells = [row.transaction, String(stats.attempts), String(stats.committed)]
+            cells += optional.prefix(2).filter(\.shown).map { String($0.value(stats)) }
+            cells.append(String(stats.failed))
+            cells += optional.suffix(1).filter(\.shown).map { String($0.value(stats)) }
+            return cells + [
+                String(stats.retries),
                 String(stats.count(.deadlock)), String(stats.count(.lockNotAvailable)), String(stats.count(.serializationFailure)),
                 String(stats.count(.statementTimeout)), String(other), Format.fixed(row.tps, digits: 1),
                 Format.fixed(row.meanMilliseconds, digits: 2), Format.fixed(row.latencyMilliseconds(50), digits: 2),
@@ -32,15 +48,24 @@ public enum SummaryReport {
             ]
         }
         out += TextTable.render(header: header, rows: rows, separatorBeforeLast: rows.count > 2)
+        if let line = unitsLine(summary.rows.last?.units ?? []) { out += "\n" + line + "\n" }
+        if total.graceCommitted > 0 {
+            let count = total.graceCommitted
+            out += "\ngrace period: \(grouped(count)) commit\(count == 1 ? "" : "s") finished after the window closed "
+                + "(counted in committed and tps, over the \(Format.fixed(summary.durationSeconds, digits: 1)) s window)\n"
+        }
 
         if !summary.invariants.isEmpty {
             out += "\ninvariants:\n"
             for invariant in summary.invariants {
-                let mark = invariant.passed ? "PASS" : "FAIL"
+                let mark = invariantMark(invariant)
                 var line = "  \(mark)  \(invariant.name): expected \(invariant.expected.bindText ?? "NULL"), got \(invariant.actualDisplay)"
                 if let error = invariant.error { line = "  \(mark)  \(invariant.name): \(error.split(separator: "\n").first ?? "")" }
                 if let during = invariant.during { line += "; \(during.description)" }
                 out += line + "\n"
+                if let during = invariant.during, let gap = coverageGapLine(during.coverage, looks: "checks", monitor: "its monitor") {
+                    out += "         * \(gap): not watched the whole run\n"
+                }
             }
         }
         if let deadlocks, let line = deadlockLine(deadlocks) { out += "\n" + line + "\n" }
@@ -54,9 +79,15 @@ public enum SummaryReport {
                 let most = sampled.map { $0.byKindMax[index] }.max() ?? 0
                 if most > 0 { kinds.append("\(kind) \(most)") }
             }
-            out += "\nlock waits (\(samples) samples): \(Format.fixed(mean, digits: 1)) sessions waiting on average, at most \(sampled.map(\.waitingMax).max() ?? 0)"
+            let coverage = record?.lockSampling?.coverage
+            let counted = coverage.flatMap { coverageGapLine($0, looks: "samples", monitor: "the sampler") } ?? "\(samples) samples"
+            out += "\nlock waits (\(counted)): \(Format.fixed(mean, digits: 1)) sessions waiting on average, at most \(sampled.map(\.waitingMax).max() ?? 0)"
             if !kinds.isEmpty { out += " (most at once by kind: \(kinds.joined(separator: ", ")))" }
-            out += "; longest wait \(Format.fixed(sampled.map(\.longestWaitMilliseconds).max() ?? 0, digits: 1)) ms; longest blocking chain \(sampled.map(\.longestChain).max() ?? 0) sessions\n"
+            out += "; longest wait \(Format.fixed(sampled.map(\.longestStatementWaitMilliseconds).max() ?? 0, digits: 1)) ms"
+            out += " (longest single lock wait \(Format.fixed(sampled.map(\.longestWaitMilliseconds).max() ?? 0, digits: 1)) ms)"
+            out += "; longest blocking chain \(sampled.map(\.longestChain).max() ?? 0) sessions\n"
+        } else if let coverage = record?.lockSampling?.coverage, let gap = coverageGapLine(coverage, looks: "samples", monitor: "the sampler") {
+            out += "\nlock waits (\(gap)): none seen\n"
         }
         if let line = record?.connections?.line { out += "\n" + line + "\n" }
         let cycles = summary.stats.cyclesByFrequency
@@ -84,6 +115,44 @@ public enum SummaryReport {
         return out
     }
 
+    /// How an invariant is marked: `PASS`, `FAIL`, or `PASS*` when it held
+    /// but its `during:` checks have a gap (a footnote line says how big):
+    /// a pass of the checks made, not of the whole run.
+    public static func invariantMark(_ invariant: InvariantResult) -> String {
+        guard invariant.passed else { return "FAIL" }
+        return (invariant.during?.coverage.isComplete ?? true) ? "PASS" : "PASS*"
+    }
+
+    /// "25 of 61 samples: the sampler lost its connection 2 times", or
+    /// "58 of 61 checks: 3 missed"; `nil` when every look due was made.
+    public static func coverageGapLine(_ coverage: Coverage, looks: String, monitor: String) -> String? {
+        guard !coverage.isComplete else { return nil }
+        var text = "\(coverage.made) of \(coverage.due) \(looks): "
+        if coverage.reconnects > 0 {
+            text += "\(monitor) lost its connection \(coverage.reconnects) time\(coverage.reconnects == 1 ? "" : "s")"
+        } else {
+            text += "\(coverage.missed) missed"
+        }
+        return text
+    }
+
+    /// `units of work: jobs 1,000 (312.40/s)`; `nil` when the workload counts nothing.
+    public static func unitsLine(_ units: [(name: String, total: Int, perSecond: Double)]) -> String? {
+        guard !units.isEmpty else { return nil }
+        return "units of work: " + units.map { "\($0.name) \(grouped($0.total)) (\(Format.fixed($0.perSecond, digits: 1))/s)" }.joined(separator: ", ")
+    }
+
+    /// `1,234,567`: digits grouped by three, as people read counts.
+    public static func grouped(_ value: Int) -> String {
+        let digits = String(value.magnitude)
+        var text = ""
+        for (index, digit) in digits.enumerated() {
+            if index > 0 && (digits.count - index) % 3 == 0 { text += "," }
+            text.append(digit)
+        }
+        return (value < 0 ? "-" : "") + text
+    }
+
     /// The client/server deadlock cross-check, in words.
     static func deadlockLine(_ check: RunRecord.DeadlockCheck) -> String? {
         guard let server = check.serverDelta else {
@@ -93,13 +162,44 @@ public enum SummaryReport {
         return "deadlocks: \(check.client) seen by the clients but \(server) counted by the server (pg_stat_database): they differ (another session deadlocked, or the server's statistics lag)"
     }
 
-    /// The summary as one JSON object (for `--format json`): the run record,
-    /// the result directory, and the summary rows with typed values.
-    public static func json(_ summary: RunSummary, record: RunRecord, directory: String?) throws -> String {
+    /// The lock-wait figures of a run's time series for the JSON summary.
+    struct LockWaits: Encodable {
+        var samples: Int
+        var waitingMax: Int
+        /// The statement figure: the summary's "longest wait".
+        var longestWaitMilliseconds: Double
+        var longestSingleLockWaitMilliseconds: Double
+        var longestChain: Int
+
+        enum CodingKeys: String, CodingKey {
+            case samples
+            case waitingMax = "waiting_max"
+            case longestWaitMilliseconds = "longest_statement_wait_ms"
+            case longestSingleLockWaitMilliseconds = "longest_wait_ms"
+            case longestChain = "longest_chain"
+        }
+
+        init?(_ timeseries: [TimeseriesRow]) {
+            let sampled = timeseries.compactMap(\.lockWaits).filter { $0.samples > 0 }
+            guard !sampled.isEmpty else { return nil }
+            samples = sampled.map(\.samples).reduce(0, +)
+            waitingMax = sampled.map(\.waitingMax).max() ?? 0
+            longestWaitMilliseconds = Format.rounded(sampled.map(\.longestStatementWaitMilliseconds).max() ?? 0, digits: 1)
+            longestSingleLockWaitMilliseconds = Format.rounded(sampled.map(\.longestWaitMilliseconds).max() ?? 0, digits: 1)
+            longestChain = sampled.map(\.longestChain).max() ?? 0
+        }
+    }
+
+    /// The summary as one JSON object (for `--format json`): the run record
+    /// (outcomes, units, coverage), the result directory, the summary rows
+    /// with typed values (unit-of-work columns included), and the lock-wait
+    /// figures when the sampler saw any (`timeseries`).
+    public static func json(_ summary: RunSummary, record: RunRecord, directory: String?, timeseries: [TimeseriesRow] = []) throws -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         let rows: [[String: JSONScalar]] = summary.rows.map { row in
             var object: [String: JSONScalar] = [:]
+            for (name, value) in row.recordedUnitValues { object[name] = JSONScalar(value) }
             for (column, value) in row.recordedValues { object[column.name] = JSONScalar(value) }
             return object
         }
@@ -111,13 +211,16 @@ public enum SummaryReport {
             var resultDirectory: String?
             var summary: [[String: JSONScalar]]
             var errors: [[String: JSONScalar]]
+            var lockWaits: LockWaits?
             enum CodingKeys: String, CodingKey {
                 case run
                 case resultDirectory = "result_directory"
                 case summary, errors
+                case lockWaits = "lock_waits"
             }
         }
-        return String(decoding: try encoder.encode(Document(run: record, resultDirectory: directory, summary: rows, errors: errors)), as: UTF8.self)
+        let document = Document(run: record, resultDirectory: directory, summary: rows, errors: errors, lockWaits: LockWaits(timeseries))
+        return String(decoding: try encoder.encode(document), as: UTF8.self)
     }
 
     private static func truncate(_ text: String, _ limit: Int) -> String {

@@ -286,3 +286,83 @@ import Testing
         #expect(values["invariants"] == "FAIL 1/3")
     }
 }
+
+/// Issue 16: the outcome columns and the workload's units of work are metrics.
+@Suite struct OutcomeAndUnitMetricTests {
+    /// 1,000 attempts: 700 committed (20 in the grace period), 150 rolled back,
+    /// 50 ended early, 100 failed (90 expected, 10 not declared); 400 jobs in 4 s.
+    static let total = MetricRow(columns: [
+        "attempts": 1_000, "committed": 700, "committed_in_grace": 20, "rolled_back": 150, "ended_early": 50, "failed": 100,
+        "expected_errors": 90, "unexpected_errors": 10, "retries": 0, "tps": 175, "jobs": 400, "jobs_per_s": 100,
+    ])
+    static let work = MetricRow(columns: ["attempts": 600, "committed": 600, "jobs": 400, "jobs_per_s": 100])
+    static let sample = MetricSample(total: total, transactions: [("work", work), ("reap", MetricRow(columns: ["attempts": 400, "jobs": 0, "jobs_per_s": 0]))])
+    static let parser = CheckParser(transactions: ["work", "reap"], counters: ["jobs"])
+
+    func value(_ text: String) throws -> Double? {
+        try Self.parser.parse(text).evaluate(Self.sample).measurements.first?.value
+    }
+
+    @Test("the new outcome columns and their rates are metrics")
+    func outcomeMetrics() throws {
+        #expect(try value("committed_in_grace >= 0") == 20)
+        #expect(try value("rolled_back >= 0") == 150)
+        #expect(try value("ended_early >= 0") == 50)
+        #expect(try value("expected_errors >= 0") == 90)
+        #expect(try value("unexpected_errors == 0") == 10)
+        #expect(try value("unexpected_errors_rate < 1") == 0.01)
+        #expect(try value("rolled_back_rate < 1") == 0.15)
+        #expect(try value("ended_early_per_1k < 1000") == 50)
+        #expect(MetricCatalogue.metric(named: "unexpected_errors")?.better == .lower)
+        #expect(MetricCatalogue.metric(named: "rolled_back_rate")?.better == .neither)
+    }
+
+    @Test("a counter's N and N_per_s are higher-is-better metrics, for the run and per transaction")
+    func unitMetrics() throws {
+        #expect(try value("jobs >= 100") == 400)
+        #expect(try value("jobs_per_s >= 100") == 100)
+        #expect(try value("work.jobs_per_s > 0") == 100)
+        #expect(try value("reap.jobs == 0") == 0)
+        #expect(try Self.parser.parse("jobs_per_s >= 100").evaluate(Self.sample).passed)
+        #expect(try !Self.parser.parse("jobs_per_s > 100").evaluate(Self.sample).passed)
+        let rate = try #require(MetricCatalogue.metric(named: "jobs_per_s", counters: ["jobs"]))
+        #expect(rate.better == .higher)
+        #expect(rate.format(312.4) == "312.40 /s")
+        #expect(MetricCatalogue.metric(named: "jobs", counters: ["jobs"])?.better == .higher)
+    }
+
+    @Test("a counter the workload does not count is an unknown metric, with a suggestion")
+    func unknownCounter() {
+        #expect(MetricCatalogue.metric(named: "jobs_per_s") == nil)
+        #expect(throws: CheckError.self) { try CheckParser(transactions: ["work"]).parse("jobs_per_s >= 100") }
+        do {
+            _ = try Self.parser.parse("job_per_s >= 1")
+            Issue.record("job_per_s parsed")
+        } catch {
+            #expect(error.message.contains("did you mean 'jobs_per_s'?"), "\(error.message)")
+        }
+    }
+
+    @Test("a run's sample carries the unit columns as summary.csv records them")
+    func sampleFromSummary() throws {
+        var stats = RunStats(transactionCount: 1)
+        stats.transactions[0].recordCommit(latencyNanoseconds: 1_000_000)
+        stats.recordUnits(transaction: 0, [7])
+        let summary = RunSummary(
+            workload: "queue", variant: "v", clients: 1, threads: 1, durationSeconds: 3, seed: 1, transactionNames: ["work"], stats: stats,
+            invariants: [], partial: false, counterNames: ["jobs"])
+        let sample = MetricSample(summary)
+        #expect(sample.total["jobs"] == 7)
+        #expect(sample.total["jobs_per_s"] == 2.33)
+        #expect(sample.row("work")?["jobs"] == 7)
+    }
+}
+
+extension OutcomeAndUnitMetricTests {
+    @Test("a regression limit can gate a counter's rate, and the queue workload's counters are known before it runs")
+    func regressionLimitOnUnits() throws {
+        let limits = try RegressionLimit.parseList("jobs_per_s=10%", transactions: ["work"], counters: ["jobs"])
+        #expect(limits.map(\.reference.description) == ["jobs_per_s"])
+        #expect(throws: CheckError.self) { try RegressionLimit.parseList("jobs_per_s=10%", transactions: ["work"]) }
+    }
+}

@@ -145,7 +145,8 @@ import Testing
         let stats = row.stats
         return [
             row.workload, row.variant, row.transaction, String(row.clients), fixed(row.durationSeconds, 3), String(stats.attempts), String(stats.committed),
-            String(stats.failed), String(stats.retries),
+            String(stats.graceCommitted), String(stats.rolledBack), String(stats.endedEarly),
+            String(stats.failed), String(stats.expectedErrors), String(stats.unexpectedErrors), String(stats.retries), String(stats.exhaustedRetries),
             String(stats.count(.deadlock)), String(stats.count(.lockNotAvailable)), String(stats.count(.serializationFailure)),
             String(stats.count(.statementTimeout)), String(stats.count(.connection)), String(stats.count(.other)),
             fixed(row.durationSeconds > 0 ? Double(stats.committed) / row.durationSeconds : 0, 2), fixed(has ? latency.mean / 1_000 : 0, 3),
@@ -190,7 +191,7 @@ import Testing
 
     @Test func aRowFollowsChangesToItsFields() {
         var row = SummaryRow(workload: "w", variant: "v", transaction: "t", clients: 1, durationSeconds: 1, stats: TransactionStats(), invariantFailures: 0)
-        #expect(row.values[17] == "0.000")
+        #expect(row.values[23] == "0.000")
         var stats = TransactionStats()
         stats.recordCommit(latencyNanoseconds: 5_000_000)
         row.stats = stats
@@ -198,7 +199,7 @@ import Testing
         row.invariantFailures = 2
         #expect(row.latency.totalCount == 1)
         #expect(row.values == Self.referenceValues(row))
-        #expect(row.values[2] == "u" && row.values[17] == "5.000" && row.values[23] == "2")
+        #expect(row.values[2] == "u" && row.values[23] == "5.000" && row.values[29] == "2")
     }
 
     @Test func aSummaryFollowsChangesToItsFields() {
@@ -210,6 +211,6 @@ import Testing
         #expect(summary.rows.map(\.stats.committed) == [1, 1])
         #expect(summary.rows.map(\.invariantFailures) == [1, 1])
         #expect(summary.rows.allSatisfy { $0.values == Self.referenceValues($0) })
-        #expect(summary.rows[0].values[15] == "0.25")
+        #expect(summary.rows[0].values[21] == "0.25")
     }
 }

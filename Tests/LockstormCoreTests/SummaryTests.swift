@@ -13,9 +13,10 @@ import Testing
     }
 
     @Test func columnsAreVersionedAndInOrder() {
-        #expect(SummaryRow.schemaVersion == 1)
+        #expect(SummaryRow.schemaVersion == 2)
         #expect(SummaryRow.columns == [
-            "workload", "variant", "transaction", "clients", "duration_s", "attempts", "committed", "failed", "retries",
+            "workload", "variant", "transaction", "clients", "duration_s", "attempts", "committed", "committed_in_grace", "rolled_back", "ended_early",
+            "failed", "expected_errors", "unexpected_errors", "retries", "exhausted_retries",
             "deadlocks", "lock_not_available", "serialization_failures", "statement_timeouts", "connection_errors", "other_errors",
             "tps", "lat_mean_ms", "lat_p50_ms", "lat_p90_ms", "lat_p95_ms", "lat_p99_ms", "lat_p999_ms", "lat_max_ms", "invariant_failures",
         ])
@@ -26,7 +27,8 @@ import Testing
         #expect(row.values.count == SummaryRow.columns.count)
         #expect(Dictionary(uniqueKeysWithValues: zip(SummaryRow.columns, row.values)) == [
             "workload": "transfers", "variant": "ordered", "transaction": "transfer", "clients": "8", "duration_s": "2.000",
-            "attempts": "6", "committed": "4", "failed": "2", "retries": "1",
+            "attempts": "6", "committed": "4", "committed_in_grace": "0", "rolled_back": "0", "ended_early": "0",
+            "failed": "2", "expected_errors": "2", "unexpected_errors": "0", "retries": "1", "exhausted_retries": "0",
             "deadlocks": "1", "lock_not_available": "0", "serialization_failures": "0", "statement_timeouts": "0",
             "connection_errors": "0", "other_errors": "1",
             "tps": "2.00", "lat_mean_ms": "2.000", "lat_p50_ms": "2.000", "lat_p90_ms": "2.000", "lat_p95_ms": "2.000",
@@ -46,7 +48,7 @@ import Testing
         var stats = TransactionStats()
         stats.recordFailure(.connection)
         let row = SummaryRow(workload: "w", variant: "v", transaction: "t", clients: 1, durationSeconds: 1, stats: stats, invariantFailures: 0)
-        #expect(Array(row.values[15...22]) == ["0.00", "0.000", "0.000", "0.000", "0.000", "0.000", "0.000", "0.000"])
+        #expect(Array(row.values[21...28]) == ["0.00", "0.000", "0.000", "0.000", "0.000", "0.000", "0.000", "0.000"])
     }
 
     @Test func summaryHasOneRowPerTransactionThenTotal() {

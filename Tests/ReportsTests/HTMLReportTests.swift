@@ -237,7 +237,7 @@ final class HTMLTreeBuilder: NSObject, XMLParserDelegate {
         let hostile = "<img src=x onerror=\"alert(1)\">&amp; 'q'"
         let summary = CSV.document(
             header: SummaryRow.columns,
-            rows: [["a&b <c>", "v\"1\"", hostile, "1", "1.000", "1", "1", "0", "0", "0", "0", "0", "0", "0", "0", "1.00", "1", "1", "1", "1", "1", "1", "1", "0"]])
+            rows: [["a&b <c>", "v\"1\"", hostile, "1", "1.000", "1", "1", "0", "0", "0", "0", "0", "0", "0", "0", "0", "0", "0", "0", "0", "0", "1.00", "1", "1", "1", "1", "1", "1", "1", "0"]])
         let errors = CSV.document(
             header: ErrorTable.columns, rows: [["XX000", "other_errors", "3", "<script>alert('x')</script> & more", "bell\u{07} null\u{0}"]])
         let run = #"{"command_line": "lockstorm run 'a&b' -D x=\"<y>\" --note https://example.com/x", "workload": {"name": "a&b <c>"}}"#

@@ -16,12 +16,20 @@ import Testing
             for _ in 0...index { stats.transactions[index % 2].recordFailure(errorClass) }
         }
         stats.transactions[0].retries = 3
+        // Version 2: every outcome, and two unit-of-work counters.
+        stats.transactions[0].graceCommitted = 4
+        stats.recordRolledBack(transaction: 1)
+        stats.recordEndedEarly(transaction: 0)
+        stats.transactions[1].unexpectedErrors = 2
+        stats.recordUnits(transaction: 0, [1_234, 5])
+        stats.recordUnits(transaction: 1, [0, 3])
         stats.errors["40P01"] = ErrorRecord(sqlState: "40P01", errorClass: .deadlock, count: 1, sampleMessage: "deadlock detected", sampleDetail: "Process 1 waits for ShareLock; blocked by process 2.\nProcess 2 waits, \"too\".")
         stats.errors["55P03"] = ErrorRecord(sqlState: "55P03", errorClass: .lockNotAvailable, count: 2, sampleMessage: "could not obtain lock on row in relation \"accounts\"")
         return RunSummary(
             workload: "transfers, \"quoted\"", variant: "unordered", clients: 16, threads: 2, durationSeconds: 9.876_543_21, seed: 42,
             transactionNames: ["transfer", "audit,read"], stats: stats,
-            invariants: [InvariantResult(name: "money is conserved", expected: .int(100), actual: "99")], partial: false)
+            invariants: [InvariantResult(name: "money is conserved", expected: .int(100), actual: "99")], partial: false,
+            counterNames: ["jobs", "rows_moved"])
     }
 
     @Test func summaryCSVReadsBackAsTheRowsRecordedValues() throws {
@@ -31,13 +39,34 @@ import Testing
         for (line, row) in zip(files.summary, summary.rows) {
             #expect(line.values == row.recordedValues, "\(row.transaction)")
             #expect(Set(line.values.keys) == Set(SummaryColumn.allCases))
+            #expect(line.unitValues == row.recordedUnitValues, "\(row.transaction)")
+            #expect(line.counterNames == ["jobs", "rows_moved"])
         }
+        let total = try #require(files.summary.last)
+        #expect(total.units.map(\.total) == [1_234, 8])
+        #expect(total.units.map(\.perSecond) == [Format.rounded(1_234 / 9.876_543_21, digits: 2), Format.rounded(8 / 9.876_543_21, digits: 2)])
+        #expect(total.attempts == total.committed + (total.rolledBack ?? -1) + (total.endedEarly ?? -1) + total.failed)
+        #expect(total.committedInGrace == 4)
+        #expect(total.unexpectedErrors == 2)
         #expect(files.summary.last?.isTotal == true)
         #expect(files.summary[1].transaction == "audit,read")
         #expect(files.summary[0].workload == "transfers, \"quoted\"")
         #expect(files.summary[0].invariantFailures == 1)
         // What the checks see is what a baseline read back from the file gives.
         #expect(BaselineFiles.sample(files) == MetricSample(summary))
+    }
+
+    @Test func aVersion1SummaryStillLoads() throws {
+        let header = "workload,variant,transaction,clients,duration_s,attempts,committed,failed,retries,deadlocks,lock_not_available,serialization_failures,statement_timeouts,connection_errors,other_errors,tps,lat_mean_ms,lat_p50_ms,lat_p90_ms,lat_p95_ms,lat_p99_ms,lat_p999_ms,lat_max_ms,invariant_failures"
+        let line = "transfers,ordered,total,8,2.000,6,4,2,1,1,0,0,0,0,1,2.00,2.000,2.000,2.000,2.000,2.000,2.000,2.000,0"
+        let files = try ResultFiles.parse(summary: header + "\n" + line + "\n")
+        let total = try #require(files.summary.first)
+        #expect(total.committed == 4)
+        #expect(total.rolledBack == nil && total.endedEarly == nil && total.unexpectedErrors == nil && total.committedInGrace == nil)
+        #expect(total.counterNames.isEmpty && total.units.isEmpty)
+        let sample = BaselineFiles.sample(files)
+        #expect(sample.total["tps"] == 2)
+        #expect(sample.total["rolled_back"] == nil)
     }
 
     @Test func metricsAreTypedValuesRoundedAsTheFileRecordsThem() throws {
@@ -73,6 +102,10 @@ import Testing
             stats.failed = 2
             stats.retries = 1
             stats.errorCounts[ErrorClass.allCases[interval].rawValue] = 2
+            stats.rolledBack = interval
+            stats.endedEarly = 2 * interval
+            stats.unexpectedErrors = interval % 2
+            stats.units = [10 * interval, 3]
             for micros in [1_200, 3_400, 88_000] { stats.latency.record(UInt64(micros * (interval + 1))) }
             var row = TimeseriesRow(interval: interval, startSeconds: Double(interval), endSeconds: interval == 3 ? 3.333_7 : Double(interval + 1), stats: stats)
             if interval != 2 {
@@ -82,11 +115,14 @@ import Testing
                 waits.waitingMax = 3
                 waits.longestChain = 2
                 waits.longestWaitMilliseconds = 12.34
+                waits.longestStatementWaitMilliseconds = 1_500.06
                 row.lockWaits = waits
             }
             rows.append(row)
         }
-        let files = try ResultFiles.parse(summary: SummaryReport.csv(Self.summary()), timeseries: CSV.document(header: TimeseriesRow.columns, rows: rows.map(\.values)))
+        let counters = ["jobs", "rows_moved"]
+        let document = CSV.document(header: TimeseriesRow.columns(counterNames: counters), rows: rows.map { $0.values(counters: counters.count) })
+        let files = try ResultFiles.parse(summary: SummaryReport.csv(Self.summary()), timeseries: document)
         let lines = try #require(files.timeseries)
         #expect(lines.count == rows.count)
         for (line, row) in zip(lines, rows) {
@@ -104,7 +140,14 @@ import Testing
             #expect(line.waitingMean == row.lockWaits.map { Format.rounded($0.waitingMean, digits: 2) })
             #expect(line.waitingMax == row.lockWaits?.waitingMax)
             #expect(line.longestChain == row.lockWaits?.longestChain)
+            #expect(line.rolledBack == row.rolledBack)
+            #expect(line.endedEarly == row.endedEarly)
+            #expect(line.unexpectedErrors == row.unexpectedErrors)
+            #expect(line.longestWaitMilliseconds == row.lockWaits.map { Format.rounded($0.longestWaitMilliseconds, digits: 1) })
+            #expect(line.longestStatementWaitMilliseconds == row.lockWaits.map { Format.rounded($0.longestStatementWaitMilliseconds, digits: 1) })
+            #expect(line.unitsPerSecond == ["jobs": Format.rounded(row.unitsPerSecond(0), digits: 2), "rows_moved": Format.rounded(row.unitsPerSecond(1), digits: 2)])
         }
+        #expect(TimeseriesRow.columns(counterNames: counters).suffix(4) == ["longest_wait_ms", "longest_statement_wait_ms", "longest_chain", "jobs_per_s"].suffix(3) + ["rows_moved_per_s"])
     }
 
     @Test func latencyCSVReadsBack() throws {
@@ -180,7 +223,7 @@ import Testing
     static func record(schedule: Bool, lost: Int) -> RunRecord {
         var summary = summary()
         summary.separateBegin = true
-        summary.invariants[0].during = DuringCheck(checks: 12, failures: 1, firstFailureSeconds: 1.25, firstFailureValue: "99")
+        summary.invariants[0].during = DuringCheck(checks: 12, failures: 1, firstFailureSeconds: 1.25, firstFailureValue: "99", due: 15, reconnects: 1)
         var scheduleStats = ScheduleStats()
         scheduleStats.scheduled = 1_000
         scheduleStats.skipped = 3
@@ -196,7 +239,7 @@ import Testing
             connections: RunRecord.Connections(lost: lost, reconnected: lost), intervalSeconds: 0.5,
             startedAt: Date(timeIntervalSince1970: 1_795_459_512.004), endedAt: Date(timeIntervalSince1970: 1_795_459_522.512),
             server: .init(version: "17.2", settings: ["deadlock_timeout": "100ms", "max_connections": "26"]),
-            serverDeadlocksDelta: 4, peakRSSBytes: 50_593_792)
+            serverDeadlocksDelta: 4, peakRSSBytes: 50_593_792, ended: RunRecord.endedDeadline, lockSampling: Coverage(made: 25, due: 61, reconnects: 2))
     }
 
     @Test(arguments: [false, true]) func runJSONReadsBackAsTheRecord(schedule: Bool) throws {
@@ -209,6 +252,28 @@ import Testing
         #expect(files.run == record)
         #expect(files.run?.schedule?.scheduled == (schedule ? 1_000 : nil))
         #expect(files.run?.invariants?.first?.during?.firstFailureSeconds == 1.25)
+        // Version 2 fields.
+        #expect(decoded.schemaVersion == 2)
+        #expect(decoded.invariants?.first?.during?.coverage == Coverage(made: 12, due: 15, reconnects: 1))
+        #expect(decoded.lockSampling?.coverage == Coverage(made: 25, due: 61, reconnects: 2))
+        #expect(decoded.ended == "deadline")
+        #expect(decoded.windowSeconds == decoded.measuredDurationSeconds)
+        let outcomes = try #require(decoded.outcomes)
+        #expect(outcomes.attempts == outcomes.committed + outcomes.rolledBack + outcomes.endedEarly + outcomes.failed)
+        #expect(outcomes.failed == outcomes.expectedErrors + outcomes.unexpectedErrors)
+        #expect(outcomes.committedInGrace == 4 && outcomes.unexpectedErrors == 2 && outcomes.rolledBack == 1 && outcomes.endedEarly == 1)
+        #expect(decoded.orderedUnits.map(\.name) == ["jobs", "rows_moved"])
+        #expect(decoded.orderedUnits.map(\.units.total) == [1_234, 8])
+        #expect(text.contains("\"per_s\" : 124.94"))
+    }
+
+    @Test func aVersion1RunJSONDecodesWithoutTheNewFields() throws {
+        let text = #"{"schema_version": 1, "measured_duration_s": 2.5, "invariants": [{"name": "i", "passed": true, "during": {"checks": 3, "failures": 0}}]}"#
+        let record = try RunRecord.decode(text)
+        #expect(record.schemaVersion == 1)
+        #expect(record.outcomes == nil && record.units == nil && record.windowSeconds == nil && record.ended == nil && record.lockSampling == nil)
+        #expect(record.orderedUnits.isEmpty)
+        #expect(record.invariants?.first?.during?.coverage.isComplete == true)
     }
 
     static let examples: [URL] = {
@@ -335,7 +400,7 @@ extension ResultSchemaRoundTripTests {
     static func jsonFromText(_ summary: RunSummary, record: RunRecord, directory: String?) throws -> String {
         let rows: [[String: JSONScalar]] = summary.rows.map { row in
             var object: [String: JSONScalar] = [:]
-            for (column, value) in zip(SummaryRow.columns, row.values) {
+            for (column, value) in zip(summary.columns, row.values) {
                 if let int = Int64(value) { object[column] = .int(int) } else if let double = Double(value), column != "variant", column != "transaction", column != "workload" { object[column] = .double(double) } else { object[column] = .string(value) }
             }
             return object
@@ -365,5 +430,79 @@ extension ResultSchemaRoundTripTests {
         let typed = try SummaryReport.json(summary, record: record, directory: "results/x")
         #expect(typed == (try Self.jsonFromText(summary, record: record, directory: "results/x")))
         #expect(typed.contains("\"lat_p99_ms\" : "))
+    }
+}
+
+/// Schema version 2 in report.html, `--format json` and comparison.csv.
+@Suite struct SchemaVersion2OutputsTests {
+    @Test func reportHTMLShowsOutcomesUnitsWaitsAndCoverage() throws {
+        let summary = ResultSchemaRoundTripTests.summary()
+        let record = ResultSchemaRoundTripTests.record(schedule: false, lost: 0)
+        var waits = LockWaitSummary()
+        waits.samples = 3
+        waits.longestWaitMilliseconds = 45
+        waits.longestStatementWaitMilliseconds = 1_500
+        var row = TimeseriesRow(interval: 0, startSeconds: 0, endSeconds: 1, stats: IntervalStats())
+        row.lockWaits = waits
+        let counters = summary.counterNames
+        let series = CSV.document(header: TimeseriesRow.columns(counterNames: counters), rows: [row.values(counters: counters.count)])
+        let html = HTMLReport.render(try ResultFiles.parse(summary: SummaryReport.csv(summary), timeseries: series, run: try record.json()))
+        #expect(html.contains("<th scope=\"col\" class=\"num\">rolled back</th>"))
+        #expect(html.contains("<th scope=\"colgroup\" colspan=\"4\">units of work</th>"))
+        #expect(html.contains("<th scope=\"col\" class=\"num\">jobs/s</th>"))
+        #expect(html.contains("attempts = committed + rolled back + ended early + failed"))
+        #expect(html.contains("id=\"outcomes\">Attempts: "))
+        #expect(html.contains("id=\"units\">units of work: jobs 1\u{202F}234 (124.9/s), rows_moved 8 (0.8/s)</p>"))
+        #expect(html.contains("id=\"longest-wait\">Longest wait on locks: 1\u{202F}500.0 ms (one statement, across every lock it queued behind); longest single lock wait 45.0 ms.</p>"))
+        #expect(html.contains("id=\"lock-sampling\">Lock-wait sampling: 25 of 61 samples: the sampler lost its connection 2 times"))
+        #expect(html.contains(">PASS*<") == false, "the invariant failed: FAIL, not PASS*")
+    }
+
+    @Test func aPassingDuringInvariantWithAGapIsPassStarInTheReport() throws {
+        var record = RunRecord()
+        record.invariants = [RunRecord.InvariantOutcome(name: "i", expected: "0", actual: "0", passed: true, during: .init(checks: 8, failures: 0, due: 12, reconnects: 1))]
+        let html = HTMLReport.render(try ResultFiles.parse(summary: SummaryReport.csv(ResultSchemaRoundTripTests.summary()), run: try record.json()))
+        #expect(html.contains(">PASS*</span>"))
+        #expect(html.contains("* during the run: 8 of 12 checks: its monitor lost its connection 1 time: not watched the whole run"))
+    }
+
+    @Test func theJSONSummaryHasUnitColumnsAndLockWaits() throws {
+        let summary = ResultSchemaRoundTripTests.summary()
+        let record = ResultSchemaRoundTripTests.record(schedule: false, lost: 0)
+        var waits = LockWaitSummary()
+        waits.samples = 4
+        waits.longestWaitMilliseconds = 45
+        waits.longestStatementWaitMilliseconds = 1_500.04
+        var row = TimeseriesRow(interval: 0, startSeconds: 0, endSeconds: 1, stats: IntervalStats())
+        row.lockWaits = waits
+        let text = try SummaryReport.json(summary, record: record, directory: nil, timeseries: [row])
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
+        let rows = try #require(object["summary"] as? [[String: Any]])
+        #expect((rows.last?["jobs"] as? NSNumber)?.intValue == 1_234)
+        #expect((rows.last?["unexpected_errors"] as? NSNumber)?.intValue == 2)
+        let lockWaits = try #require(object["lock_waits"] as? [String: Any])
+        #expect((lockWaits["longest_statement_wait_ms"] as? NSNumber)?.doubleValue == 1_500)
+        #expect((lockWaits["longest_wait_ms"] as? NSNumber)?.doubleValue == 45)
+        let run = try #require(object["run"] as? [String: Any])
+        #expect(run["outcomes"] != nil && run["units"] != nil && run["lock_sampling"] != nil)
+        #expect(!(try SummaryReport.json(summary, record: record, directory: nil)).contains("lock_waits"))
+    }
+
+    @Test func comparisonCSVLeadsWithTheUnitRateAndHasTheWindow() throws {
+        let run = MetricSample(ResultSchemaRoundTripTests.summary())
+        let cell = ComparisonCell(variant: "skip-locked", point: [SweepValue(name: "clients", value: "4")], runs: [run], invariantsHeld: [true])
+        let csv = ComparisonReport.csv([cell], sweeps: [Sweep(name: "clients", values: ["4"])], counters: ["jobs"])
+        let lines = csv.split(separator: "\n")
+        #expect(lines[0].hasPrefix("variant,clients,runs,duration_s,jobs_per_s,jobs_per_s_min,jobs_per_s_max,jobs,jobs_min,jobs_max,tps,"))
+        #expect(lines[1].hasPrefix("skip-locked,4,1,9.877,124.94,124.94,124.94,1234.00,1234.00,1234.00,"))
+        let info = ComparisonInfo(
+            workload: "queue", variants: ["skip-locked"], sweeps: [Sweep(name: "clients", values: ["4"])], repeats: 1, length: "2 s", server: nil, commandLine: "",
+            partial: false, counters: ["jobs"])
+        let table = ComparisonReport.table([cell], info: info)
+        let header = try #require(table.split(separator: "\n").first { $0.hasPrefix("clients") })
+        let columns = header.split(separator: " ")
+        #expect(Array(columns.prefix(4)) == ["clients", "variant", "jobs/s", "tps"])
+        #expect(table.contains("skip-locked   124.9  54.4"))
+        #expect(ComparisonReport.html([cell], info: info).contains("id=\"chart-jobs-per-s\""))
     }
 }

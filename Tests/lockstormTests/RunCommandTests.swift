@@ -37,7 +37,7 @@ struct RunCommandTests {
         let csv = try String(contentsOfFile: "\(out)/\(run)/summary.csv", encoding: .utf8)
         let lines = csv.split(separator: "\n")
         #expect(lines.count == 3)
-        #expect(lines[0].hasPrefix("workload,variant,transaction,clients,duration_s,attempts,committed,failed,retries,deadlocks,lock_not_available,serialization_failures,statement_timeouts"))
+        #expect(lines[0].hasPrefix("workload,variant,transaction,clients,duration_s,attempts,committed,committed_in_grace,rolled_back,ended_early,failed,expected_errors,unexpected_errors,retries,exhausted_retries,deadlocks,lock_not_available,serialization_failures,statement_timeouts"))
         #expect(lines[2].hasPrefix("transfers,ordered,total,4,"))
         let record = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(out)/\(run)/run.json"))) as? [String: Any]
         #expect(record?["begin"] as? String == "separate")

@@ -295,7 +295,7 @@ public enum LoadRunner {
         var summary = RunSummary(
             workload: plan.workloadName, variant: plan.variantLabel, clients: options.clients, threads: threadCount,
             durationSeconds: Double(windowEnd &- start) / 1e9, seed: options.seed, transactionNames: plan.transactions.map(\.name),
-            stats: stats, invariants: invariants, partial: stop.isSet || abort.isSet || !adminHealthy
+            stats: stats, invariants: invariants, partial: stop.isSet || abort.isSet || !adminHealthy, counterNames: plan.counterNames
         )
         summary.separateBegin = !options.combineBegin
         return RunOutcome(

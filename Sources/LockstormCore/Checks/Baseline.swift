@@ -35,10 +35,11 @@ public struct RegressionLimit: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// Parses `tps=10%,p99_ms=20%,deadlocks_per_1k=0`; errors point into `text`.
-    public static func parseList(_ text: String, transactions: [String]) throws(CheckError) -> [RegressionLimit] {
+    /// `counters`: the workload's unit-of-work counters, so `jobs_per_s=10%` gates too.
+    public static func parseList(_ text: String, transactions: [String], counters: [String] = []) throws(CheckError) -> [RegressionLimit] {
         var limits: [RegressionLimit] = []
         var offset = 0
-        let parser = CheckParser(transactions: transactions)
+        let parser = CheckParser(transactions: transactions, counters: counters)
         for part in text.split(separator: ",", omittingEmptySubsequences: false).map(String.init) {
             defer { offset += part.count + 1 }
             let leading = part.prefix { $0.isWhitespace }.count

@@ -93,13 +93,16 @@ public struct CheckError: Error, Sendable, Hashable, CustomStringConvertible {
 public struct CheckParser: Sendable {
     /// Transaction types a `<transaction>.<metric>` may name.
     public var transactions: [String]
+    /// Unit-of-work counters (`count: N`) whose `N` and `N_per_s` may be named.
+    public var counters: [String]
 
-    public init(transactions: [String]) {
+    public init(transactions: [String], counters: [String] = []) {
         self.transactions = transactions
+        self.counters = counters
     }
 
     public func parse(_ text: String) throws(CheckError) -> Check {
-        var state = State(source: text, transactions: transactions)
+        var state = State(source: text, transactions: transactions, counters: counters)
         let root = try state.parseCheck()
         return Check(source: text, root: root)
     }
@@ -115,12 +118,14 @@ public struct CheckParser: Sendable {
         let characters: [Character]
         let source: String
         let transactions: [String]
+        let counters: [String]
         var position = 0
 
-        init(source: String, transactions: [String]) {
+        init(source: String, transactions: [String], counters: [String]) {
             self.source = source
             characters = Array(source)
             self.transactions = transactions
+            self.counters = counters
         }
 
         func fail(_ offset: Int, _ message: String) -> CheckError {
@@ -213,9 +218,9 @@ public struct CheckParser: Sendable {
                     throw fail(token.offset, "unknown transaction '\(parts[0])' in '\(token.text)'\(hint)")
                 }
             }
-            guard let metric = MetricCatalogue.metric(named: metricName) else {
+            guard let metric = MetricCatalogue.metric(named: metricName, counters: counters) else {
                 var hint = ""
-                if let closest = Self.closestMetric(to: metricName) {
+                if let closest = Self.closestMetric(to: metricName, counters: counters) {
                     hint = "; did you mean '\(closest)'?"
                 } else if transaction == nil, transactions.contains(metricName) {
                     hint = "; '\(metricName)' is a transaction: write '\(metricName).p99_ms' or another metric after it"
@@ -231,10 +236,11 @@ public struct CheckParser: Sendable {
         }
 
         /// Metric names are short and easily transposed (`tsp`), so allow two edits.
-        static func closestMetric(to name: String) -> String? {
+        static func closestMetric(to name: String, counters: [String] = []) -> String? {
+            let names = MetricCatalogue.names + counters.flatMap(UnitColumn.names)
             // `p99` means `p99_ms`: a missing unit suffix is the likeliest slip.
-            if let unit = MetricCatalogue.names.first(where: { $0 == name.lowercased() + "_ms" }) { return unit }
-            let scored = MetricCatalogue.names.map { ($0, Suggestion.distance(name.lowercased(), $0)) }
+            if let unit = names.first(where: { $0 == name.lowercased() + "_ms" }) { return unit }
+            let scored = names.map { ($0, Suggestion.distance(name.lowercased(), $0)) }
             guard let best = scored.min(by: { $0.1 < $1.1 }) else { return nil }
             return best.1 <= max(2, name.count / 3) && best.1 < name.count ? best.0 : nil
         }

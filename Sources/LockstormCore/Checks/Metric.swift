@@ -15,7 +15,10 @@
 /// - latencies (`p50_ms` … `max_ms`, `mean_ms`) are of committed transactions
 ///   and are *not measured* when nothing committed, so a latency check fails
 ///   rather than passing on a run that did nothing;
-/// - `invariant_failures` belongs to the whole run only.
+/// - `invariant_failures` belongs to the whole run only;
+/// - each unit-of-work counter `N` of the workload (`count: N`) gives `N`,
+///   the units done, and `N_per_s`, units per second of the measurement
+///   window: both higher-is-better, and named only for workloads that count `N`.
 public struct Metric: Sendable, Hashable {
     /// Which way is better, for regression gates and comparisons.
     public enum Better: Sendable, Hashable {
@@ -72,8 +75,12 @@ public struct MetricRow: Sendable, Hashable {
 
     /// The numeric columns of typed `summary.csv` values (a row's
     /// `recordedValues`, or a row read back from the file).
-    public init(_ values: [SummaryColumn: SummaryValue]) {
+    /// `units` are the unit-of-work columns by name (`jobs`, `jobs_per_s`).
+    public init(_ values: [SummaryColumn: SummaryValue], units: [String: SummaryValue] = [:]) {
         var columns: [String: Double] = [:]
+        for (name, value) in units {
+            if let number = value.number { columns[name] = number }
+        }
         for (column, value) in values {
             if let number = value.number { columns[column.name] = number }
         }
@@ -100,7 +107,7 @@ public struct MetricSample: Sendable, Hashable {
     /// column, as the file records it.
     public init(_ summary: RunSummary) {
         // `rows` is the transaction types in order, then `total`.
-        var rows = summary.rows.map { row in (name: row.transaction, row: MetricRow(row.recordedValues)) }
+        var rows = summary.rows.map { row in (name: row.transaction, row: MetricRow(row.recordedValues, units: row.recordedUnitValues)) }
         let total = rows.removeLast().row
         let transactions = rows
         self.init(total: total, transactions: transactions)
@@ -155,7 +162,9 @@ public enum MetricCatalogue {
             metrics.append(Metric(about.name, unit: about.unit, better: about.better, digits: digits, perTransaction: column != .invariantFailures, about.summary, compute: compute))
         }
         func plain(_ column: SummaryColumn) { metric(column) { $0[column] } }
-        for column in [SummaryColumn.tps, .attempts, .committed, .failed, .retries] { plain(column) }
+        for column in [SummaryColumn.tps, .attempts, .committed, .committedInGrace, .rolledBack, .endedEarly, .failed, .expectedErrors, .unexpectedErrors, .retries, .exhaustedRetries] {
+            plain(column)
+        }
         for column in SummaryColumn.latencies {
             metric(column) { row in
                 guard let committed = row[.committed], committed > 0 else { return nil }
@@ -163,14 +172,16 @@ public enum MetricCatalogue {
             }
         }
         for column in errorColumns { plain(column) }
-        for column in [SummaryColumn.failed] + errorColumns + [.retries] {
+        for column in [SummaryColumn.failed, .rolledBack, .endedEarly, .unexpectedErrors] + errorColumns + [.retries] {
             let stem = column.name
             let rate: @Sendable (MetricRow) -> Double? = { row in
                 guard let attempts = row[.attempts], let count = row[column] else { return nil }
                 return attempts > 0 ? count / attempts : 0
             }
-            metrics.append(Metric("\(stem)_rate", unit: "", better: .lower, digits: 4, "\(stem) / attempts (0–1)", compute: rate))
-            metrics.append(Metric("\(stem)_per_1k", unit: "/1k", better: .lower, digits: 3, "\(stem) per 1,000 attempts", compute: { rate($0).map { $0 * 1_000 } }))
+            // Rolling back on purpose and finding nothing to do are outcomes, not faults: no direction.
+            let better: Metric.Better = column == .rolledBack || column == .endedEarly ? .neither : .lower
+            metrics.append(Metric("\(stem)_rate", unit: "", better: better, digits: 4, "\(stem) / attempts (0–1)", compute: rate))
+            metrics.append(Metric("\(stem)_per_1k", unit: "/1k", better: better, digits: 3, "\(stem) per 1,000 attempts", compute: { rate($0).map { $0 * 1_000 } }))
         }
         plain(.invariantFailures)
         return metrics
@@ -179,6 +190,25 @@ public enum MetricCatalogue {
     public static var names: [String] { all.map(\.name) }
 
     public static func metric(named name: String) -> Metric? { all.first { $0.name == name } }
+
+    /// A metric of the catalogue, or of one of `counters` (`jobs`, `jobs_per_s`).
+    public static func metric(named name: String, counters: [String]) -> Metric? {
+        if let metric = metric(named: name) { return metric }
+        if counters.contains(name) { return unitMetrics(name)[0] }
+        if name.hasSuffix(UnitColumn.rateSuffix), counters.contains(String(name.dropLast(UnitColumn.rateSuffix.count))) {
+            return unitMetrics(String(name.dropLast(UnitColumn.rateSuffix.count)))[1]
+        }
+        return nil
+    }
+
+    /// The two metrics of unit-of-work counter `counter`: `N` and `N_per_s`.
+    public static func unitMetrics(_ counter: String) -> [Metric] {
+        let rate = UnitColumn.rateName(counter)
+        return [
+            Metric(counter, unit: "", better: .higher, digits: 0, "units of work counted as '\(counter)' (count: \(counter))", compute: { $0[counter] }),
+            Metric(rate, unit: "/s", better: .higher, digits: UnitColumn.rateDigits, "\(counter) per second of the measurement window", compute: { $0[rate] }),
+        ]
+    }
 
     /// The metrics a comparison or baseline table shows, most telling first.
     public static let headline = ["tps", "p50_ms", "p99_ms", "failed_rate", "deadlocks_per_1k", "lock_not_available_rate", "serialization_failures_rate", "retries_per_1k", "invariant_failures"]

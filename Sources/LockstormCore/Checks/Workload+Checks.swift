@@ -3,7 +3,7 @@ extension Workload {
     /// the offending character (file:line:col), so `validate` and `run`
     /// reject them before anything touches a database.
     public func checkDiagnostics(file: String) -> [Diagnostic] {
-        let parser = CheckParser(transactions: transactions.map(\.name))
+        let parser = CheckParser(transactions: transactions.map(\.name), counters: counterNames)
         var diagnostics: [Diagnostic] = []
         for (index, text) in checks.enumerated() {
             do {
@@ -20,9 +20,28 @@ extension Workload {
 
     /// The workload's checks, parsed (call after `checkDiagnostics` found nothing).
     public func parsedChecks() throws(CheckError) -> [Check] {
-        let parser = CheckParser(transactions: transactions.map(\.name))
+        let parser = CheckParser(transactions: transactions.map(\.name), counters: counterNames)
         var checks: [Check] = []
         for text in self.checks { checks.append(try parser.parse(text)) }
         return checks
+    }
+}
+
+extension Workload {
+    /// Every unit-of-work counter (`count: N`) of the base transactions and
+    /// of any variant, in order of first appearance: the `N` and `N_per_s`
+    /// metrics a check may name.
+    public var counterNames: [String] {
+        var names: [String] = []
+        func collect(_ steps: [Step]) {
+            for case .sql(_, _, let options) in steps {
+                if let counter = options.count, !names.contains(counter) { names.append(counter) }
+            }
+        }
+        for transaction in transactions { collect(transaction.steps) }
+        for variant in variants {
+            for transaction in variant.transactions { collect(transaction.steps ?? []) }
+        }
+        return names
     }
 }

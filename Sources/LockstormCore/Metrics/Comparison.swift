@@ -114,22 +114,31 @@ public struct Spread: Sendable, Hashable {
     }
 }
 
-/// `comparison.csv`: one row per variant × sweep point. Version 1.
+/// `comparison.csv`: one row per variant × sweep point. Version 2: when the
+/// workload counts units of work, each counter's `N_per_s` and `N` lead the
+/// metrics, and `duration_s` (the median measurement window) follows `runs`,
+/// so `N_per_s × duration_s = N` can be checked from the file.
 public enum ComparisonTable {
     /// The metrics of each row; each gives `<name>`, `<name>_min`, `<name>_max`.
     public static let metrics = ["tps", "p50_ms", "p99_ms", "failed_rate"] + ErrorClass.allCases.map { "\($0.columnName)_rate" } + ["retries_per_1k"]
 
-    public static func columns(sweeps: [String]) -> [String] {
-        ["variant"] + sweeps + ["runs"] + metrics.flatMap { [$0, "\($0)_min", "\($0)_max"] } + ["invariants", "partial"]
+    /// The metrics of a comparison of a workload counting `counters`: `N_per_s` and `N` first.
+    public static func metrics(counters: [String]) -> [String] {
+        counters.flatMap { [UnitColumn.rateName($0), $0] } + metrics
     }
 
-    public static func rows(_ cells: [ComparisonCell], sweeps: [String]) -> [[String]] {
+    public static func columns(sweeps: [String], counters: [String] = []) -> [String] {
+        ["variant"] + sweeps + ["runs", SummaryColumn.durationSeconds.name] + metrics(counters: counters).flatMap { [$0, "\($0)_min", "\($0)_max"] } + ["invariants", "partial"]
+    }
+
+    public static func rows(_ cells: [ComparisonCell], sweeps: [String], counters: [String] = []) -> [[String]] {
         cells.map { cell in
             var row = [cell.variant]
             for name in sweeps { row.append(cell.point.first { $0.name == name }?.value ?? "") }
             row.append(String(cell.runs.count))
-            for name in metrics {
-                guard let metric = MetricCatalogue.metric(named: name), let spread = cell.spread(metric) else {
+            row.append(Spread(cell.runs.compactMap { $0.total[.durationSeconds] }).map { Format.fixed($0.median, digits: 3) } ?? "")
+            for name in metrics(counters: counters) {
+                guard let metric = MetricCatalogue.metric(named: name, counters: counters), let spread = cell.spread(metric) else {
                     row += ["", "", ""]
                     continue
                 }

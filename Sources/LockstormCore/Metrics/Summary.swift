@@ -92,13 +92,20 @@ public struct InvariantResult: Sendable, Hashable {
 /// One row of `summary.csv`: one transaction type, or the `total`.
 ///
 /// The columns, their order, types, formats and docs are `SummaryColumn`'s;
-/// `values` produces them. Latencies are in milliseconds, `tps` is committed
-/// transactions per second of measured duration, and the counting rules are
-/// those of `TransactionStats`.
+/// `values` produces them, then the unit-of-work pairs (`UnitColumn`) of
+/// `counterNames`. Latencies are in milliseconds, `tps` is committed
+/// transactions per second of the measurement window, and the counting
+/// rules are those of `TransactionStats`.
 public struct SummaryRow: Sendable {
-    public static let schemaVersion = 1
+    public static let schemaVersion = 2
 
+    /// The fixed columns (without the unit-of-work pairs).
     public static let columns = SummaryColumn.allCases.map(\.name)
+
+    /// The header of a `summary.csv` whose plan counts `counterNames`.
+    public static func columns(counterNames: [String]) -> [String] {
+        columns + counterNames.flatMap(UnitColumn.names)
+    }
 
     // The latency statistics and `values` are computed once, when the row is
     // made or a field changes: every report reads them, some several times.
@@ -114,12 +121,18 @@ public struct SummaryRow: Sendable {
         }
     }
     public var invariantFailures: Int { didSet { values = makeValues() } }
+    /// The unit-of-work counters (`RunPlan.counterNames`): `stats.units` by index.
+    public var counterNames: [String] = [] { didSet { values = makeValues() } }
     /// The statistics of `stats.latency` (µs), from one walk over it.
     public private(set) var latency: HistogramStatistics
     /// The row's values, in `columns` order, formatted for CSV.
     public private(set) var values: [String] = []
 
-    public init(workload: String, variant: String, transaction: String, clients: Int, durationSeconds: Double, stats: TransactionStats, invariantFailures: Int) {
+    public init(
+        workload: String, variant: String, transaction: String, clients: Int, durationSeconds: Double, stats: TransactionStats, invariantFailures: Int,
+        counterNames: [String] = []
+    ) {
+        self.counterNames = counterNames
         self.workload = workload
         self.variant = variant
         self.transaction = transaction
@@ -133,6 +146,14 @@ public struct SummaryRow: Sendable {
 
     public var tps: Double { durationSeconds > 0 ? Double(stats.committed) / durationSeconds : 0 }
 
+    /// Units of work per counter: the total and per second of the window.
+    public var units: [(name: String, total: Int, perSecond: Double)] {
+        counterNames.enumerated().map { index, name in
+            let total = stats.units(index)
+            return (name, total, durationSeconds > 0 ? Double(total) / durationSeconds : 0)
+        }
+    }
+
     /// Latency at `percentile` (0–100) in milliseconds; 0 when nothing committed.
     public func latencyMilliseconds(_ percentile: Double) -> Double {
         guard latency.totalCount > 0 else { return 0 }
@@ -144,6 +165,7 @@ public struct SummaryRow: Sendable {
 
     private func makeValues() -> [String] {
         SummaryColumn.allCases.map { $0.format($0.value(in: self)) }
+            + units.flatMap { [String($0.total), Format.fixed($0.perSecond, digits: UnitColumn.rateDigits)] }
     }
 }
 
@@ -166,13 +188,16 @@ public struct RunSummary: Sendable {
     /// BEGIN went out in a round trip of its own (`--separate-begin`), not
     /// with each transaction's first statement.
     public var separateBegin = false
+    /// The unit-of-work counters (`RunPlan.counterNames`), in order.
+    public var counterNames: [String] = [] { didSet { rows = makeRows() } }
     /// One row per transaction type, then `total`.
     public private(set) var rows: [SummaryRow] = []
 
     public init(
         workload: String, variant: String, clients: Int, threads: Int, durationSeconds: Double, seed: UInt64,
-        transactionNames: [String], stats: RunStats, invariants: [InvariantResult], partial: Bool
+        transactionNames: [String], stats: RunStats, invariants: [InvariantResult], partial: Bool, counterNames: [String] = []
     ) {
+        self.counterNames = counterNames
         self.workload = workload
         self.variant = variant
         self.clients = clients
@@ -188,12 +213,15 @@ public struct RunSummary: Sendable {
 
     public var invariantFailures: Int { invariants.filter { !$0.passed }.count }
 
+    /// The `summary.csv` header of this run (fixed columns, then the unit pairs).
+    public var columns: [String] { SummaryRow.columns(counterNames: counterNames) }
+
     private func makeRows() -> [SummaryRow] {
         let invariantFailures = invariantFailures
         var rows = zip(transactionNames, stats.transactions).map { name, stats in
-            SummaryRow(workload: workload, variant: variant, transaction: name, clients: clients, durationSeconds: durationSeconds, stats: stats, invariantFailures: invariantFailures)
+            SummaryRow(workload: workload, variant: variant, transaction: name, clients: clients, durationSeconds: durationSeconds, stats: stats, invariantFailures: invariantFailures, counterNames: counterNames)
         }
-        rows.append(SummaryRow(workload: workload, variant: variant, transaction: "total", clients: clients, durationSeconds: durationSeconds, stats: stats.total, invariantFailures: invariantFailures))
+        rows.append(SummaryRow(workload: workload, variant: variant, transaction: "total", clients: clients, durationSeconds: durationSeconds, stats: stats.total, invariantFailures: invariantFailures, counterNames: counterNames))
         return rows
     }
 

@@ -5,8 +5,11 @@
 /// The writer (`SummaryRow.values`), the reader (`SummaryLine` in Reports),
 /// the JSON summary, the check and baseline metrics (`MetricCatalogue`) and
 /// the result-file docs all go through these cases, in `allCases` order,
-/// which is the file's column order. Version 1 of the schema
+/// which is the file's column order. Version 2 of the schema
 /// (`SummaryRow.schemaVersion`); a change of names, order or meaning bumps it.
+///
+/// After these fixed columns come two per unit-of-work counter of the plan
+/// (`RunPlan.counterNames`, in order): `N` and `N_per_s` (`UnitColumn`).
 public enum SummaryColumn: String, CaseIterable, Sendable, Hashable {
     case workload
     case variant
@@ -15,8 +18,14 @@ public enum SummaryColumn: String, CaseIterable, Sendable, Hashable {
     case durationSeconds = "duration_s"
     case attempts
     case committed
+    case committedInGrace = "committed_in_grace"
+    case rolledBack = "rolled_back"
+    case endedEarly = "ended_early"
     case failed
+    case expectedErrors = "expected_errors"
+    case unexpectedErrors = "unexpected_errors"
     case retries
+    case exhaustedRetries = "exhausted_retries"
     case deadlocks
     case lockNotAvailable = "lock_not_available"
     case serializationFailures = "serialization_failures"
@@ -51,7 +60,7 @@ public enum SummaryColumn: String, CaseIterable, Sendable, Hashable {
         case .durationSeconds, .meanMilliseconds, .p50Milliseconds, .p90Milliseconds, .p95Milliseconds, .p99Milliseconds,
              .p999Milliseconds, .maxMilliseconds: .decimal(digits: 3)
         case .tps: .decimal(digits: 2)
-        case .clients, .attempts, .committed, .failed, .retries, .deadlocks, .lockNotAvailable, .serializationFailures,
+        case .clients, .attempts, .committed, .committedInGrace, .rolledBack, .endedEarly, .failed, .expectedErrors, .unexpectedErrors, .retries, .exhaustedRetries, .deadlocks, .lockNotAvailable, .serializationFailures,
              .statementTimeouts, .connectionErrors, .otherErrors, .invariantFailures: .count
         }
     }
@@ -100,18 +109,24 @@ public enum SummaryColumn: String, CaseIterable, Sendable, Hashable {
         case .variant: "the variant (`default` when it has none)"
         case .transaction: "the transaction type, or `total`"
         case .clients: "concurrent clients"
-        case .durationSeconds: "measured duration in seconds: from the start of the load until the last client finished"
-        case .attempts: "BEGIN … COMMIT/ROLLBACK tries: `attempts = committed + failed`"
-        case .committed: "attempts that committed (each one finished transaction)"
-        case .failed: "attempts that ended in an error; the six error columns below add up to it"
+        case .durationSeconds: "the measurement window in seconds: `-T`, the stop (Ctrl-C), or for `-t` the measured span; the grace period after it is not included"
+        case .attempts: "BEGIN … COMMIT/ROLLBACK tries: `attempts = committed + rolled_back + ended_early + failed`"
+        case .committed: "attempts that committed having run their steps (each one finished transaction), those that finished in the grace period included"
+        case .committedInGrace: "of `committed`, those whose COMMIT returned in the grace period after the window closed"
+        case .rolledBack: "attempts the workload rolled back on purpose (`rollback_if`, `on_empty: rollback`): a business outcome, not a failure"
+        case .endedEarly: "attempts that committed with steps left unrun (`on_empty: skip|stop`, `skip_if`, `stop_if`): nothing to do, not work"
+        case .failed: "attempts that ended in an error; `failed = expected_errors + unexpected_errors`, and the six error columns below add up to it"
+        case .expectedErrors: "failed attempts whose error the workload declares (`expect:`, `retry.on`) or is a concurrency or connection outcome"
+        case .unexpectedErrors: "failed attempts whose error the workload does not declare: a broken workload (fails the run unless `--allow-unexpected-errors`)"
         case .retries: "failed attempts that were tried again (a transaction retried twice adds 2)"
+        case .exhaustedRetries: "failed attempts with a retryable error that were the transaction's last (`retry.max_attempts`): transactions that gave up"
         case .deadlocks: "failed attempts with 40P01"
         case .lockNotAvailable: "failed attempts with 55P03 (`NOWAIT`, `lock_timeout`)"
         case .serializationFailures: "failed attempts with 40001"
         case .statementTimeouts: "failed attempts with 57014 (`statement_timeout`, cancel)"
         case .connectionErrors: "failed attempts with class 08 or 57P01–57P03: the connection broke"
         case .otherErrors: "failed attempts with any other SQLSTATE"
-        case .tps: "`committed / duration_s`"
+        case .tps: "`committed / duration_s` (commits that finished in the grace period included)"
         case .meanMilliseconds: "mean latency of committed transactions in ms; 0 when none committed"
         case .maxMilliseconds: "longest latency of a committed transaction in ms; 0 when none committed"
         case .invariantFailures: "invariants that did not hold after the run (same on every row)"
@@ -130,8 +145,14 @@ public enum SummaryColumn: String, CaseIterable, Sendable, Hashable {
         case .durationSeconds: .number(row.durationSeconds)
         case .attempts: .count(row.stats.attempts)
         case .committed: .count(row.stats.committed)
+        case .committedInGrace: .count(row.stats.graceCommitted)
+        case .rolledBack: .count(row.stats.rolledBack)
+        case .endedEarly: .count(row.stats.endedEarly)
         case .failed: .count(row.stats.failed)
+        case .expectedErrors: .count(row.stats.expectedErrors)
+        case .unexpectedErrors: .count(row.stats.unexpectedErrors)
         case .retries: .count(row.stats.retries)
+        case .exhaustedRetries: .count(row.stats.exhaustedRetries)
         case .deadlocks: .count(row.stats.count(.deadlock))
         case .lockNotAvailable: .count(row.stats.count(.lockNotAvailable))
         case .serializationFailures: .count(row.stats.count(.serializationFailure))
@@ -175,11 +196,17 @@ public enum SummaryColumn: String, CaseIterable, Sendable, Hashable {
         if errorClass != nil { return (rawValue, "", .lower, "failed attempts of this class (summary.csv column)") }
         switch self {
         case .workload, .variant, .transaction, .clients, .durationSeconds: return nil
-        case .tps: return (rawValue, "tx/s", .higher, "committed transactions per second of measured duration")
-        case .attempts: return (rawValue, "", .neither, "attempts (BEGIN … COMMIT/ROLLBACK), committed + failed")
+        case .tps: return (rawValue, "tx/s", .higher, "committed transactions per second of the measurement window")
+        case .attempts: return (rawValue, "", .neither, "attempts (BEGIN … COMMIT/ROLLBACK): committed + rolled_back + ended_early + failed")
         case .committed: return (rawValue, "", .higher, "committed transactions")
+        case .committedInGrace: return (rawValue, "", .neither, "committed transactions whose COMMIT returned in the grace period")
+        case .rolledBack: return (rawValue, "", .neither, "attempts the workload rolled back on purpose")
+        case .endedEarly: return (rawValue, "", .neither, "attempts that committed with steps left unrun (nothing to do)")
         case .failed: return (rawValue, "", .lower, "attempts that ended in an error (retried or not)")
+        case .expectedErrors: return (rawValue, "", .lower, "failed attempts with an error the workload declares")
+        case .unexpectedErrors: return (rawValue, "", .lower, "failed attempts with an error the workload does not declare")
         case .retries: return (rawValue, "", .lower, "failed attempts that were tried again")
+        case .exhaustedRetries: return (rawValue, "", .lower, "transactions that gave up after their last retryable attempt")
         case .invariantFailures: return (rawValue, "", .lower, "invariants that did not hold after the run")
         default:
             let what = switch self {
@@ -209,12 +236,51 @@ public enum SummaryValue: Sendable, Hashable {
     }
 }
 
+/// The two `summary.csv` columns of one unit-of-work counter (`count: N`
+/// steps): `N`, the units done, and `N_per_s`, units per second of the
+/// measurement window (`N / duration_s`). They follow the fixed columns, one
+/// pair per counter in `RunPlan.counterNames` order.
+public enum UnitColumn {
+    /// Suffix of the rate column.
+    public static let rateSuffix = "_per_s"
+
+    /// Decimals of `N_per_s` (as `tps`).
+    public static let rateDigits = 2
+
+    /// `["jobs", "jobs_per_s"]`.
+    public static func names(_ counter: String) -> [String] { [counter, rateName(counter)] }
+
+    public static func rateName(_ counter: String) -> String { counter + rateSuffix }
+
+    /// The counters of a `summary.csv` header: each column that is not a
+    /// fixed one and is followed by its `_per_s` twin, in file order.
+    public static func counters(inHeader header: [String]) -> [String] {
+        let fixed = Set(SummaryColumn.allCases.map(\.name))
+        let names = Set(header)
+        return header.filter { !fixed.contains($0) && !$0.hasSuffix(rateSuffix) && names.contains(rateName($0)) }
+    }
+
+    /// What the two columns mean, for `results/README.md`.
+    public static let doc = "units of work counted by the workload's `count: N` steps, in attempts that committed; one pair per counter, after the fixed columns: `N` (units) and `N_per_s` (`N / duration_s`)"
+}
+
 extension SummaryRow {
     /// Every column's value as `summary.csv` records it (numbers rounded to
     /// the column's decimals): what a reader of the file gets back.
     public var recordedValues: [SummaryColumn: SummaryValue] {
         var values: [SummaryColumn: SummaryValue] = [:]
         for column in SummaryColumn.allCases { values[column] = column.recordedValue(in: self) }
+        return values
+    }
+
+    /// The unit-of-work columns (`jobs`, `jobs_per_s`) as `summary.csv`
+    /// records them, by column name.
+    public var recordedUnitValues: [String: SummaryValue] {
+        var values: [String: SummaryValue] = [:]
+        for unit in units {
+            values[unit.name] = .count(unit.total)
+            values[UnitColumn.rateName(unit.name)] = .number(Format.rounded(unit.perSecond, digits: UnitColumn.rateDigits))
+        }
         return values
     }
 }

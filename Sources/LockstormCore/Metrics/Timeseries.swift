@@ -58,10 +58,14 @@ public struct IntervalStats: Sendable {
 
 /// One row of `timeseries.csv`: one interval of the whole run.
 ///
-/// Version 1 of the schema. Counts are per interval; `tps` is `committed`
+/// Version 2 of the schema. Counts are per interval; `tps` is `committed`
 /// divided by the interval's length (the last interval may be shorter).
 /// The `waiting_*`, `wait_*`, `longest_*` columns come from the lock-wait
-/// sampler (`--sample-interval`; empty when it is off).
+/// sampler (`--sample-interval`; empty when it is off):
+/// `longest_statement_wait_ms` is how long a statement had waited on locks,
+/// across every lock it queued behind; `longest_wait_ms` the longest single
+/// lock wait. Then one `N_per_s` column per unit-of-work counter of the plan
+/// (units done in the interval divided by its length).
 public struct TimeseriesRow: Sendable, Hashable {
     /// The columns only this file has; the counts, `tps` and latencies are
     /// named as in `summary.csv` (`SummaryColumn`), for one interval.
@@ -73,28 +77,40 @@ public struct TimeseriesRow: Sendable, Hashable {
         case waitingMean = "waiting_mean"
         case waitingMax = "waiting_max"
         case longestWaitMilliseconds = "longest_wait_ms"
+        case longestStatementWaitMilliseconds = "longest_statement_wait_ms"
         case longestChain = "longest_chain"
     }
 
     /// `wait_<kind>_max` for each of `LockWaitSummary.kinds`.
     public static func waitKindColumn(_ kind: String) -> String { "wait_\(kind)_max" }
 
+    /// The fixed columns (without the `N_per_s` of the counters).
     public static let columns = [Column.interval, .startSeconds, .endSeconds].map(\.rawValue)
-        + [SummaryColumn.tps, .attempts, .committed, .failed, .retries].map(\.name)
+        + [SummaryColumn.tps, .attempts, .committed, .rolledBack, .endedEarly, .failed, .unexpectedErrors, .retries].map(\.name)
         + ErrorClass.allCases.map(\.columnName)
         + [SummaryColumn.p50Milliseconds, .p99Milliseconds].map(\.name)
         + [Column.lockSamples, .waitingMean, .waitingMax].map(\.rawValue)
         + LockWaitSummary.kinds.map(waitKindColumn)
-        + [Column.longestWaitMilliseconds, .longestChain].map(\.rawValue)
+        + [Column.longestWaitMilliseconds, .longestStatementWaitMilliseconds, .longestChain].map(\.rawValue)
+
+    /// The header of a `timeseries.csv` whose plan counts `counterNames`.
+    public static func columns(counterNames: [String]) -> [String] {
+        columns + counterNames.map(UnitColumn.rateName)
+    }
 
     public var interval: Int
     public var startSeconds: Double
     public var endSeconds: Double
     public var attempts: Int
     public var committed: Int
+    public var rolledBack: Int
+    public var endedEarly: Int
     public var failed: Int
+    public var unexpectedErrors: Int
     public var retries: Int
     public var errorCounts: [Int]
+    /// Units of work done in the interval, by counter index.
+    public var units: [Int]
     public var p50Milliseconds: Double
     public var p99Milliseconds: Double
     /// Lock waits sampled during the interval; `nil` when sampling was off.
@@ -106,9 +122,13 @@ public struct TimeseriesRow: Sendable, Hashable {
         self.endSeconds = endSeconds
         attempts = stats.attempts
         committed = stats.committed
+        rolledBack = stats.rolledBack
+        endedEarly = stats.endedEarly
         failed = stats.failed
+        unexpectedErrors = stats.unexpectedErrors
         retries = stats.retries
         errorCounts = stats.errorCounts
+        units = stats.units
         let latency = HistogramStatistics(stats.latency)
         let hasLatency = latency.totalCount > 0
         p50Milliseconds = hasLatency ? Double(latency.valueAtPercentile(50)) / 1_000 : 0
@@ -122,18 +142,30 @@ public struct TimeseriesRow: Sendable, Hashable {
 
     public func count(_ errorClass: ErrorClass) -> Int { errorCounts[errorClass.rawValue] }
 
-    public var values: [String] {
+    /// Units of counter `index` per second of the interval.
+    public func unitsPerSecond(_ index: Int) -> Double {
+        let length = endSeconds - startSeconds
+        let done = index < units.count ? units[index] : 0
+        return length > 0 ? Double(done) / length : 0
+    }
+
+    /// The fixed columns' values (`columns`).
+    public var values: [String] { values(counters: 0) }
+
+    /// The values of a row under `columns(counterNames:)` with `counters` counters.
+    public func values(counters: Int) -> [String] {
         var values = [
             String(interval), Format.fixed(startSeconds, digits: 3), Format.fixed(endSeconds, digits: 3), Format.fixed(tps, digits: 2),
-            String(attempts), String(committed), String(failed), String(retries),
+            String(attempts), String(committed), String(rolledBack), String(endedEarly), String(failed), String(unexpectedErrors), String(retries),
         ] + ErrorClass.allCases.map { String(count($0)) } + [Format.fixed(p50Milliseconds, digits: 3), Format.fixed(p99Milliseconds, digits: 3)]
         if let waits = lockWaits {
             values += [String(waits.samples), Format.fixed(waits.waitingMean, digits: 2), String(waits.waitingMax)]
             values += waits.byKindMax.map(String.init)
-            values += [Format.fixed(waits.longestWaitMilliseconds, digits: 1), String(waits.longestChain)]
+            values += [Format.fixed(waits.longestWaitMilliseconds, digits: 1), Format.fixed(waits.longestStatementWaitMilliseconds, digits: 1), String(waits.longestChain)]
         } else {
-            values += Array(repeating: "", count: 5 + LockWaitSummary.kinds.count)
+            values += Array(repeating: "", count: 6 + LockWaitSummary.kinds.count)
         }
+        values += (0..<counters).map { Format.fixed(unitsPerSecond($0), digits: UnitColumn.rateDigits) }
         return values
     }
 }
