@@ -333,6 +333,20 @@ private func addsUp(_ stats: TransactionStats) -> Bool {
         #expect(errors.contains { $0.contains("'count' names a unit of work") })
     }
 
+    @Test func aCounterCannotTakeTheNameOfASummaryColumn() throws {
+        for name in ["tps", "committed", "p99_ms", "deadlocks"] {
+            let errors = planErrors("""
+                name: t
+                transactions:
+                  tx:
+                    steps:
+                      - sql: UPDATE jobs SET done = true
+                        count: \(name)
+                """)
+            #expect(errors.contains { $0.contains("'count: \(name)'") && $0.contains("would clash with the summary column") }, "\(name): \(errors)")
+        }
+    }
+
     @Test func anUnknownOnEmptyActionListsRollback() throws {
         let errors = planErrors("""
             name: t

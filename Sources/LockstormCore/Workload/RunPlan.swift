@@ -558,6 +558,10 @@ struct PlanCompiler {
                     error(options.location, "\(context) is autocommit: each step commits on its own, so there is nothing for 'rollback_if' or 'on_empty: rollback' to roll back; drop 'autocommit' to run the steps in one transaction")
                 }
                 if let counter = options.count {
+                    // Its columns (`N`, `N_per_s`) and metrics sit beside the fixed summary columns.
+                    if let column = SummaryColumn.allCases.first(where: { [$0.name, $0.metric?.name].contains(counter) || $0.name == counter + "_per_s" }) {
+                        error(options.location, "'count: \(counter)' in \(context) would clash with the summary column '\(column.name)'; name the unit of work something else (jobs, orders, lines)")
+                    }
                     if let index = counterNames.firstIndex(of: counter) {
                         compiled.counter = index
                     } else {
