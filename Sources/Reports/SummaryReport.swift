@@ -26,11 +26,15 @@ public enum SummaryReport {
             ("ended early", total.endedEarly > 0, \.endedEarly),
             ("unexpected", total.unexpectedErrors > 0, \.unexpectedErrors),
         ]
+        // Transactions that used their last attempt: why retries fall short of failed.
+        let gaveUp = total.exhaustedRetries > 0
         var header = ["transaction", "attempts", "committed"]
         header += optional.prefix(2).filter(\.shown).map(\.header)
         header.append("failed")
         header += optional.suffix(1).filter(\.shown).map(\.header)
-        header += ["retries", "deadlock", "lock n/a", "serializ.", "timeout", "other", "tps", "mean ms", "p50 ms", "p95 ms", "p99 ms", "max ms"]
+        header.append("retries")
+        if gaveUp { header.append("gave up") }
+        header += ["deadlock", "lock n/a", "serializ.", "timeout", "other", "tps", "mean ms", "p50 ms", "p95 ms", "p99 ms", "max ms"]
         let rows: [[String]] = summary.rows.map { row in
             let stats = row.stats
             let other = stats.count(.other) + stats.count(.connection)
@@ -38,8 +42,9 @@ public enum SummaryReport {
             cells += optional.prefix(2).filter(\.shown).map { String($0.value(stats)) }
             cells.append(String(stats.failed))
             cells += optional.suffix(1).filter(\.shown).map { String($0.value(stats)) }
+            cells.append(String(stats.retries))
+            if gaveUp { cells.append(String(stats.exhaustedRetries)) }
             return cells + [
-                String(stats.retries),
                 String(stats.count(.deadlock)), String(stats.count(.lockNotAvailable)), String(stats.count(.serializationFailure)),
                 String(stats.count(.statementTimeout)), String(other), Format.fixed(row.tps, digits: 1),
                 Format.fixed(row.meanMilliseconds, digits: 2), Format.fixed(row.latencyMilliseconds(50), digits: 2),

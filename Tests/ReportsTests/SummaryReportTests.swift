@@ -129,6 +129,21 @@ import Testing
         #expect(!plain.contains("unexpected"))
     }
 
+    @Test("a gave-up column after retries when some transaction used its last attempt")
+    func gaveUpColumn() throws {
+        var summary = Self.summary()
+        #expect(!SummaryReport.table(summary).contains("gave up"))
+        summary.stats.transactions[1].exhaustedRetries = 2
+        let table = SummaryReport.table(summary)
+        let header = try #require(table.split(separator: "\n").first { $0.hasPrefix("transaction") })
+        #expect(header.contains("retries  gave up  deadlock"))
+        let reap = try #require(table.split(separator: "\n").first { $0.hasPrefix("reap") })
+        let total = try #require(table.split(separator: "\n").first { $0.hasPrefix("total") })
+        // reap: attempts 2, committed 0, rolled back 1, ended early 0, failed 1, unexpected 1, retries 0, gave up 2.
+        #expect(reap.split(separator: " ").prefix(9).last == "2", "\(reap)")
+        #expect(total.split(separator: " ").prefix(9).last == "2", "\(total)")
+    }
+
     @Test("units of work get a line: total with thousands separators and the rate")
     func unitsLine() {
         let table = SummaryReport.table(Self.summary())
