@@ -496,15 +496,9 @@ struct PlanCompiler {
         /// Resolves a condition's names: variables known so far, parameters, `client_id`.
         func condition(_ expression: Expression?, key: String, location: SourceLocation) -> CompiledCondition? {
             guard let expression else { return nil }
-            var compiled = CompiledCondition(expression: expression, constants: [:], slots: [:])
-            for (name, _) in expression.references {
-                if let slot = variables.firstIndex(of: name) {
-                    compiled.slots[name] = slot
-                } else if let value = parameters[name] {
-                    compiled.constants[name] = value
-                } else if name != RunPlan.clientIDName {
-                    error(location, "'\(key)' in \(context) uses '\(name)', which is neither a parameter nor a variable set before it\(Suggestion.didYouMean(name, in: variables + Array(parameters.keys).sorted()))")
-                }
+            let (compiled, unknown) = Self.resolve(expression, variables: variables, parameters: parameters)
+            for name in unknown {
+                error(location, "'\(key)' in \(context) uses '\(name)', which is neither a parameter nor a variable set before it\(Suggestion.didYouMean(name, in: variables + Array(parameters.keys).sorted()))")
             }
             return compiled
         }
@@ -648,6 +642,24 @@ struct PlanCompiler {
         return compiled
     }
 
+    /// `expression` with each name it uses bound: a variable known so far (by
+    /// slot), a parameter (by value) or `client_id`; the names that are none
+    /// of these, in order, for the caller's message.
+    private static func resolve(_ expression: Expression, variables: [String], parameters: [String: Value]) -> (CompiledCondition, unknown: [String]) {
+        var compiled = CompiledCondition(expression: expression, constants: [:], slots: [:])
+        var unknown: [String] = []
+        for (name, _) in expression.references {
+            if let slot = variables.firstIndex(of: name) {
+                compiled.slots[name] = slot
+            } else if let value = parameters[name] {
+                compiled.constants[name] = value
+            } else if name != RunPlan.clientIDName {
+                unknown.append(name)
+            }
+        }
+        return (compiled, unknown)
+    }
+
     /// Compiles a `let` value computed from earlier variables, and checks it
     /// the way `validate` can without a database: evaluated once over a value
     /// each earlier variable can take, so a type mistake (`least(id, 'x')`)
@@ -660,16 +672,10 @@ struct PlanCompiler {
             error(location, "\(what): a random draw must be the whole value (uniform(1, :n)), not part of an expression; draw it into a variable of its own and use that")
             return nil
         }
-        var compiled = CompiledCondition(expression: expression, constants: [:], slots: [:])
-        for (name, _) in expression.references {
-            if let slot = variables.firstIndex(of: name) {
-                compiled.slots[name] = slot
-            } else if let value = parameters[name] {
-                compiled.constants[name] = value
-            } else if name != RunPlan.clientIDName {
-                error(location, "\(what) uses '\(name)', which is neither a parameter nor a variable drawn before it\(Suggestion.didYouMean(name, in: variables + Array(parameters.keys).sorted()))")
-                return nil
-            }
+        let (compiled, unknown) = Self.resolve(expression, variables: variables, parameters: parameters)
+        if let name = unknown.first {
+            error(location, "\(what) uses '\(name)', which is neither a parameter nor a variable drawn before it\(Suggestion.didYouMean(name, in: variables + Array(parameters.keys).sorted()))")
+            return nil
         }
         // A value each earlier variable can take, in slot order.
         var sample: [Value] = []
