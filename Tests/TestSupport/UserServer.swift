@@ -68,9 +68,9 @@ public final class UserServer {
 
     /// `initdb`, configuration, start, then the role and its database.
     public static func start() throws -> UserServer {
-        let binDirectory = try findBinDirectory()
+        let binDirectory = try EmbeddedServer.findBinDirectory()
         let directory = try makeDirectory()
-        let runAs = try unprivilegedUserIfRoot(owning: directory)
+        let runAs = try EmbeddedServer.unprivilegedUserIfRoot(owning: directory)
         let server = UserServer(directory: directory, binDirectory: binDirectory, runAs: runAs)
         server.startLifeline()
         do {
@@ -281,33 +281,6 @@ public final class UserServer {
         return Int(UInt16(bigEndian: address.sin_port))
     }
 
-    /// `LOCKSTORM_PG_BINDIR`, else `pg_config --bindir` when it has the
-    /// server, else the newest `/usr/lib/postgresql/<version>/bin`.
-    static func findBinDirectory() throws -> String {
-        let fileManager = FileManager.default
-        func hasServer(_ directory: String) -> Bool {
-            fileManager.isExecutableFile(atPath: directory + "/initdb") && fileManager.isExecutableFile(atPath: directory + "/pg_ctl")
-        }
-        if let override = ProcessInfo.processInfo.environment["LOCKSTORM_PG_BINDIR"], hasServer(override) { return override }
-        for candidate in ["/usr/bin/pg_config", "/usr/local/bin/pg_config"] where fileManager.isExecutableFile(atPath: candidate) {
-            let output = try Spawn.scratchFile()
-            defer { close(output) }
-            let pid = try Spawn.start([candidate, "--bindir"], standardOutput: output, standardError: output, ownProcessGroup: true)
-            if try Spawn.wait(pid) == 0 {
-                let directory = Spawn.contents(of: output).trimmingCharacters(in: .whitespacesAndNewlines)
-                if hasServer(directory) { return directory }
-            }
-        }
-        let root = "/usr/lib/postgresql"
-        let versions = ((try? fileManager.contentsOfDirectory(atPath: root)) ?? [])
-            .compactMap { name -> (Double, String)? in Double(name).map { ($0, name) } }
-            .sorted { $0.0 > $1.0 }
-        for (_, name) in versions where hasServer("\(root)/\(name)/bin") {
-            return "\(root)/\(name)/bin"
-        }
-        throw UserServerError("PostgreSQL server binaries (initdb, pg_ctl) not found; install the server package (apt-get install postgresql)")
-    }
-
     /// A fresh 0700 directory, short (the Unix socket path must stay under
     /// ~100 bytes), in memory when /dev/shm is there: initdb and the load
     /// then wait for no disk, which on a busy machine halves the start.
@@ -319,19 +292,5 @@ public final class UserServer {
         return template.withUnsafeBufferPointer { buffer in
             String(decoding: buffer.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
         }
-    }
-
-    /// When the tests run as root, hands the directory to `postgres` (else
-    /// `nobody`): initdb refuses to run as root.
-    static func unprivilegedUserIfRoot(owning directory: String) throws -> String? {
-        guard geteuid() == 0 else { return nil }
-        for name in ["postgres", "nobody"] {
-            guard let entry = getpwnam(name) else { continue }
-            guard chown(directory, entry.pointee.pw_uid, entry.pointee.pw_gid) == 0 else {
-                throw UserServerError("cannot hand \(directory) to user \(name): \(String(cString: strerror(errno)))")
-            }
-            return name
-        }
-        throw UserServerError("running as root, and no unprivileged user (postgres or nobody) exists to run the server")
     }
 }

@@ -256,7 +256,7 @@ public final class EmbeddedServer: Sendable {
 
     /// `pg_config --bindir` when it has the server, else the newest
     /// `/usr/lib/postgresql/<version>/bin`.
-    static func findBinDirectory() throws -> String {
+    public static func findBinDirectory() throws -> String {
         let fileManager = FileManager.default
         if let override = ProcessInfo.processInfo.environment["LOCKSTORM_PG_BINDIR"], fileManager.isExecutableFile(atPath: override + "/initdb") {
             return override
@@ -306,7 +306,7 @@ public final class EmbeddedServer: Sendable {
 
     /// When running as root, picks an unprivileged account (postgres, else
     /// nobody) and hands it the directory: initdb refuses to run as root.
-    static func unprivilegedUserIfRoot(owning directory: String) throws -> String? {
+    public static func unprivilegedUserIfRoot(owning directory: String) throws -> String? {
         guard geteuid() == 0 else { return nil }
         for name in ["postgres", "nobody"] {
             guard let entry = getpwnam(name) else { continue }
