@@ -597,14 +597,13 @@ public struct ClientMachine: Sendable {
                 pendingUnits[counter] += result.rowCount
             }
         }
-        let early = stepsRemain(after: index)
         if result.rowCount == 0 {
             switch options.onEmpty {
             case .continue: break
-            case .skip: return finishAttempt(early: early, now: now, stats: &stats)
+            case .skip: return finishAttempt(early: stepsRemain(after: index), now: now, stats: &stats)
             case .stop:
                 workDone = true
-                return finishAttempt(early: early, now: now, stats: &stats)
+                return finishAttempt(early: stepsRemain(after: index), now: now, stats: &stats)
             case .rollback: return rollBackOnPurpose()
             }
         }
@@ -613,10 +612,10 @@ public struct ClientMachine: Sendable {
         }
         if let stopIf = options.stopIf, stopIf.holds(variables: variables, clientID: clientIndex) {
             workDone = true
-            return finishAttempt(early: early, now: now, stats: &stats)
+            return finishAttempt(early: stepsRemain(after: index), now: now, stats: &stats)
         }
         if let skipIf = options.skipIf, skipIf.holds(variables: variables, clientID: clientIndex) {
-            return finishAttempt(early: early, now: now, stats: &stats)
+            return finishAttempt(early: stepsRemain(after: index), now: now, stats: &stats)
         }
         return runStep(index + 1, now: now, stats: &stats)
     }
