@@ -122,7 +122,7 @@ for major in $versions; do
         results+=("$(printf '%-6s %-10s %s' "$major" "skipped" "binaries not available")")
         continue
     fi
-    log=$(mktemp)
+    log=${TMPDIR:-/tmp}/pg-matrix-$major.log
     say "PostgreSQL $major: swift test${suites:+ --filter '$suites'}"
     start=$SECONDS
     status=0
@@ -133,12 +133,11 @@ for major in $versions; do
     summary=$(grep -E '^(✔|✘) Test run with' "$log" | tail -1 | sed 's/^. //')
     if [ $status -ne 0 ]; then
         failed=1
-        say "PostgreSQL $major failed; its failures:"
-        grep -E '^✘' "$log" | head -40 >&2 || true
-        tail -20 "$log" >&2
+        say "PostgreSQL $major failed; its failures (the whole log: $log):"
+        grep -E -A3 '^✘ Test .* recorded an issue' "$log" | grep -v '^--$' | head -60 >&2 || true
     fi
     results+=("$(printf '%-6s %-10s %6s passed %4s failed %5s s   %s' "$major" "$([ $status -eq 0 ] && echo ok || echo FAILED)" "$passed" "$failures" "$elapsed" "$summary")")
-    rm -f "$log"
+    [ $status -ne 0 ] || rm -f "$log"
 done
 
 echo

@@ -107,18 +107,27 @@ struct DeadlockCycleTests {
             // for cycles of three or more, so the classic shape must dominate
             // (measured: 27–28 of 37; with six clients a faster engine made
             // three-session rings common enough to crowd it: 22 of 59).
-            let options = LoadOptions(clients: 4, threads: 2, durationSeconds: 4, seed: 21)
-            let unordered = try LoadRunner.run(
-                plan: try workload.plan(variant: "unordered", overrides: [("accounts", .int(20))]), dsn: server.dsn, options: options, stop: StopSignal())
-            let cycles = unordered.summary.stats.cyclesByFrequency
-            let total = cycles.map(\.count).reduce(0, +)
-            #expect(total == unordered.summary.stats.total.count(.deadlock))
-            let top = try #require(cycles.first)
+            // A loaded machine may see few deadlocks in 4 s (7 once): further
+            // runs with other seeds add theirs until there are enough to judge.
+            var counts: [DeadlockSignature: Int] = [:]
+            var total = 0
+            for round in 0..<6 where total < 10 {
+                let options = LoadOptions(clients: 4, threads: 2, durationSeconds: 4, seed: 21 + UInt64(round))
+                let unordered = try LoadRunner.run(
+                    plan: try workload.plan(variant: "unordered", overrides: [("accounts", .int(20))]), dsn: server.dsn, options: options, stop: StopSignal())
+                let cycles = unordered.summary.stats.cyclesByFrequency
+                #expect(cycles.map(\.count).reduce(0, +) == unordered.summary.stats.total.count(.deadlock))
+                for cycle in cycles { counts[cycle.signature, default: 0] += cycle.count }
+                total += unordered.summary.stats.total.count(.deadlock)
+            }
+            let ranked = counts.sorted { $0.value > $1.value }
+            let top = try #require(ranked.first.map { (signature: $0.key, count: $0.value) })
             #expect(top.signature.participants.count == 2)
             #expect(top.signature.participants.allSatisfy { $0.template == "transfer" && $0.step == 2 })
-            try #require(total >= 10, "too few deadlocks to judge: \(total)")
+            try #require(total >= 10, "too few deadlocks to judge: \(total) in six runs")
             #expect(Double(top.count) > 0.4 * Double(total), "top shape \(top.count) of \(total)")
-            #expect(top.count >= 2 * (cycles.dropFirst().first?.count ?? 0), "the next shape is far behind")
+            #expect(top.count >= 2 * (ranked.dropFirst().first?.value ?? 0), "the next shape is far behind")
+            let options = LoadOptions(clients: 4, threads: 2, durationSeconds: 4, seed: 21)
             let ordered = try LoadRunner.run(
                 plan: try workload.plan(variant: "ordered", overrides: [("accounts", .int(20))]), dsn: server.dsn, options: options, stop: StopSignal())
             #expect(ordered.summary.stats.cycles.isEmpty)

@@ -372,6 +372,9 @@ struct ShippedWorkloadTests {
         }
         parts += summary.invariants.map { "\($0.passed ? "PASS" : "FAIL") \($0.name): \($0.actual ?? $0.error ?? "NULL")\($0.during.map { " (\($0.description))" } ?? "")" }
         if summary.partial { parts.append("partial") }
+        // Every SQLSTATE seen, so a stray failure says what it was.
+        let errors = summary.stats.errors.values.sorted { $0.sqlState < $1.sqlState }
+        if !errors.isEmpty { parts.append("errors " + errors.map { "\($0.sqlState)×\($0.count) (\($0.sampleMessage))" }.joined(separator: ", ")) }
         return parts.joined(separator: "; ")
     }
 }
