@@ -31,8 +31,16 @@ public struct GateReport: Sendable {
     public var checks: [CheckResult]
     /// Empty without `--baseline`.
     public var baseline: [BaselineDelta]
-    /// The baseline's result directory, as given.
+    /// The baseline's result directory, as given (its folder when several runs make it).
     public var baselineSource: String?
+    /// Every result directory the baseline was made of (one, or the repeats).
+    public var baselineRuns: [String] = []
+    /// Settings in which the baseline differs from this run, compared anyway
+    /// (`--force-baseline`); empty when they match.
+    public var baselineMismatches: [String] = []
+    /// Why there is no baseline comparison although one was asked for
+    /// (`--baseline-if-exists` found none); `nil` otherwise.
+    public var baselineNote: String?
     /// The run's result directory, when it was written.
     public var directory: String?
 
