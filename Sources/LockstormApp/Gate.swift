@@ -89,7 +89,8 @@ public struct GateSettings: Sendable {
                     output.note("\(flag): left out \(differing.count) earlier run\(differing.count == 1 ? "" : "s") of \(plan.workloadName)/\(plan.variantLabel) in \(DisplayPath.relative(baseline)) made with other settings (\(differing[0].1.joined(separator: "; ")))")
                 }
                 chosen = Array(chosen.prefix(Self.maximumBaselineRuns))
-                let source = candidates.count == 1 && candidates[0].path == URL(fileURLWithPath: baseline).path ? DisplayPath.relative(candidates[0].path) : DisplayPath.relative(baseline)
+                // One run: name it; several: the folder they are in.
+                let source = chosen.count == 1 ? DisplayPath.relative(chosen[0].0.path) : DisplayPath.relative(baseline)
                 baselines[plan.variantLabel] = LoadedBaseline(
                     source: source, runs: chosen.map { DisplayPath.relative($0.0.path) }, samples: chosen.map { BaselineFiles.sample($0.1) },
                     serverVersions: chosen.compactMap { $0.1.run?.server?.version }, mismatches: mismatches)
