@@ -324,7 +324,8 @@ final class ProgressState: @unchecked Sendable {
     func accumulate(_ report: ProgressReport, every: Double) -> (Bool, IntervalStats, Double) {
         window.add(report.window)
         seconds += report.windowSeconds
-        guard report.elapsedSeconds - lastLine >= every - 0.05 else { return (false, window, seconds) }
+        // No interval ended since the last line (-P shorter than --interval): nothing new to say yet.
+        guard report.elapsedSeconds - lastLine >= every - 0.05, seconds > 0 else { return (false, window, seconds) }
         lastLine = report.elapsedSeconds
         let taken = (true, window, seconds)
         window.reset()

@@ -373,19 +373,6 @@ public struct RunJSON: Codable, Sendable, Hashable {
             longestChain = sampled.map(\.longestChain).max() ?? 0
         }
     }
-
-    /// The required keys of each object, by path, for readers that check a
-    /// document without the Codable types (and the test that keeps them so).
-    public static let requiredKeys: [String: [String]] = [
-        "": ["schema", "version", "tool", "verdict", "exit_status", "runs"],
-        "runs[]": ["variant", "settings", "verdict", "partial", "summary", "errors", "checks", "deadlocks"],
-        "runs[].checks[]": ["kind", "name", "verdict", "measured"],
-        "runs[].baseline": ["runs", "mismatches", "metrics"],
-        "runs[].baseline.metrics[]": ["metric", "baseline_runs", "verdict"],
-        "runs[].deadlocks": ["client", "groups"],
-        "runs[].deadlocks.groups[]": DeadlockTable.columns,
-        "runs[].errors[]": ["sqlstate", "class", "count", "sample_message"],
-    ]
 }
 
 /// A coding key made from a string (metric names as keys).
