@@ -100,12 +100,19 @@ public enum MarkdownSummary {
                 }
                 md += "\n"
             }
+            if let note = report.baselineNote, report.baseline.isEmpty { md += "Baseline: \(cell(note)).\n\n" }
+            if !report.mismatchWarning.isEmpty { md += "⚠️ \(cell(report.mismatchWarning))\n\n" }
             if !report.baseline.isEmpty {
-                md += "<details\(report.baseline.contains { $0.verdict == .fail } ? " open" : "")><summary>Against the baseline \(report.baselineSource.map { "`\(code($0))`" } ?? "")</summary>\n\n"
-                md += "| metric | baseline | now | change | verdict |\n| --- | ---: | ---: | ---: | --- |\n"
+                let runs = report.baselineRuns.count
+                let of = runs > 1 ? " (\(runs) runs: median and range)" : ""
+                md += "<details\(report.baseline.contains { $0.verdict == .fail } ? " open" : "")><summary>Against the baseline \(report.baselineSource.map { "`\(code($0))`" } ?? "")\(of)</summary>\n\n"
+                md += runs > 1
+                    ? "| metric | baseline | range | now | change | verdict |\n| --- | ---: | ---: | ---: | ---: | --- |\n"
+                    : "| metric | baseline | now | change | verdict |\n| --- | ---: | ---: | ---: | --- |\n"
                 for delta in report.baseline {
                     let metric = delta.reference.metric
-                    md += "| `\(code(delta.reference.description))` | \(metric.format(delta.baseline)) | \(metric.format(delta.current)) | \(delta.relativeText) | \(delta.verdict.rawValue) |\n"
+                    let range = runs > 1 ? " \(metric.format(delta.baselineLow)) – \(metric.format(delta.baselineHigh)) |" : ""
+                    md += "| `\(code(delta.reference.description))` | \(metric.format(delta.baseline)) |\(range) \(metric.format(delta.current)) | \(delta.relativeText) | \(delta.verdict.rawValue) |\n"
                 }
                 md += "\n</details>\n\n"
             }
@@ -134,24 +141,47 @@ public enum BaselineFiles {
         return MetricSample(total: total, transactions: transactions)
     }
 
-    /// Resolves `path` to one result directory for `workload`/`variant`: the
-    /// directory itself when it holds `summary.csv`, else the newest
-    /// `<workload>-<variant>-*` directory inside it (a `results/` folder).
-    public static func resolve(_ path: String, workload: String, variant: String) throws -> URL {
+    /// The result directories `path` names for `workload`/`variant`, newest
+    /// first: the directory itself when it holds `summary.csv`, else every
+    /// `<workload>-<variant>-*` directory inside it (a `results/` folder, or
+    /// a folder of repeats). Throws when there is none.
+    public static func candidates(_ path: String, workload: String, variant: String) throws -> [URL] {
         let url = URL(fileURLWithPath: path)
         let fileManager = FileManager.default
-        if fileManager.fileExists(atPath: url.appendingPathComponent(ResultFiles.summaryFile).path) { return url }
+        if fileManager.fileExists(atPath: url.appendingPathComponent(ResultFiles.summaryFile).path) { return [url] }
         var isDirectory: ObjCBool = false
         guard fileManager.fileExists(atPath: url.path, isDirectory: &isDirectory), isDirectory.boolValue else {
             throw ResultFilesError(file: path, message: "no such directory; give a result directory of an earlier run (results/<workload>-<variant>-<timestamp>/) or a folder of them")
         }
         let prefix = "\(ResultWriter.safe(workload))-\(ResultWriter.safe(variant))-"
+        // Names end in a UTC timestamp (then -2, -3 for the same second): sorting by name is by time.
         let candidates = ((try? fileManager.contentsOfDirectory(atPath: url.path)) ?? [])
             .filter { $0.hasPrefix(prefix) && fileManager.fileExists(atPath: url.appendingPathComponent($0).appendingPathComponent(ResultFiles.summaryFile).path) }
-            .sorted()
-        guard let newest = candidates.last else {
+            .sorted { ResultNameOrder.precedes($1, $0) }
+        guard !candidates.isEmpty else {
             throw ResultFilesError(file: path, message: "no summary.csv here and no \(prefix)* result directory inside; give the result directory of an earlier run of \(workload)/\(variant)")
         }
-        return url.appendingPathComponent(newest)
+        return candidates.map { url.appendingPathComponent($0) }
+    }
+
+    /// The newest result directory `path` names for `workload`/`variant` (see ``candidates(_:workload:variant:)``).
+    public static func resolve(_ path: String, workload: String, variant: String) throws -> URL {
+        try candidates(path, workload: workload, variant: variant)[0]
+    }
+}
+
+/// Orders result folder names by time: `…-20261123T184512Z` before
+/// `…-20261123T184512Z-2` before `…-20261123T184513Z`.
+enum ResultNameOrder {
+    static func precedes(_ a: String, _ b: String) -> Bool {
+        let (baseA, attemptA) = split(a)
+        let (baseB, attemptB) = split(b)
+        return baseA != baseB ? baseA < baseB : attemptA < attemptB
+    }
+
+    /// The name without a `-N` attempt suffix, and N (1 without one).
+    static func split(_ name: String) -> (String, Int) {
+        guard let dash = name.lastIndex(of: "-"), let attempt = Int(name[name.index(after: dash)...]), name[..<dash].hasSuffix("Z") else { return (name, 1) }
+        return (String(name[..<dash]), attempt)
     }
 }
