@@ -79,9 +79,11 @@ struct FullDiskTests {
 
     /// The files a complete run leaves, and their contents, written on a roomy disk.
     static func reference() throws -> [String: Data] {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("lst-ref-\(UUID().uuidString.prefix(8))")
+        // Named as on the small disk: report.html shows the folder's name.
+        let parent = FileManager.default.temporaryDirectory.appendingPathComponent("lst-ref-\(UUID().uuidString.prefix(8))")
+        let directory = parent.appendingPathComponent("run")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
+        defer { try? FileManager.default.removeItem(at: parent) }
         try writeRun(into: directory)
         var files: [String: Data] = [:]
         for name in try FileManager.default.contentsOfDirectory(atPath: directory.path) {
