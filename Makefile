@@ -1,5 +1,5 @@
 # The two commands of the README's quick start, and their parts.
-.PHONY: deps build demo test unit instructions instructions-baseline tsan clean
+.PHONY: deps build demo test unit matrix instructions instructions-baseline tsan clean
 
 deps:
 	@scripts/install-deps.sh
@@ -18,6 +18,12 @@ test: deps
 # Unit tests only, no database (quick).
 unit:
 	LOCKSTORM_SKIP_DB_TESTS=1 swift test
+
+# The integration suites on every supported PostgreSQL major version (15
+# from Debian, 16 and 18 from server wheels fetched once into a cache);
+# `scripts/pg-matrix.sh --full` runs the whole suite on each.
+matrix: deps
+	scripts/pg-matrix.sh
 
 # The speed contract: instructions per transaction (callgrind) may not rise
 # more than 5% above bench/instructions.baseline (needs valgrind; release

@@ -21,6 +21,17 @@ import Testing
         #expect(ErrorClass.classify(SQLState(code)) == expected)
     }
 
+    /// The catalog is the union of PostgreSQL 15's and 18's errcodes.txt: a
+    /// workload may name a code only newer servers raise, and one older
+    /// servers still raise, whichever version it runs against.
+    @Test func codesOfEverySupportedVersionResolveByNameAndCode() {
+        #expect(SQLState.resolve("transaction_timeout")?.code == "25P04")   // added in 17
+        #expect(SQLState("25P04").conditionName == "transaction_timeout")
+        #expect(SQLState.resolve("file_name_too_long")?.code == "58P03")    // added in 17
+        #expect(SQLState.resolve("snapshot_too_old")?.code == "72000")      // retired in 17
+        #expect(SQLState("72000").isKnown)
+    }
+
     @Test func classifyWithoutASQLStateIsOther() {
         #expect(ErrorClass.classify(nil) == .other)
     }
