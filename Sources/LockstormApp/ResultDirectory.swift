@@ -29,18 +29,62 @@ public enum ResultDirectory {
         return attempt == 1 ? base : "\(base)-\(attempt)"
     }
 
+    /// Why a results folder could not be made: the path and what is in the way.
+    public struct CreationError: LocalizedError, CustomStringConvertible, Sendable {
+        public var path: String
+        public var reason: String
+
+        public var description: String { "cannot create the results folder \(path): \(reason)" }
+        public var errorDescription: String? { description }
+    }
+
     /// Creates the folder under `root` (and `root` itself); returns it.
     public static func create(_ kind: Kind, root: URL, date: Date = Date()) throws -> URL {
-        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        try makeRoot(root.standardizedFileURL.path)
         var attempt = 1
         while true {
             let candidate = root.appendingPathComponent(name(kind, date: date, attempt: attempt), isDirectory: true)
             // mkdir fails when the name exists, so two runs never share a directory.
             if mkdir(candidate.path, 0o755) == 0 { return candidate }
             guard errno == EEXIST, attempt < 10_000 else {
-                throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: candidate.path, NSLocalizedDescriptionKey: "cannot create \(candidate.path): \(String(cString: strerror(errno)))"])
+                throw CreationError(path: candidate.path, reason: String(cString: strerror(errno)))
             }
             attempt += 1
+        }
+    }
+
+    /// `mkdir -p root`, saying which part of the path is in the way (a
+    /// regular file where a folder should be) rather than a Foundation code.
+    static func makeRoot(_ root: String) throws {
+        try walk(root, create: true)
+    }
+
+    /// What stands in the way of results going under `root` (a regular file
+    /// where a folder should be), found before a run starts; nil when nothing does.
+    public static func problem(withRoot root: String) -> String? {
+        do {
+            try walk(URL(fileURLWithPath: root).standardizedFileURL.path, create: false)
+            return nil
+        } catch {
+            return error.description
+        }
+    }
+
+    private static func walk(_ root: String, create: Bool) throws(CreationError) {
+        var path = ""
+        for component in root.split(separator: "/") {
+            path += "/" + component
+            var isDirectory: ObjCBool = false
+            if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) {
+                guard isDirectory.boolValue else {
+                    throw CreationError(path: root, reason: path == root ? "it is a file, not a folder" : "\(path) is a file, not a folder")
+                }
+                continue
+            }
+            guard create else { return }
+            if mkdir(path, 0o755) != 0 && errno != EEXIST {
+                throw CreationError(path: root, reason: path == root ? String(cString: strerror(errno)) : "cannot create \(path): \(String(cString: strerror(errno)))")
+            }
         }
     }
 

@@ -114,6 +114,8 @@ public struct RunPipeline {
     @discardableResult
     public func execute(_ request: RunRequest) throws -> [RunArtifacts] {
         let plans = try plans(for: request)
+        // A results folder that cannot be made is a mistake to report now, not after the run.
+        if let problem = ResultDirectory.problem(withRoot: request.resultsRoot) { throw Failure(.usage, "lockstorm: \(problem)") }
         var gate = try request.gate.prepare(workload: plans.workload, runs: plans.runs, sha256: plans.sha256, output: output)
         var artifacts: [RunArtifacts] = []
         // Written however the runs end (failure, Ctrl-C), with what was gathered.
@@ -147,7 +149,7 @@ public struct RunPipeline {
 
     private func runAll(_ request: RunRequest, plans: Plans, gate: inout PreparedGate, artifacts: inout [RunArtifacts], jsonRuns: inout [RunJSON.Run]) throws {
         let session = Session(output: output) { signal in
-            "\(Session.verb(forSignal: signal)): finishing in-flight transactions and writing results (press Ctrl-C again to quit at once)"
+            "\(Session.verb(forSignal: signal)): finishing in-flight transactions and writing results (Ctrl-C again cancels them now)"
         }
         defer { session.close() }
         let database = try session.loadDatabase(request.database, clients: plans.runs.map(\.options.clients).max() ?? 1)
@@ -165,17 +167,20 @@ public struct RunPipeline {
             var options = options
             configureProgress(&options, request: request)
             output.note("running \(plan.workloadName)/\(plan.variantLabel): \(options.clients) clients, \(min(options.threads, options.clients)) threads, \(LoadSettings.length(options)), seed \(options.seed)")
-            let outcome: RunOutcome
-            do {
-                outcome = try LoadRunner.run(plan: plan, dsn: database.dsn, options: options, stop: session.stop)
-            } catch {
-                throw Failure(.runError, "lockstorm: \(error)")
+            // From here to the written results a second signal hurries the run instead of ending it.
+            let (outcome, run) = try session.gathering { () throws -> (RunOutcome, RunArtifacts) in
+                let outcome: RunOutcome
+                do {
+                    outcome = try LoadRunner.run(plan: plan, dsn: database.dsn, options: options, stop: session.stop)
+                } catch {
+                    throw session.failure(.runError, "lockstorm: \(error)")
+                }
+                if let failure = outcome.samplerFailure { output.note("the lock-wait sampler could not run (\(failure)); its timeseries columns are empty") }
+                // Clear the progress bar before the summary.
+                if options.onProgress != nil && stderrIsTerminal { output.writeError("\r\u{1B}[K") }
+                let record = Self.record(plan: plan, options: options, outcome: outcome, file: plans.file, sha256: plans.sha256, commandLine: request.commandLine)
+                return (outcome, writeArtifacts(plan: plan, outcome: outcome, record: record, root: request.resultsRoot, gate: gate))
             }
-            if let failure = outcome.samplerFailure { output.note("the lock-wait sampler could not run (\(failure)); its timeseries columns are empty") }
-            // Clear the progress bar before the summary.
-            if options.onProgress != nil && stderrIsTerminal { output.writeError("\r\u{1B}[K") }
-            let record = Self.record(plan: plan, options: options, outcome: outcome, file: plans.file, sha256: plans.sha256, commandLine: request.commandLine)
-            let run = writeArtifacts(plan: plan, outcome: outcome, record: record, root: request.resultsRoot, gate: gate)
             if run.directory == nil { status = .runError }
             artifacts.append(run)
             let unexpected = Self.unexpectedErrorLines(outcome.summary, plan: plan)
@@ -184,10 +189,10 @@ public struct RunPipeline {
             jsonRuns.append(RunJSON.Run(record: record, summary: outcome.summary, timeseries: outcome.timeseries, gate: run.gate, directory: run.directory, passed: run.gate.passed && !unexpectedFails))
             if outcome.serverLost {
                 output.note("lost the server during the run (\(outcome.lostConnections) client connection(s) broke); results so far were written")
-                throw Failure(.runError, "")
+                throw session.failure(.runError, "")
             }
             if let reason = outcome.brokenWorkload {
-                throw Failure(.runError, "lockstorm: stopped \(plan.workloadName)/\(plan.variantLabel): the workload is broken: \(reason)\n"
+                throw session.failure(.runError, "lockstorm: stopped \(plan.workloadName)/\(plan.variantLabel): the workload is broken: \(reason)\n"
                     + "  (declare the error in 'expect:' if it is an outcome you expect; results so far were written)")
             }
             if unexpectedFails {
@@ -247,30 +252,46 @@ public struct RunPipeline {
     }
 
     /// Result files and report.html in a new result folder, the gate's
-    /// verdict, and baseline.csv when there is a baseline. A write failure is
-    /// noted and leaves `directory` nil.
+    /// verdict, and baseline.csv when there is a baseline. The folder is
+    /// marked INCOMPLETE until every file is written; a write failure is
+    /// noted with the file's path and leaves `directory` nil.
     func writeArtifacts(plan: RunPlan, outcome: RunOutcome, record: RunRecord, root: String, gate: PreparedGate) -> RunArtifacts {
         var directory: String?
         var writer: ResultWriter?
         do {
             let folder = try ResultDirectory.create(.run(workload: plan.workloadName, variant: plan.variantLabel), root: URL(fileURLWithPath: root), date: now())
             let created = ResultWriter(directory: folder)
-            try created.writeAll(summary: outcome.summary, timeseries: outcome.timeseries, record: record)
-            try HTMLReport.write(directory: created.directory)
-            directory = DisplayPath.relative(created.directory.path)
+            try created.markIncomplete()
             writer = created
+            try created.writeAll(summary: outcome.summary, timeseries: outcome.timeseries, record: record)
+            try created.writeReport()
+            directory = DisplayPath.relative(created.directory.path)
         } catch {
-            output.note("could not write results: \(error.localizedDescription)")
+            noteUnwritten(error, writer: writer)
         }
         let report = gate.report(for: outcome.summary, directory: directory)
-        if !report.baseline.isEmpty, let writer {
-            do {
+        guard directory != nil, let writer else { return RunArtifacts(plan: plan, record: record, directory: directory, gate: report) }
+        do {
+            if !report.baseline.isEmpty {
                 try writer.write("baseline.csv", CSV.document(header: BaselineComparison.columns, rows: BaselineComparison.rows(report.baseline)))
-            } catch {
-                output.note("could not write baseline.csv: \(error.localizedDescription)")
             }
+            try writer.markComplete()
+        } catch {
+            noteUnwritten(error, writer: writer)
+            directory = nil
         }
         return RunArtifacts(plan: plan, record: record, directory: directory, gate: report)
+    }
+
+    /// Says which file could not be written, and marks its folder incomplete.
+    private func noteUnwritten(_ error: any Error, writer: ResultWriter?) {
+        let reason = error.localizedDescription
+        guard let writer else {
+            output.note("could not write results: \(reason)")
+            return
+        }
+        writer.noteIncomplete(reason)
+        output.note("could not write results: \(reason)\n  \(DisplayPath.relative(writer.directory.path)) is marked \(ResultWriter.incompleteMarker): the files in it are whole, the others missing")
     }
 
     /// The summary, the gate's lines and where the results are, as a table

@@ -3,15 +3,20 @@ import Foundation
 import PostgresClient
 
 /// Where the database comes from: `--dsn`, else `DATABASE_URL`, else an
-/// embedded throwaway server (with `deadlock_timeout` lowered when asked).
+/// embedded throwaway server (with `deadlock_timeout` lowered when asked,
+/// from the binaries `--pg-bin` names when given).
 public struct DatabaseTarget: Sendable {
     public var dsn: String?
     public var deadlockTimeout: DeadlockTimeout?
+    /// `--pg-bin`: the directory of the embedded server's programs (else
+    /// `LOCKSTORM_PG_BINDIR`, else the one lockstorm finds).
+    public var pgBin: String?
     public var environment: [String: String]
 
-    public init(dsn: String? = nil, deadlockTimeout: DeadlockTimeout? = nil, environment: [String: String] = ProcessInfo.processInfo.environment) {
+    public init(dsn: String? = nil, deadlockTimeout: DeadlockTimeout? = nil, pgBin: String? = nil, environment: [String: String] = ProcessInfo.processInfo.environment) {
         self.dsn = dsn
         self.deadlockTimeout = deadlockTimeout
+        self.pgBin = pgBin
         self.environment = environment
     }
 
@@ -20,6 +25,17 @@ public struct DatabaseTarget: Sendable {
         if let dsn, !dsn.isEmpty { return ConnectionString(dsn) }
         if let url = environment["DATABASE_URL"], !url.isEmpty { return ConnectionString(url) }
         return nil
+    }
+
+    /// Checks a `--pg-bin` directory: it must hold initdb, pg_ctl and
+    /// postgres. Returns the message that says what is wrong, or nil.
+    public static func problem(withPgBin directory: String) -> String? {
+        do {
+            _ = try EmbeddedServer.checkBinDirectory(directory, source: "--pg-bin")
+            return nil
+        } catch {
+            return "\(error)"
+        }
     }
 }
 
@@ -65,6 +81,25 @@ public final class Session {
         if let signal = firstSignal { throw Failure(Self.exitStatus(forSignal: signal), "") }
     }
 
+    /// A failure with `status`, unless a signal stopped the session: then
+    /// the signal's status (130/143) with the same message. Whatever the
+    /// run was doing when the signal came (connecting, setup, load,
+    /// reconnecting to a lost server, checks, teardown, writing results),
+    /// the exit status follows the signal.
+    public func failure(_ status: ExitStatus, _ message: String) -> Failure {
+        guard let signal = firstSignal, status != .usage else { return Failure(status, message) }
+        return Failure(Self.exitStatus(forSignal: signal), message)
+    }
+
+    /// Runs `body` (a run's load, checks and result writing) with a second
+    /// signal hurrying it rather than ending the process: what is in flight
+    /// is canceled at once and the results gathered so far are still written.
+    public func gathering<T>(_ body: () throws -> T) rethrows -> T {
+        trap?.setGathering(true)
+        defer { trap?.setGathering(false) }
+        return try body()
+    }
+
     /// Stops the embedded servers, then removes the signal handlers.
     public func close() {
         for server in servers.reversed() { server.stop() }
@@ -81,31 +116,44 @@ public final class Session {
             if target.deadlockTimeout != nil {
                 output.note("--deadlock-timeout applies only to the embedded server; set deadlock_timeout on \(external) yourself")
             }
+            noteIgnoredPgBin(target, external: external)
             return Database(dsn: external, isEmbedded: false)
         }
-        output.note("starting an embedded PostgreSQL (max_connections \(clients + 10))…")
-        return try embedded(EmbeddedServerOptions(maxConnections: clients + 10, deadlockTimeoutMilliseconds: target.deadlockTimeout?.milliseconds))
+        return try embedded(target, EmbeddedServerOptions(maxConnections: clients + 10, deadlockTimeoutMilliseconds: target.deadlockTimeout?.milliseconds), settings: "max_connections \(clients + 10)")
     }
 
     /// The database for explore, replay and fuzz: the user's, whose sessions
     /// are asked to lower `deadlock_timeout`, or an embedded server started with it lowered.
     public func scenarioDatabase(_ target: DatabaseTarget, deadlockTimeoutMilliseconds: Int, connections: Int) throws -> Database {
         if let external = target.external {
+            noteIgnoredPgBin(target, external: external)
             var database = Database(dsn: external, isEmbedded: false)
             database.scenarioOptions.sessionDeadlockTimeoutMilliseconds = deadlockTimeoutMilliseconds
             return database
         }
-        output.note("starting an embedded PostgreSQL (deadlock_timeout \(deadlockTimeoutMilliseconds)ms)…")
-        return try embedded(EmbeddedServerOptions(maxConnections: connections + 10, deadlockTimeoutMilliseconds: deadlockTimeoutMilliseconds))
+        return try embedded(target, EmbeddedServerOptions(maxConnections: connections + 10, deadlockTimeoutMilliseconds: deadlockTimeoutMilliseconds), settings: "deadlock_timeout \(deadlockTimeoutMilliseconds)ms")
     }
 
-    private func embedded(_ options: EmbeddedServerOptions) throws -> Database {
+    private func noteIgnoredPgBin(_ target: DatabaseTarget, external: ConnectionString) {
+        if target.pgBin != nil { output.note("--pg-bin applies only to the embedded server; \(external) runs its own binaries") }
+    }
+
+    /// Starts an embedded server from the binaries the target names (or
+    /// finds), saying which PostgreSQL it is before initdb runs.
+    private func embedded(_ target: DatabaseTarget, _ options: EmbeddedServerOptions, settings: String) throws -> Database {
+        var options = options
         do {
+            let explicit = target.pgBin ?? target.environment["LOCKSTORM_PG_BINDIR"].flatMap { $0.isEmpty ? nil : $0 }
+            let binDirectory = try target.pgBin.map { try EmbeddedServer.checkBinDirectory($0, source: "--pg-bin") }
+                ?? EmbeddedServer.findBinDirectory(environment: target.environment)
+            options.binDirectory = binDirectory
+            let version = EmbeddedServer.version(binDirectory: binDirectory).map { " " + $0 } ?? ""
+            output.note("starting an embedded PostgreSQL\(version)\(explicit == nil ? "" : " from \(binDirectory)") (\(settings))…")
             let server = try EmbeddedServer.start(options)
             servers.append(server)
             return Database(dsn: server.dsn, isEmbedded: true)
         } catch {
-            throw Failure(.runError, "lockstorm: cannot start the embedded server: \(error)")
+            throw failure(.runError, "lockstorm: cannot start the embedded server: \(error)")
         }
     }
 

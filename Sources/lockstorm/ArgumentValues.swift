@@ -16,6 +16,29 @@ extension DeadlockTimeout: ExpressibleByArgument {
     public init?(argument: String) { self.init(parsing: argument) }
 }
 
+// The `transform:` of the flags that say what is allowed when they refuse a
+// value: "The value '0ms' is invalid for '--deadlock-timeout <duration>':
+// deadlock_timeout must be at least 1ms, …".
+extension TimeSpan {
+    static func argument(_ text: String) throws -> TimeSpan {
+        do {
+            return try parse(text)
+        } catch {
+            throw ValidationError(error.description)
+        }
+    }
+}
+
+extension DeadlockTimeout {
+    static func argument(_ text: String) throws -> DeadlockTimeout {
+        do {
+            return try parse(text)
+        } catch {
+            throw ValidationError(error.description)
+        }
+    }
+}
+
 extension ParameterOverride: ExpressibleByArgument {
     public init?(argument: String) { self.init(parsing: argument) }
 }

@@ -11,14 +11,28 @@ struct ServerCommand: ParsableCommand {
     struct Start: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Start a server and print its DATABASE_URL.")
 
-        @Option(name: .customLong("max-connections"), help: "max_connections of the server.")
+        @Option(name: .customLong("max-connections"), parsing: .unconditional, help: "max_connections of the server, at least 1.")
         var maxConnections = 200
 
-        @Option(name: .customLong("deadlock-timeout"), help: ArgumentHelp("deadlock_timeout, e.g. 100ms.", valueName: "duration"))
+        @Option(
+            name: .customLong("deadlock-timeout"), parsing: .unconditional,
+            help: ArgumentHelp("deadlock_timeout, at least 1ms, e.g. 100ms.", valueName: "duration"), transform: DeadlockTimeout.argument
+        )
         var deadlockTimeout: DeadlockTimeout?
 
+        @Option(name: .customLong("pg-bin"), help: ArgumentHelp(
+            "Directory of the PostgreSQL server programs (initdb, pg_ctl, postgres) to start (default: $LOCKSTORM_PG_BINDIR, else pg_config --bindir, else the newest /usr/lib/postgresql/<version>/bin).",
+            valueName: "dir"
+        ))
+        var pgBin: String?
+
+        func validate() throws {
+            if maxConnections < 1 { throw ValidationError("--max-connections is \(maxConnections): give at least 1") }
+            if let pgBin, let problem = DatabaseTarget.problem(withPgBin: pgBin) { throw ValidationError(problem) }
+        }
+
         func run() throws {
-            try ServerControl().start(maxConnections: maxConnections, deadlockTimeout: deadlockTimeout)
+            try ServerControl().start(maxConnections: maxConnections, deadlockTimeout: deadlockTimeout, pgBin: pgBin)
         }
     }
 

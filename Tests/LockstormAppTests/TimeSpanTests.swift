@@ -15,9 +15,46 @@ import LockstormCore
         #expect(span.description == text)
     }
 
-    @Test("what is not a length of time is refused", arguments: ["ten", "", "-5", "nan", "inf", "30 parsecs", "0s", "1e400"])
+    @Test("what is not a length of time is refused", arguments: ["ten", "", "-5", "nan", "inf", "30 parsecs", "-2s", "1e400"])
     func nonsenseIsRefused(text: String) {
         #expect(TimeSpan(parsing: text) == nil)
+    }
+
+    @Test("zero parses written either way: each flag says whether it means anything", arguments: ["0", "0s", "0ms", "0.0"])
+    func zeroParses(text: String) {
+        #expect(TimeSpan(parsing: text)?.seconds == 0)
+    }
+
+    @Test("a refused length of time says what is allowed", arguments: [
+        ("ten", "'ten' is not a length of time: give seconds (10, 2.5) or a duration with a unit (500ms, 30s, 2min, 1h)"),
+        ("-5", "a length of time cannot be negative: give seconds (10, 2.5) or a duration with a unit (500ms, 30s, 2min, 1h)"),
+        ("-2s", "a length of time cannot be negative: give seconds (10, 2.5) or a duration with a unit (500ms, 30s, 2min, 1h)"),
+        ("inf", "'inf' is not a length of time: give seconds (10, 2.5) or a duration with a unit (500ms, 30s, 2min, 1h)"),
+    ])
+    func refusalsSayWhatIsAllowed(text: String, message: String) {
+        #expect(throws: ArgumentValueError.self) { try TimeSpan.parse(text) }
+        do {
+            _ = try TimeSpan.parse(text)
+        } catch {
+            #expect(error.description == message)
+        }
+    }
+
+    @Test("a refused deadlock_timeout says PostgreSQL's minimum", arguments: [
+        ("0", "deadlock_timeout must be at least 1ms, PostgreSQL's minimum: milliseconds (100) or a duration (100ms, 1s)"),
+        ("0ms", "deadlock_timeout must be at least 1ms, PostgreSQL's minimum: milliseconds (100) or a duration (100ms, 1s)"),
+        ("-1", "deadlock_timeout must be at least 1ms, PostgreSQL's minimum: milliseconds (100) or a duration (100ms, 1s)"),
+        ("500us", "deadlock_timeout must be at least 1ms, PostgreSQL's minimum: milliseconds (100) or a duration (100ms, 1s)"),
+        ("1.5", "'1.5' is not a whole number of milliseconds: give at least 1ms, PostgreSQL's minimum: milliseconds (100) or a duration (100ms, 1s)"),
+        ("soon", "'soon' is not a duration: deadlock_timeout must be at least 1ms, PostgreSQL's minimum: milliseconds (100) or a duration (100ms, 1s)"),
+    ])
+    func deadlockTimeoutRefusalsSayWhatIsAllowed(text: String, message: String) {
+        do {
+            let parsed = try DeadlockTimeout.parse(text)
+            Issue.record("'\(text)' parsed as \(parsed)")
+        } catch {
+            #expect(error.description == message)
+        }
     }
 
     @Test func defaultsShowAsGiven() {

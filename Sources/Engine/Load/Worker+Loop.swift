@@ -66,7 +66,8 @@ extension Worker {
                 stopTime = now
                 stopStartingTransactions(now: now)
             }
-            if stopping && !cancelled && now >= stopTime &+ timing.graceNanoseconds {
+            // An urgent stop (a second Ctrl-C) has no grace period.
+            if stopping && !cancelled && (now >= stopTime &+ timing.graceNanoseconds || stop.isUrgent) {
                 cancelled = true
                 cancelInFlight(now: now)
             }

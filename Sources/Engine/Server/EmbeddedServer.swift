@@ -20,11 +20,15 @@ public struct EmbeddedServerOptions: Sendable {
     public var deadlockTimeoutMilliseconds: Int?
     /// Extra `postgresql.conf` lines (`name = value`).
     public var extraSettings: [String: String]
+    /// The directory holding `initdb`, `pg_ctl` and `postgres` (`--pg-bin`);
+    /// nil: `LOCKSTORM_PG_BINDIR`, else the one `findBinDirectory` finds.
+    public var binDirectory: String?
 
-    public init(maxConnections: Int = 100, deadlockTimeoutMilliseconds: Int? = nil, extraSettings: [String: String] = [:]) {
+    public init(maxConnections: Int = 100, deadlockTimeoutMilliseconds: Int? = nil, extraSettings: [String: String] = [:], binDirectory: String? = nil) {
         self.maxConnections = maxConnections
         self.deadlockTimeoutMilliseconds = deadlockTimeoutMilliseconds
         self.extraSettings = extraSettings
+        self.binDirectory = binDirectory
     }
 }
 
@@ -32,6 +36,14 @@ public struct EmbeddedServerOptions: Sendable {
 /// server listening only on a Unix socket inside it (no TCP port), stopped
 /// and deleted by `stop()`, by the cleanup registry on a second Ctrl-C, and
 /// by `deinit` as a last resort.
+///
+/// However lockstorm ends, even by SIGKILL at any moment of the start-up,
+/// nothing of the server is left: the lifeline shell (`Lifeline`) makes the
+/// directory itself, so there is no moment at which the directory exists
+/// without a lifeline; the helpers lockstorm runs (`initdb`, `pg_ctl`) join
+/// the lifeline's process group; and when lockstorm's end of the lifeline's
+/// pipe closes, the shell ends those helpers, stops the server and deletes
+/// the directory it made. A kept server (`detach`) dismisses its lifeline.
 public final class EmbeddedServer: Sendable {
     /// The private directory holding the data directory, socket and log.
     public let directory: String
@@ -40,33 +52,41 @@ public final class EmbeddedServer: Sendable {
     /// The OS user the server runs as when lockstorm runs as root.
     public let runAs: String?
     public let dsn: ConnectionString
+    /// Whether this process made `directory` (then it deletes it whatever it
+    /// holds); an attached server's directory comes from a state file and is
+    /// deleted only when it looks like a cluster.
+    private let owned: Bool
     private let stopped = Mutex<Bool>(false)
     private let cleanupToken = Mutex<Int?>(nil)
-    /// The lifeline shell's PID and the write end of its pipe (see `startLifeline`).
-    private let lifeline = Mutex<(pid: pid_t, descriptor: Int32)?>(nil)
+    private let lifeline: Mutex<Lifeline?>
+    /// The helpers running now (PID and process group), and whether a stop
+    /// has begun: no helper starts after it.
+    private let helpers = Mutex<(running: [pid_t: pid_t], stopping: Bool)>(([:], false))
 
     /// The superuser created by initdb.
     public static let superuser = "lockstorm"
 
-    private init(directory: String, binDirectory: String, runAs: String?) {
+    private init(directory: String, binDirectory: String, runAs: String?, owned: Bool, lifeline: Lifeline?) {
         self.directory = directory
         self.dataDirectory = directory + "/data"
         self.binDirectory = binDirectory
         self.runAs = runAs
+        self.owned = owned
+        self.lifeline = Mutex(lifeline)
         let host = directory.replacingOccurrences(of: "/", with: "%2F")
         self.dsn = ConnectionString("postgresql:///postgres?host=\(host)&user=\(Self.superuser)")
     }
 
     /// Initialises and starts a server; returns once it accepts connections.
     public static func start(_ options: EmbeddedServerOptions = EmbeddedServerOptions()) throws -> EmbeddedServer {
-        let binDirectory = try findBinDirectory()
-        let directory = try makePrivateDirectory()
-        let runAs = try unprivilegedUserIfRoot(owning: directory)
-        let server = EmbeddedServer(directory: directory, binDirectory: binDirectory, runAs: runAs)
-        let token = CleanupRegistry.shared.add { [server] in server.stop() }
+        let binDirectory = try options.binDirectory.map { try checkBinDirectory($0, source: "--pg-bin") } ?? findBinDirectory()
+        let account = try unprivilegedAccount()
+        let (directory, lifeline) = try makeDirectory(binDirectory: binDirectory, runAs: account?.name)
+        let server = EmbeddedServer(directory: directory, binDirectory: binDirectory, runAs: account?.name, owned: true, lifeline: lifeline)
+        let token = CleanupRegistry.shared.add(Self.cleanupDescription) { [server] in server.stop() }
         server.cleanupToken.withLock { $0 = token }
-        server.startLifeline()
         do {
+            if let account { try hand(directory, to: account) }
             try server.initialize(options)
             try server.launch()
         } catch {
@@ -76,47 +96,19 @@ public final class EmbeddedServer: Sendable {
         return server
     }
 
-    /// Starts a small shell that waits on a pipe only this process writes
-    /// to. If lockstorm dies without stopping the server (SIGKILL, a crash,
-    /// the OOM killer), the kernel closes the pipe, the shell reads
-    /// end-of-file, and it stops the server and deletes the directory. When
-    /// lockstorm stops the server itself, the shell finds nothing left to do.
-    private func startLifeline() {
-        var ends: [Int32] = [-1, -1]
-        guard pipe(&ends) == 0 else { return }
-        // Only the shell may hold the read end, and no child (pg_ctl, the
-        // postmaster) may inherit the write end, or end-of-file never comes.
-        _ = fcntl(ends[1], F_SETFD, FD_CLOEXEC)
-        let pgCtl = binDirectory + "/pg_ctl"
-        var stopCommand = "'\(pgCtl)' -D '\(dataDirectory)' -m immediate -w -t 20 stop"
-        if let runAs { stopCommand = "/usr/sbin/runuser -u \(runAs) -- \(stopCommand)" }
-        let script = """
-            while read -r line; do [ "$line" = done ] && exit 0; done
-            if [ -f '\(dataDirectory)/postmaster.pid' ]; then \(stopCommand); fi
-            if [ -f '\(dataDirectory)/PG_VERSION' ] || [ ! -e '\(dataDirectory)' ]; then rm -rf '\(directory)'; fi
-            """
-        let devNull = open("/dev/null", O_WRONLY)
-        defer {
-            close(ends[0])
-            if devNull >= 0 { close(devNull) }
-        }
-        let quiet = devNull >= 0 ? devNull : 2
-        if let pid = try? Spawn.start(["/bin/sh", "-c", script], standardInput: ends[0], standardOutput: quiet, standardError: quiet, ownProcessGroup: true) {
-            lifeline.withLock { $0 = (pid, ends[1]) }
-        } else {
-            close(ends[1])
-        }
-    }
+    /// What the cleanup registry says it does for a server.
+    public static let cleanupDescription = "removing the embedded server"
 
-    /// Stops a server started earlier by `lockstorm server start`, given its directory.
-    public static func attach(directory: String) throws -> EmbeddedServer {
-        let binDirectory = try findBinDirectory()
+    /// Stops a server started earlier by `lockstorm server start`, given its
+    /// directory (and the binaries it was started with, when recorded).
+    public static func attach(directory: String, binDirectory: String? = nil) throws -> EmbeddedServer {
+        let binDirectory = try binDirectory.map { try checkBinDirectory($0, source: "the recorded server's binaries") } ?? findBinDirectory()
         var runAs: String?
         if geteuid() == 0, let attributes = try? FileManager.default.attributesOfItem(atPath: directory),
            let owner = attributes[.ownerAccountName] as? String, owner != "root" {
             runAs = owner
         }
-        let server = EmbeddedServer(directory: directory, binDirectory: binDirectory, runAs: runAs)
+        let server = EmbeddedServer(directory: directory, binDirectory: binDirectory, runAs: runAs, owned: false, lifeline: nil)
         // Attached servers are managed explicitly (terminate), never by deinit.
         server.detach()
         return server
@@ -124,7 +116,7 @@ public final class EmbeddedServer: Sendable {
 
     /// Whether the server process is running (from `pg_ctl status`).
     public var isRunning: Bool {
-        (try? ProcessRunner.run(binDirectory + "/pg_ctl", ["-D", dataDirectory, "status"], as: runAs).status) == 0
+        (try? runHelper(binDirectory + "/pg_ctl", ["-D", dataDirectory, "status"]).status) == 0
     }
 
     /// Keeps the server when this object goes away (for `lockstorm server start`).
@@ -137,30 +129,58 @@ public final class EmbeddedServer: Sendable {
 
     /// Tells the lifeline shell to exit without cleaning up, and reaps it.
     private func dismissLifeline() {
-        guard let (pid, descriptor) = lifeline.withLock({ current -> (pid_t, Int32)? in
+        guard let taken = lifeline.withLock({ current -> Lifeline? in
             defer { current = nil }
-            return current.map { ($0.pid, $0.descriptor) }
+            return current
         }) else { return }
-        _ = write(descriptor, "done\n", 5)
-        close(descriptor)
-        for _ in 0..<200 {
-            if (try? Spawn.wait(pid, block: false)) ?? nil != nil { return }
-            usleep(10_000)
-        }
+        taken.dismiss()
     }
 
     /// Stops the server (immediate shutdown: the data is thrown away anyway)
     /// and deletes its directory. Idempotent and safe from any thread: the
     /// lock is held for the whole shutdown, so a caller that comes while
     /// another thread is stopping the server returns only once it is gone.
+    /// A helper another thread is running (initdb, `pg_ctl start`) is ended first.
     public func stop() {
         if let token = cleanupToken.withLock({ $0 }) { CleanupRegistry.shared.remove(token) }
         stopped.withLock { done in
             guard !done else { return }
+            endHelpers()
             terminate()
             done = true
         }
         dismissLifeline()
+    }
+
+    /// Lets no helper start any more, and ends the ones running (another
+    /// thread started them and reaps them): SIGTERM, which initdb answers by
+    /// removing what it made; SIGKILL after 5 s.
+    private func endHelpers() {
+        let running = helpers.withLock { state in
+            state.stopping = true
+            return state.running
+        }
+        guard !running.isEmpty else { return }
+        // The lifeline ignores SIGTERM: it stays while its group's helpers go.
+        for group in Set(running.values) { kill(-group, SIGTERM) }
+        for _ in 0..<100 {
+            if helpers.withLock({ $0.running.isEmpty }) { return }
+            usleep(50_000)
+        }
+        // Still there: SIGKILL the groups, the lifeline's too (this process cleans up instead).
+        for group in Set(running.values) {
+            if let shell = lifeline.withLock({ current -> Lifeline? in
+                guard current?.pid == group else { return nil }
+                defer { current = nil }
+                return current
+            }) {
+                kill(-group, SIGKILL)
+                shell.reap()
+            } else {
+                kill(-group, SIGKILL)
+            }
+        }
+        for _ in 0..<40 where !helpers.withLock({ $0.running.isEmpty }) { usleep(50_000) }
     }
 
     /// Stops an attached (or detached) server regardless of earlier state.
@@ -176,10 +196,25 @@ public final class EmbeddedServer: Sendable {
                 for _ in 0..<50 where kill(pid, 0) == 0 { usleep(100_000) }
             }
         }
-        // Delete only what lockstorm made: a directory holding a cluster (or nothing yet).
+        if owned {
+            // This process made the directory: it goes, whatever initdb left in it.
+            Self.remove(directory)
+            return
+        }
+        // A directory named by a state file: delete only what looks like lockstorm's (a cluster, or nothing yet).
         let looksOurs = FileManager.default.fileExists(atPath: dataDirectory + "/PG_VERSION")
             || !FileManager.default.fileExists(atPath: dataDirectory)
         if looksOurs { try? FileManager.default.removeItem(atPath: directory) }
+    }
+
+    /// Deletes `path`, trying again for up to 2 s while a process that is
+    /// going away still writes into it.
+    private static func remove(_ path: String) {
+        for _ in 0..<40 {
+            try? FileManager.default.removeItem(atPath: path)
+            guard FileManager.default.fileExists(atPath: path) else { return }
+            usleep(50_000)
+        }
     }
 
     /// Whether `pid` is still the postmaster of `dataDirectory` (a PID from
@@ -197,9 +232,9 @@ public final class EmbeddedServer: Sendable {
     // MARK: Steps
 
     private func initialize(_ options: EmbeddedServerOptions) throws {
-        let initdb = try ProcessRunner.run(binDirectory + "/initdb", [
+        let initdb = try runHelper(binDirectory + "/initdb", [
             "-D", dataDirectory, "-U", Self.superuser, "--auth=trust", "-E", "UTF8", "--locale=C", "-N",
-        ], as: runAs)
+        ])
         guard initdb.status == 0 else {
             throw EmbeddedServerError("initdb failed (exit \(initdb.status)):\n\(initdb.text.suffix(2_000))")
         }
@@ -230,9 +265,9 @@ public final class EmbeddedServer: Sendable {
     }
 
     private func launch() throws {
-        let start = try ProcessRunner.run(binDirectory + "/pg_ctl", [
+        let start = try runHelper(binDirectory + "/pg_ctl", [
             "-D", dataDirectory, "-l", directory + "/server.log", "-w", "-t", "60", "start",
-        ], as: runAs)
+        ])
         guard start.status == 0 else {
             throw EmbeddedServerError("the embedded PostgreSQL did not start (pg_ctl exit \(start.status)):\n\(start.text.suffix(1_000))\n\(log.suffix(2_000))")
         }
@@ -241,10 +276,28 @@ public final class EmbeddedServer: Sendable {
     /// Restarts the server in place (a fast shutdown, then a start): every
     /// connection is cut, the data and the socket directory stay.
     public func restart() throws {
-        let result = try ProcessRunner.run(binDirectory + "/pg_ctl", [
+        let result = try runHelper(binDirectory + "/pg_ctl", [
             "-D", dataDirectory, "-l", directory + "/server.log", "-m", "fast", "-w", "-t", "60", "restart",
-        ], as: runAs)
+        ])
         guard result.status == 0 else { throw EmbeddedServerError("pg_ctl restart failed (exit \(result.status)):\n\(result.text.suffix(1_000))") }
+    }
+
+    /// Runs a helper (initdb, pg_ctl) as `runAs`, in the lifeline's process
+    /// group while there is a lifeline; refused once a stop has begun.
+    private func runHelper(_ executable: String, _ arguments: [String]) throws -> ProcessRunner.Output {
+        let group = lifeline.withLock { $0?.pid }
+        let output = try Spawn.scratchFile()
+        defer { close(output) }
+        let argv = ProcessRunner.argv(executable, arguments, as: runAs)
+        let pid = try helpers.withLock { state throws -> pid_t in
+            guard !state.stopping else { throw EmbeddedServerError("the embedded server is being stopped") }
+            let pid = try ProcessRunner.start(argv, output: output, joining: group)
+            state.running[pid] = (try? Spawn.processGroup(of: pid)) ?? pid
+            return pid
+        }
+        defer { _ = helpers.withLock { $0.running.removeValue(forKey: pid) } }
+        let status = try Spawn.wait(pid) ?? -1
+        return ProcessRunner.Output(status: status, text: Spawn.contents(of: output))
     }
 
     /// The server log so far (for error messages).
@@ -254,19 +307,20 @@ public final class EmbeddedServer: Sendable {
 
     // MARK: Discovery
 
-    /// `pg_config --bindir` when it has the server, else the newest
-    /// `/usr/lib/postgresql/<version>/bin`.
-    public static func findBinDirectory() throws -> String {
+    /// The server programs lockstorm runs, all of which a binaries directory must hold.
+    public static let serverPrograms = ["initdb", "pg_ctl", "postgres"]
+
+    /// `LOCKSTORM_PG_BINDIR` when set; else `pg_config --bindir` when it has
+    /// the server, else the newest `/usr/lib/postgresql/<version>/bin`.
+    public static func findBinDirectory(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> String {
         let fileManager = FileManager.default
-        if let override = ProcessInfo.processInfo.environment["LOCKSTORM_PG_BINDIR"], fileManager.isExecutableFile(atPath: override + "/initdb") {
-            return override
+        if let override = environment["LOCKSTORM_PG_BINDIR"], !override.isEmpty {
+            return try checkBinDirectory(override, source: "LOCKSTORM_PG_BINDIR")
         }
         for candidate in ["/usr/bin/pg_config", "/usr/local/bin/pg_config"] where fileManager.isExecutableFile(atPath: candidate) {
             if let output = try? ProcessRunner.run(candidate, ["--bindir"]), output.status == 0 {
                 let directory = output.text.trimmingCharacters(in: .whitespacesAndNewlines)
-                if fileManager.isExecutableFile(atPath: directory + "/initdb") && fileManager.isExecutableFile(atPath: directory + "/pg_ctl") {
-                    return directory
-                }
+                if missingPrograms(in: directory).isEmpty { return directory }
             }
         }
         let root = "/usr/lib/postgresql"
@@ -275,23 +329,85 @@ public final class EmbeddedServer: Sendable {
             .sorted { $0.0 > $1.0 }
         for (_, name) in versions {
             let directory = "\(root)/\(name)/bin"
-            if fileManager.isExecutableFile(atPath: directory + "/initdb") && fileManager.isExecutableFile(atPath: directory + "/pg_ctl") {
-                return directory
-            }
+            if missingPrograms(in: directory).isEmpty { return directory }
         }
         throw EmbeddedServerError(
-            "PostgreSQL server binaries (initdb, pg_ctl) not found. Install the server package (Debian/Ubuntu: apt-get install postgresql), or pass --dsn / set DATABASE_URL to use an existing server."
+            "PostgreSQL server binaries (initdb, pg_ctl, postgres) not found. Install the server package (Debian/Ubuntu: apt-get install postgresql), give their directory with --pg-bin (or LOCKSTORM_PG_BINDIR), or pass --dsn / set DATABASE_URL to use an existing server."
         )
     }
 
-    /// A fresh 0700 directory for data and socket. Unix socket paths are
-    /// limited to about 100 bytes, so a long TMPDIR falls back to /tmp.
-    static func makePrivateDirectory() throws -> String {
+    /// `directory` as an absolute path when it holds initdb, pg_ctl and
+    /// postgres; otherwise an error that names `source` (the flag or variable
+    /// it came from), the directory and what is missing.
+    public static func checkBinDirectory(_ directory: String, source: String) throws -> String {
+        var path = URL(fileURLWithPath: directory).standardizedFileURL.path
+        while path.count > 1 && path.hasSuffix("/") { path.removeLast() }
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            throw EmbeddedServerError("\(source) \(directory): no such directory")
+        }
+        guard isDirectory.boolValue else {
+            throw EmbeddedServerError("\(source) \(directory): not a directory; give the directory holding PostgreSQL's server programs (initdb, pg_ctl, postgres)")
+        }
+        let missing = missingPrograms(in: path)
+        guard missing.isEmpty else {
+            throw EmbeddedServerError(
+                "\(source) \(directory): no \(missing.joined(separator: ", ")) there; give the directory holding PostgreSQL's server programs (initdb, pg_ctl, postgres), such as what 'pg_config --bindir' prints or /usr/lib/postgresql/<version>/bin"
+            )
+        }
+        return path
+    }
+
+    /// The server programs `directory` lacks (or cannot run).
+    static func missingPrograms(in directory: String) -> [String] {
+        serverPrograms.filter { !FileManager.default.isExecutableFile(atPath: directory + "/" + $0) }
+    }
+
+    /// The version of the server in `binDirectory` (`16.2`), from `postgres --version`; nil when it does not say.
+    public static func version(binDirectory: String) -> String? {
+        guard let output = try? ProcessRunner.run(binDirectory + "/postgres", ["--version"]), output.status == 0 else { return nil }
+        // "postgres (PostgreSQL) 16.2" or "postgres (PostgreSQL) 16.2 (Debian 16.2-1)"
+        guard let marker = output.text.range(of: "(PostgreSQL) ") else { return nil }
+        let version = output.text[marker.upperBound...].prefix { !$0.isWhitespace }
+        return version.isEmpty ? nil : String(version)
+    }
+
+    /// Where server directories go: `$TMPDIR`, else /tmp. Unix socket paths
+    /// are limited to about 100 bytes, so a long TMPDIR falls back to /tmp.
+    static func temporaryBase() -> String {
         var base = ProcessInfo.processInfo.environment["TMPDIR"] ?? "/tmp"
-        // The path goes into a URL and into postgresql.conf: keep it plain.
+        // The path goes into a URL, into postgresql.conf and into the lifeline's script: keep it plain.
         let plain = base.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "/._-".contains($0)) }
         if base.isEmpty || base.utf8.count > 60 || !plain { base = "/tmp" }
-        if base.hasSuffix("/") { base.removeLast() }
+        while base.count > 1 && base.hasSuffix("/") { base.removeLast() }
+        return base
+    }
+
+    /// A fresh 0700 directory `<base>/lockstorm-XXXXXX` for data and socket,
+    /// made by its lifeline (see the type's comment). Without a lifeline
+    /// (no pipe, no shell) it is made here, as before there were lifelines.
+    static func makeDirectory(binDirectory: String, runAs: String?) throws -> (String, Lifeline?) {
+        let base = temporaryBase()
+        for _ in 0..<100 {
+            let candidate = "\(base)/lockstorm-\(randomSuffix())"
+            switch Lifeline.start(directory: candidate, binDirectory: binDirectory, runAs: runAs) {
+            case .created(let lifeline): return (candidate, lifeline)
+            case .exists: continue
+            case .unavailable: return (try makePrivateDirectory(base: base), nil)
+            }
+        }
+        throw EmbeddedServerError("cannot create a temporary directory under \(base): 100 names taken")
+    }
+
+    /// Six characters as mkdtemp picks them.
+    private static func randomSuffix() -> String {
+        let alphabet = Array("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
+        var generator = SystemRandomNumberGenerator()
+        return String((0..<6).map { _ in alphabet[Int(generator.next(upperBound: UInt64(alphabet.count)))] })
+    }
+
+    /// A fresh 0700 directory under `base`, made here (mkdtemp).
+    static func makePrivateDirectory(base: String) throws -> String {
         var template = Array("\(base)/lockstorm-XXXXXX".utf8CString)
         let created = template.withUnsafeMutableBufferPointer { buffer in
             buffer.baseAddress.map { mkdtemp($0) != nil } ?? false
@@ -304,17 +420,29 @@ public final class EmbeddedServer: Sendable {
         }
     }
 
-    /// When running as root, picks an unprivileged account (postgres, else
-    /// nobody) and hands it the directory: initdb refuses to run as root.
-    public static func unprivilegedUserIfRoot(owning directory: String) throws -> String? {
+    /// The unprivileged account the server runs as when lockstorm runs as
+    /// root (postgres, else nobody): initdb refuses to run as root.
+    static func unprivilegedAccount() throws -> (name: String, uid: uid_t, gid: gid_t)? {
         guard geteuid() == 0 else { return nil }
         for name in ["postgres", "nobody"] {
             guard let entry = getpwnam(name) else { continue }
-            guard chown(directory, entry.pointee.pw_uid, entry.pointee.pw_gid) == 0 else {
-                throw EmbeddedServerError("cannot hand \(directory) to user \(name): \(String(cString: strerror(errno)))")
-            }
-            return name
+            return (name, entry.pointee.pw_uid, entry.pointee.pw_gid)
         }
         throw EmbeddedServerError("running as root, and no unprivileged user (postgres or nobody) exists to run the server")
+    }
+
+    /// Gives `directory` to `account`.
+    static func hand(_ directory: String, to account: (name: String, uid: uid_t, gid: gid_t)) throws {
+        guard chown(directory, account.uid, account.gid) == 0 else {
+            throw EmbeddedServerError("cannot hand \(directory) to user \(account.name): \(String(cString: strerror(errno)))")
+        }
+    }
+
+    /// When running as root, picks an unprivileged account (postgres, else
+    /// nobody) and hands it the directory: initdb refuses to run as root.
+    public static func unprivilegedUserIfRoot(owning directory: String) throws -> String? {
+        guard let account = try unprivilegedAccount() else { return nil }
+        try hand(directory, to: account)
+        return account.name
     }
 }

@@ -18,10 +18,12 @@ public enum Spawn {
         public var description: String
     }
 
-    /// Starts `argv[0]` (an absolute path) and returns its PID.
+    /// Starts `argv[0]` (an absolute path) and returns its PID. With
+    /// `joining`, the child joins that process group (which must exist)
+    /// instead of making its own or staying in lockstorm's.
     public static func start(
         _ argv: [String], standardInput: Int32? = nil, standardOutput: Int32, standardError: Int32, environment: [String: String]? = nil,
-        ownProcessGroup: Bool
+        ownProcessGroup: Bool, joining group: pid_t? = nil
     ) throws -> pid_t {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
@@ -45,7 +47,10 @@ public enum Spawn {
         sigemptyset(&noMask)
         posix_spawnattr_setsigmask(&attributes, &noMask)
         var flags = POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK
-        if ownProcessGroup {
+        if let group {
+            posix_spawnattr_setpgroup(&attributes, group)
+            flags |= POSIX_SPAWN_SETPGROUP
+        } else if ownProcessGroup {
             posix_spawnattr_setpgroup(&attributes, 0)
             flags |= POSIX_SPAWN_SETPGROUP
         }
@@ -69,6 +74,13 @@ public enum Spawn {
         }
         guard result == 0 else { throw Failure(description: "cannot run \(argv.first ?? "?"): \(String(cString: strerror(result)))") }
         return pid
+    }
+
+    /// The process group `pid` is in.
+    public static func processGroup(of pid: pid_t) throws -> pid_t {
+        let group = getpgid(pid)
+        guard group >= 0 else { throw Failure(description: "getpgid(\(pid)) failed: \(String(cString: strerror(errno)))") }
+        return group
     }
 
     /// Waits for `pid`; returns its exit status, or 128 + the signal that ended it.
@@ -121,15 +133,30 @@ struct ProcessRunner {
     /// Runs `executable` with `arguments`; with `user`, through `runuser -u user --`
     /// (lockstorm running as root must not run the server as root).
     static func run(_ executable: String, _ arguments: [String], as user: String? = nil) throws -> Output {
-        var argv = [executable] + arguments
-        if let user {
-            let runuser = ["/usr/sbin/runuser", "/sbin/runuser", "/usr/bin/runuser"].first { FileManager.default.isExecutableFile(atPath: $0) } ?? "/usr/sbin/runuser"
-            argv = [runuser, "-u", user, "--"] + argv
-        }
         let output = try Spawn.scratchFile()
         defer { close(output) }
-        let pid = try Spawn.start(argv, standardOutput: output, standardError: output, ownProcessGroup: true)
+        let pid = try start(argv(executable, arguments, as: user), output: output, joining: nil)
         let status = try Spawn.wait(pid) ?? -1
         return Output(status: status, text: Spawn.contents(of: output))
+    }
+
+    /// The command line: `executable` with `arguments`, through `runuser -u user --` with `user`.
+    static func argv(_ executable: String, _ arguments: [String], as user: String?) -> [String] {
+        guard let user else { return [executable] + arguments }
+        return [runuser, "-u", user, "--", executable] + arguments
+    }
+
+    /// Starts `argv` with stdout and stderr to `output`, in process group
+    /// `group` (its own when nil, or when `group` is gone).
+    static func start(_ argv: [String], output: Int32, joining group: pid_t?) throws -> pid_t {
+        if let group, let pid = try? Spawn.start(argv, standardOutput: output, standardError: output, ownProcessGroup: true, joining: group) {
+            return pid
+        }
+        return try Spawn.start(argv, standardOutput: output, standardError: output, ownProcessGroup: true)
+    }
+
+    /// Where util-linux keeps `runuser`.
+    static var runuser: String {
+        ["/usr/sbin/runuser", "/sbin/runuser", "/usr/bin/runuser"].first { FileManager.default.isExecutableFile(atPath: $0) } ?? "/usr/sbin/runuser"
     }
 }
