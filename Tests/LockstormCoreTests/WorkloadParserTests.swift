@@ -465,7 +465,69 @@ func transfersLine(_ prefix: String, after: Int = 0) throws -> Int {
 
     @Test func emptyFileIsReported() {
         #expect(diagnostics("") == ["w.yaml:1:1: the file is empty; a workload needs at least 'name' and 'transactions'"])
-        #expect(diagnostics("# only a comment\n") == ["w.yaml:1:1: the file is empty; a workload needs at least 'name' and 'transactions'"])
+        #expect(diagnostics("# only a comment\n") == ["w.yaml:1:1: the file has nothing but comments; a workload needs at least 'name' and 'transactions'"])
+    }
+
+    @Test("a UTF-8 byte order mark is skipped")
+    func byteOrderMarkIsSkipped() throws {
+        let workload = try WorkloadParser.parse("\u{FEFF}name: t\ntransactions:\n  tx:\n    steps: [SELECT 1]\n", file: "w.yaml")
+        #expect(workload.name == "t")
+    }
+
+    @Test("every repetition of a key is reported, in every mapping")
+    func everyDuplicateKeyIsReported() {
+        #expect(diagnostics("name: a\nname: b\nname: c\ntransactions:\n  tx:\n    steps: [SELECT 1]\n") == [
+            "w.yaml:2:1: duplicate key 'name': each key may appear once in a mapping",
+            "w.yaml:3:1: duplicate key 'name': each key may appear once in a mapping",
+        ])
+        #expect(diagnostics("name: t\ntransactions:\n  tx:\n    weight: 1\n    weight: 2\n    steps: [SELECT 1]\nparams: {a: 1, b: 2, a: 3}\n") == [
+            "w.yaml:5:5: duplicate key 'weight': each key may appear once in a mapping",
+            "w.yaml:7:22: duplicate key 'a': each key may appear once in a mapping",
+        ])
+    }
+
+    @Test("null, ~ and nothing are not text: a name, SQL or setting that is null is reported")
+    func nullIsNotText() {
+        let tx = "transactions:\n  tx:\n    steps: [SELECT 1]\n"
+        #expect(diagnostics("name: null\n" + tx) == ["w.yaml:1:7: 'name' is null; expected the workload's name, such as transfers"])
+        #expect(diagnostics("name: \"\"\n" + tx) == ["w.yaml:1:7: 'name' is empty; expected the workload's name, such as transfers"])
+        #expect(diagnostics("name: t\nsetup: ~\n" + tx) == ["w.yaml:2:8: 'setup' is null; expected SQL statements"])
+        #expect(diagnostics("name: t\ntransactions:\n  tx:\n    settings:\n      lock_timeout:\n    steps: [null]\n") == [
+            "w.yaml:6:12: a step is null; expected SQL, or a mapping with 'sql' or 'pause'",
+            "w.yaml:6:14: setting 'lock_timeout' has no value; expected a single value such as 100ms",
+        ])
+        #expect(diagnostics("name: t\ntransactions:\n  tx:\n    steps:\n      - sql: SELECT 1\n        into: true\n") == [
+            "w.yaml:6:15: 'into' must be variable names, not the boolean true (quote it if you mean the text)",
+        ])
+        // A quoted 'null' is text.
+        #expect(diagnostics("name: 'null'\n" + tx) == [])
+    }
+
+    @Test("raw $n placeholders in step SQL are reported where they are")
+    func rawPlaceholdersAreReported() {
+        #expect(diagnostics("name: t\ntransactions:\n  tx:\n    steps:\n      - SELECT * FROM t WHERE id = $1\n      - sql: \"UPDATE t SET v = '$1', w = $2\"\n") == [
+            "w.yaml:5:35: '$1' is a raw bind placeholder: lockstorm numbers bind parameters itself from ':names', so write the parameter or variable by name (:id) instead",
+            "w.yaml:6:40: '$2' is a raw bind placeholder: lockstorm numbers bind parameters itself from ':names', so write the parameter or variable by name (:id) instead",
+        ])
+        #expect(diagnostics("name: t\ntransactions:\n  tx:\n    steps:\n      - SELECT a$1, '$1' FROM t -- $2\n      - DO $$ BEGIN PERFORM $1; END $$\n") == [])
+    }
+
+    @Test("zero and negative durations say what is allowed")
+    func zeroDurationsSayWhatIsAllowed() {
+        #expect(diagnostics("name: t\ndefaults:\n  duration: 0ms\ntransactions:\n  tx:\n    steps: [SELECT 1]\n") == [
+            "w.yaml:3:13: 'defaults.duration' must be above 0, such as 10s or 500ms; '0ms' is zero",
+        ])
+        #expect(diagnostics("name: t\ndefaults:\n  duration: -2s\ntransactions:\n  tx:\n    steps: [SELECT 1]\n") == [
+            "w.yaml:3:13: 'defaults.duration' must be above 0, such as 10s or 500ms; '-2s' is negative",
+        ])
+    }
+
+    @Test("more entries than the limit are reported, naming it")
+    func entryLimits() {
+        let params = (0...InputLimits.maxEntries).map { "  p\($0): 1" }.joined(separator: "\n")
+        #expect(diagnostics("name: t\nparams:\n\(params)\ntransactions:\n  tx:\n    steps: [SELECT 1]\n") == [
+            "w.yaml:3:3: too many parameters: 1001, over lockstorm's limit of 1000",
+        ])
     }
 
     @Test func documentThatIsNotAMappingIsReported() {
