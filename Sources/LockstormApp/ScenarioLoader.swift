@@ -20,7 +20,14 @@ public enum ScenarioLoader {
 
     /// Whether `data` is a scenario (a top-level `sessions:` key), not a workload.
     static func isScenario(_ data: Data) -> Bool {
-        String(decoding: data, as: UTF8.self).split(whereSeparator: \.isNewline).contains { $0.hasPrefix("sessions:") }
+        // Bytes, not Characters: this runs on files up to the size limit.
+        let key = Array("sessions:".utf8)
+        var lineStart = true
+        for index in data.indices {
+            if lineStart, data[index] == key[0], data.count - index >= key.count, data[index..<index + key.count].elementsEqual(key) { return true }
+            lineStart = data[index] == 10
+        }
+        return false
     }
 
     public static func load(_ name: String) throws -> Scenario {

@@ -81,14 +81,16 @@ struct BadInputCorpusTests {
         let parser = CheckParser(transactions: ["tx"])
         #expect(throws: CheckError.self) { try parser.parse(deep) }
         #expect(throws: CheckError.self) { try parser.parse(long) }
-        let text = "name: t\ntransactions:\n  tx:\n    steps: [SELECT 1]\nchecks:\n  - \"\(deep)\"\n  - \"\(long)\"\n"
+        // In a workload (87,000 terms would pass the file size limit: 20,000).
+        let chain = Array(repeating: "deadlocks == 0", count: 20_000).joined(separator: " && ")
+        let text = "name: t\ntransactions:\n  tx:\n    steps: [SELECT 1]\nchecks:\n  - \"\(deep)\"\n  - \"\(chain)\"\n"
         do {
             _ = try WorkloadParser.parse(text, file: "w.yaml")
             Issue.record("accepted")
         } catch {
             let messages = error.diagnostics.map(\.description)
             #expect(messages.count == 2)
-            #expect(messages.first?.hasPrefix("w.yaml:6:105: check '((((((") == true)
+            #expect(messages.first?.hasPrefix("w.yaml:6:106: check '((((((") == true)
             #expect(messages.first?.hasSuffix(": the check nests deeper than 100 levels") == true)
             #expect(messages.last?.hasSuffix(": the check is too long: more than 1000 tokens") == true)
             #expect(messages.last?.hasPrefix("w.yaml:7:") == true)
@@ -105,9 +107,9 @@ struct BadInputCorpusTests {
         defer { try? FileManager.default.removeItem(at: file) }
         let result = Self.validate(file.path)
         #expect(result.failed)
-        #expect(result.first == "lockstorm: \(file.path) is 4.0 MB, over lockstorm's limit of 4 MB for a workload file")
+        #expect(result.first == "lockstorm: \(file.path) is 1.0 MB, over lockstorm's limit of 1 MB for a workload file")
         // The parser applies the same limit to text it is handed.
-        #expect(diagnosticsOf(text) == ["w.yaml:1:1: the file is 4.0 MB, over lockstorm's limit of 4 MB for a workload file; load bulk data from SQL (generate_series, COPY in setup) instead of writing it out"])
+        #expect(diagnosticsOf(text) == ["w.yaml:1:1: the file is 1.0 MB, over lockstorm's limit of 1 MB for a workload file; load bulk data from SQL (generate_series, COPY in setup) instead of writing it out"])
     }
 
     private func diagnosticsOf(_ text: String) -> [String] {

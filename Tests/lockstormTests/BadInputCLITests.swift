@@ -65,13 +65,13 @@ struct BadInputCLITests {
     }
 
     /// The limit is set so that the worst file under it is rejected quickly:
-    /// 4 MB of parameters (the campaign's 51 MB of them took 29 s and 2.17 GB).
-    @Test("the largest file allowed is rejected within 2 s and 500 MB; a larger one is refused unread")
+    /// 1 MB of parameters (the campaign's 51 MB of them took 29 s and 2.17 GB).
+    @Test("the worst file under the size limit is rejected within 500 MB; a larger one is refused unread")
     func sizeLimit() throws {
         let file = scratch("params").appendingPathExtension("yaml")
         var text = "name: t\ntransactions:\n  tx:\n    steps: [SELECT 1]\nparams:\n"
         var index = 0
-        while text.utf8.count < (4 << 20) - 64 { text += "  p\(index): \(index)\n"; index += 1 }
+        while text.utf8.count < (1 << 20) - 64 { text += "  p\(index): \(index)\n"; index += 1 }
         try text.write(to: file, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(at: file) }
         let started = Date()
@@ -83,14 +83,15 @@ struct BadInputCLITests {
         #expect(timed.stderr.contains("too many parameters"), "\(timed.stderr.prefix(500))")
         if let line = timed.stderr.split(separator: "\n").last(where: { $0.hasPrefix("peak-rss-kb ") }), let kilobytes = Int(line.dropFirst("peak-rss-kb ".count)) {
             #expect(kilobytes < 500 * 1024, "peak RSS \(kilobytes) kB")
-            FileHandle.standardError.write(Data("4 MB of parameters: rejected in \(String(format: "%.2f", seconds)) s, peak RSS \(kilobytes / 1024) MB\n".utf8))
+            FileHandle.standardError.write(Data("1 MB of parameters: rejected in \(String(format: "%.2f", seconds)) s, peak RSS \(kilobytes / 1024) MB\n".utf8))
         }
-        // A guard against pathological slowness (with process start), not a benchmark.
-        #expect(seconds < 10, "took \(seconds) s")
+        // A guard against pathological slowness (a debug build, process start
+        // and a shared machine included), not a benchmark.
+        #expect(seconds < 30, "took \(seconds) s")
         // One byte over the limit: refused from its size alone.
-        try (text + String(repeating: "#", count: (4 << 20) - text.utf8.count + 1)).write(to: file, atomically: true, encoding: .utf8)
+        try (text + String(repeating: "#", count: (1 << 20) - text.utf8.count + 1)).write(to: file, atomically: true, encoding: .utf8)
         let over = try run(["validate", file.path])
         #expect(over.status == 2)
-        #expect(over.stderr == "lockstorm: \(file.path) is 4.0 MB, over lockstorm's limit of 4 MB for a workload file\n")
+        #expect(over.stderr == "lockstorm: \(file.path) is 1.0 MB, over lockstorm's limit of 1 MB for a workload file\n")
     }
 }

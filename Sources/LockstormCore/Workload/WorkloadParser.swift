@@ -10,7 +10,15 @@ public struct WorkloadParser {
     public static func parse(_ text: String, file: String) throws(WorkloadError) -> Workload {
         var parser = WorkloadParser(file: file)
         let workload = parser.parseDocument(text)
-        if let workload { parser.diagnostics += WorkloadValidator.validate(workload, file: file) + workload.checkDiagnostics(file: file) }
+        if let workload {
+            var checked = WorkloadValidator.validate(workload, file: file) + workload.checkDiagnostics(file: file)
+            // A section the parser rejected leaves a transaction without steps,
+            // or the workload without transactions: said already, and better.
+            if !parser.diagnostics.isEmpty {
+                checked.removeAll { $0.message.hasSuffix(" has no steps") || $0.message == "the workload has no transactions" }
+            }
+            parser.diagnostics += checked
+        }
         guard parser.diagnostics.isEmpty, let workload else {
             throw WorkloadError(parser.diagnostics.isEmpty ? [Diagnostic(file: file, location: SourceLocation(line: 1, column: 1), message: "not a workload")] : parser.diagnostics)
         }
@@ -71,7 +79,7 @@ public struct WorkloadParser {
             case "checks":
                 let items = value.sequence.map(Array.init) ?? [value]
                 guard within(items.count, "checks", value) else { continue }
-                workload.checks = stringList(value, what: "'checks'", expected: "a check such as deadlocks == 0")
+                workload.checks = stringList(value, what: "'checks'", expected: "checks such as deadlocks == 0")
                 workload.checkLocations = items.filter { $0.scalar != nil && !YAMLNodes.isNull($0) }.map(textStart)
             default:
                 _ = keyNode

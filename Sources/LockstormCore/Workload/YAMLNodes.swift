@@ -109,8 +109,11 @@ enum YAMLNodes {
 /// How much input lockstorm reads: far above any real workload, far below
 /// what would take seconds or hundreds of MB to reject.
 public enum InputLimits {
-    /// The largest workload or scenario file, in bytes (4 MB).
-    public static let maxFileBytes = 4 << 20
+    /// The largest workload or scenario file, in bytes (1 MB): a few
+    /// hundred times the largest shipped workload, and small enough that the
+    /// worst file under it (tens of thousands of parameters) is read in well
+    /// under a second.
+    public static let maxFileBytes = 1 << 20
     /// The most entries of one kind: parameters, transactions, variants,
     /// steps of one transaction, draws, invariants, checks, sessions. The
     /// shipped workloads use at most a few dozen of any.
