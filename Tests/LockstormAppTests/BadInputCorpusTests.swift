@@ -41,8 +41,11 @@ struct BadInputCorpusTests {
     func workloads() throws {
         let cases = try Self.cases("workloads")
         #expect(cases.count >= 60)
+        var slowest = Duration.zero
+        defer { FileHandle.standardError.write(Data("bad-input corpus: \(cases.count) workloads, the slowest rejected in \(slowest)\n".utf8)) }
         for (path, expected) in cases {
             let result = Self.validate(path)
+            slowest = max(slowest, result.elapsed)
             #expect(result.failed, "\(path) was accepted")
             #expect(result.first == "\(path):\(expected)")
             // A guard against pathological slowness, not a benchmark.

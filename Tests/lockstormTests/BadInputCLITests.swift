@@ -55,6 +55,10 @@ struct BadInputCLITests {
         let ok = try shell("\"$LOCKSTORM\" validate - < '\(good)'")
         #expect(ok.status == 0, "\(ok.stderr)")
         #expect(ok.stdout.hasPrefix("<stdin>: ok ("), "\(ok.stdout)")
+        // /dev/stdin is standard input too (it was "You don't have permission" as root).
+        let device = try shell("\"$LOCKSTORM\" validate /dev/stdin < '\(good)'")
+        #expect(device.status == 0, "\(device.stderr)")
+        #expect(device.stdout.hasPrefix("<stdin>: ok ("), "\(device.stdout)")
         let bad = try shell("printf 'name: t\\ntransactions:\\n  tx:\\n    steps: [SELECT $1]\\n' | \"$LOCKSTORM\" validate -")
         #expect(bad.status == 2)
         #expect(bad.stderr.hasPrefix("<stdin>:4:20: '$1' is a raw bind placeholder"), "\(bad.stderr)")
