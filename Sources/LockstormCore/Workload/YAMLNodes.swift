@@ -171,7 +171,9 @@ enum YAMLDocument {
                 return (root, [])
             } catch YamlError.duplicatedKeysInMapping(let keys, let context) {
                 let key = keys.first ?? ""
-                guard round < maxDuplicates, let place = repetition(of: key, after: context.mark, in: renamed) else {
+                // Each round reads the whole text again: a big file gets fewer.
+                let affordable = round < maxDuplicates && (round + 1) * renamed.utf8.count <= 2 << 20
+                guard affordable, let place = repetition(of: key, after: context.mark, in: renamed) else {
                     diagnostics.append(problem(context.mark.line, context.mark.column, "duplicate key '\(key)': each key may appear once in a mapping"))
                     return (nil, diagnostics)
                 }
