@@ -4,8 +4,10 @@ import LockstormCore
 
 /// Finds and parses scenario files.
 public enum ScenarioLoader {
-    /// Resolves `name` as a path, else as a shipped scenario in `workloads/scenarios/`.
+    /// Resolves `name` as a path, else as a shipped scenario in
+    /// `workloads/scenarios/`; `-` is standard input.
     public static func resolve(_ name: String) throws -> URL {
+        if InputFile.isStandardInput(name) { return InputFile.standardInputURL }
         let fileManager = FileManager.default
         if fileManager.fileExists(atPath: name) { return URL(fileURLWithPath: name) }
         let shipped = WorkloadLoader.shippedDirectory.appendingPathComponent("scenarios")
@@ -16,22 +18,27 @@ public enum ScenarioLoader {
         throw Failure(.usage, "lockstorm: scenario '\(name)' not found: no such file, and no \(name).yaml in \(shipped.path)")
     }
 
-    /// Whether `name` is an existing file with a top-level `sessions:` key (a scenario, not a workload).
-    public static func isScenarioFile(_ name: String) -> Bool {
-        guard let text = try? String(contentsOfFile: name, encoding: .utf8) else { return false }
-        return text.split(separator: "\n").contains { $0.hasPrefix("sessions:") }
+    /// Whether `data` is a scenario (a top-level `sessions:` key), not a workload.
+    static func isScenario(_ data: Data) -> Bool {
+        // Bytes, not Characters: this runs on files up to the size limit.
+        let key = Array("sessions:".utf8)
+        var lineStart = true
+        for index in data.indices {
+            if lineStart, data[index] == key[0], data.count - index >= key.count, data[index..<index + key.count].elementsEqual(key) { return true }
+            lineStart = data[index] == 10
+        }
+        return false
     }
 
     public static func load(_ name: String) throws -> Scenario {
         let url = try resolve(name)
-        let data: Data
+        return try parse(try InputFile.read(url, name: name, what: "scenario"), name: name)
+    }
+
+    /// Parses a scenario file's bytes; `name` is how diagnostics name it.
+    static func parse(_ data: Data, name: String) throws -> Scenario {
         do {
-            data = try Data(contentsOf: url)
-        } catch {
-            throw Failure(.usage, "lockstorm: cannot read \(url.path): \(error.localizedDescription)")
-        }
-        do {
-            return try ScenarioParser.parse(String(decoding: data, as: UTF8.self), file: name)
+            return try ScenarioParser.parse(String(decoding: data, as: UTF8.self), file: InputFile.displayName(name))
         } catch {
             throw Failure(.usage, error.description)
         }

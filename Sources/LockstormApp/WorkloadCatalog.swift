@@ -10,26 +10,37 @@ public struct WorkloadCatalog {
         self.output = output
     }
 
-    /// Checks each file, printing `ok` or every problem; exit 2 when any has one.
+    /// Checks each file, printing `ok` or every problem; exit 2 when any
+    /// has one. A file (or `-`, standard input) with a top-level `sessions:`
+    /// is a scenario; any other name is a workload, shipped or not.
     public func validate(_ names: [String]) throws {
         var failed = false
         for name in names {
             do {
-                if ScenarioLoader.isScenarioFile(name) {
-                    let scenario = try ScenarioLoader.load(name)
-                    let count = Interleavings.count(stepCounts: scenario.stepCounts).map(String.init) ?? "too many"
-                    output.line("\(name): ok (scenario: \(scenario.sessions.count) session(s), \(count) interleavings)")
+                let label = InputFile.displayName(name)
+                if InputFile.isStandardInput(name) || FileManager.default.fileExists(atPath: name) {
+                    let data = try InputFile.read(try WorkloadLoader.resolve(name), name: name, what: "workload")
+                    if ScenarioLoader.isScenario(data) {
+                        let scenario = try ScenarioLoader.parse(data, name: name)
+                        let count = Interleavings.count(stepCounts: scenario.stepCounts).map(String.init) ?? "too many"
+                        output.line("\(label): ok (scenario: \(scenario.sessions.count) session(s), \(count) interleavings)")
+                        continue
+                    }
+                    report(try WorkloadLoader.parse(data, name: name), label: label)
                     continue
                 }
-                let (workload, _, _) = try WorkloadLoader.load(name)
-                let variants = workload.variants.isEmpty ? "no variants" : "variants: \(workload.variantNames.joined(separator: ", "))"
-                output.line("\(name): ok (\(workload.transactions.count) transaction(s), \(variants))")
+                report(try WorkloadLoader.load(name).0, label: label)
             } catch let failure as Failure {
                 failed = true
                 output.writeError(failure.message + "\n")
             }
         }
         if failed { throw Failure(.usage, "") }
+    }
+
+    private func report(_ workload: Workload, label: String) {
+        let variants = workload.variants.isEmpty ? "no variants" : "variants: \(workload.variantNames.joined(separator: ", "))"
+        output.line("\(label): ok (\(workload.transactions.count) transaction(s), \(variants))")
     }
 
     /// The shipped workloads, their variants (the default marked) and the shipped scenarios.

@@ -8,7 +8,7 @@ struct RunCommand: ParsableCommand {
         discussion: "WORKLOAD is a YAML file, or the name of a shipped workload (see 'lockstorm list')."
     )
 
-    @Argument(help: "Workload file or shipped workload name.")
+    @Argument(help: "Workload file or shipped workload name; - reads standard input.")
     var workload: String
 
     @Option(name: .long, help: "Variant to run (default: the workload's default variant).")

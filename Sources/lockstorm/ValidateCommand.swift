@@ -7,7 +7,7 @@ struct ValidateCommand: ParsableCommand {
         abstract: "Check workload (or scenario) files without a database; print every problem as file:line:col."
     )
 
-    @Argument(help: "Workload files or shipped workload names.")
+    @Argument(help: "Workload files or shipped workload names; - reads standard input.")
     var workloads: [String]
 
     func run() throws {

@@ -2,6 +2,28 @@ import Testing
 @testable import LockstormCore
 
 @Suite struct CheckTests {
+    /// 13,400 nested parentheses or 87,000 `&&` terms crashed the parser
+    /// (SIGSEGV): checks have the expressions' limits.
+    @Test func checksNestedOrChainedPastTheLimitsAreRejected() throws {
+        let parser = CheckParser(transactions: [])
+        let deep = String(repeating: "(", count: 101) + "deadlocks == 0" + String(repeating: ")", count: 101)
+        #expect(throws: CheckError(source: deep, offset: 100, message: "the check nests deeper than 100 levels")) { try parser.parse(deep) }
+        let long = Array(repeating: "deadlocks == 0", count: 334).joined(separator: " && ")
+        #expect(throws: CheckError.self) { try parser.parse(long) }
+        do {
+            _ = try parser.parse(long)
+        } catch {
+            #expect(error.message == "the check is too long: more than 1000 tokens")
+            // The 1001st token: the metric of comparison 251 (3 tokens each, and && between).
+            #expect(error.offset == 250 * ("deadlocks == 0".count + 4))
+            #expect(error.pointer().split(separator: "\n").allSatisfy { $0.count < 70 })
+        }
+        // Within the limits a check still parses.
+        let nested = String(repeating: "(", count: 100) + "deadlocks == 0" + String(repeating: ")", count: 100)
+        #expect(try parser.parse(nested).comparisons.count == 1)
+        #expect(try parser.parse(Array(repeating: "deadlocks == 0", count: 250).joined(separator: " && ")).comparisons.count == 250)
+    }
+
     /// 1,000 attempts: 900 committed, 100 failed (40 deadlocks, 50 lock not
     /// available, 10 serialization failures), 30 retries, 4 s.
     static let total = MetricRow(columns: [

@@ -105,4 +105,16 @@ import Testing
         let statements = SQLLexer.splitStatements(script)
         #expect(statements.map(\.offset) == [0, 12])
     }
+
+    @Test("raw $n placeholders are found outside strings, comments, dollar quotes and names")
+    func rawPlaceholdersAreFound() {
+        #expect(SQLLexer.rawPlaceholders("SELECT * FROM t WHERE id = $1 AND v = $12").map(\.text) == ["$1", "$12"])
+        #expect(SQLLexer.rawPlaceholders("SELECT * FROM t WHERE id = $1").map(\.offset) == [27])
+        #expect(SQLLexer.rawPlaceholders("SELECT ($1)::int").map(\.text) == ["$1"])
+        // Legal SQL that only looks like a placeholder.
+        #expect(SQLLexer.rawPlaceholders("SELECT '$1', \"$2\", a$1, x$$y -- $3\n /* $4 */ FROM t").isEmpty)
+        #expect(SQLLexer.rawPlaceholders("DO $$ BEGIN PERFORM $1; END $$").isEmpty)
+        #expect(SQLLexer.rawPlaceholders("DO $body$ SELECT $1 $body$").isEmpty)
+        #expect(SQLLexer.rawPlaceholders("SELECT :id, :client_id::int, price$ FROM t").isEmpty)
+    }
 }

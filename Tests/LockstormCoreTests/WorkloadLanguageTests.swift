@@ -865,7 +865,7 @@ private let everyFeatureYAML = """
                 during: 0ms
             """) == [
             "w.yaml:9:13: 'during' '500' needs a unit: ms, s, min or h (for example 500s)",
-            "w.yaml:13:13: 'during' must be a duration such as 10s, 500ms or 2min",
+            "w.yaml:13:13: 'during' must be above 0, such as 10s or 500ms; '0ms' is zero",
         ])
     }
 

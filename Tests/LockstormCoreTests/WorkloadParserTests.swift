@@ -193,7 +193,6 @@ func transfersLine(_ prefix: String, after: Int = 0) throws -> Int {
                 steps: [SELECT 1]
             """) == [
             "w.yaml:1:1: missing 'transactions': a workload needs at least one transaction",
-            "w.yaml:1:1: the workload has no transactions",
             "w.yaml:2:1: unknown key 'transactons' in the workload; did you mean 'transactions'?",
         ])
     }
@@ -220,8 +219,8 @@ func transfersLine(_ prefix: String, after: Int = 0) throws -> Int {
                 steps: SELECT 1
             """) == [
             "w.yaml:3:12: 'defaults.clients' must be a whole number greater than 0",
+            // Not also "transaction 'tx' has no steps": that follows from the mistake.
             "w.yaml:6:12: 'steps' must be a list of SQL statements or pauses",
-            "w.yaml:5:3: transaction 'tx' has no steps",
         ].sorted(by: lineThenColumn))
     }
 
@@ -465,18 +464,80 @@ func transfersLine(_ prefix: String, after: Int = 0) throws -> Int {
 
     @Test func emptyFileIsReported() {
         #expect(diagnostics("") == ["w.yaml:1:1: the file is empty; a workload needs at least 'name' and 'transactions'"])
-        #expect(diagnostics("# only a comment\n") == ["w.yaml:1:1: the file is empty; a workload needs at least 'name' and 'transactions'"])
+        #expect(diagnostics("# only a comment\n") == ["w.yaml:1:1: the file has nothing but comments; a workload needs at least 'name' and 'transactions'"])
+    }
+
+    @Test("a UTF-8 byte order mark is skipped")
+    func byteOrderMarkIsSkipped() throws {
+        let workload = try WorkloadParser.parse("\u{FEFF}name: t\ntransactions:\n  tx:\n    steps: [SELECT 1]\n", file: "w.yaml")
+        #expect(workload.name == "t")
+    }
+
+    @Test("every repetition of a key is reported, in every mapping")
+    func everyDuplicateKeyIsReported() {
+        #expect(diagnostics("name: a\nname: b\nname: c\ntransactions:\n  tx:\n    steps: [SELECT 1]\n") == [
+            "w.yaml:2:1: duplicate key 'name': each key may appear once in a mapping",
+            "w.yaml:3:1: duplicate key 'name': each key may appear once in a mapping",
+        ])
+        #expect(diagnostics("name: t\ntransactions:\n  tx:\n    weight: 1\n    weight: 2\n    steps: [SELECT 1]\nparams: {a: 1, b: 2, a: 3}\n") == [
+            "w.yaml:5:5: duplicate key 'weight': each key may appear once in a mapping",
+            "w.yaml:7:22: duplicate key 'a': each key may appear once in a mapping",
+        ])
+    }
+
+    @Test("null, ~ and nothing are not text: a name, SQL or setting that is null is reported")
+    func nullIsNotText() {
+        let tx = "transactions:\n  tx:\n    steps: [SELECT 1]\n"
+        #expect(diagnostics("name: null\n" + tx) == ["w.yaml:1:7: 'name' is null; expected the workload's name, such as transfers"])
+        #expect(diagnostics("name: \"\"\n" + tx) == ["w.yaml:1:7: 'name' is empty; expected the workload's name, such as transfers"])
+        #expect(diagnostics("name: t\nsetup: ~\n" + tx) == ["w.yaml:2:8: 'setup' is null; expected SQL statements"])
+        #expect(diagnostics("name: t\ntransactions:\n  tx:\n    settings:\n      lock_timeout:\n    steps: [SELECT 1, null]\n") == [
+            "w.yaml:5:20: setting 'lock_timeout' has no value; expected a single value such as 100ms",
+            "w.yaml:6:23: a step is null; expected SQL, or a mapping with 'sql' or 'pause'",
+        ])
+        #expect(diagnostics("name: t\ntransactions:\n  tx:\n    steps:\n      - sql: SELECT 1\n        into: true\n") == [
+            "w.yaml:6:15: 'into' must be variable names, not the boolean true (quote it if you mean the text)",
+        ])
+        // A quoted 'null' is text.
+        #expect(diagnostics("name: 'null'\n" + tx) == [])
+    }
+
+    @Test("raw $n placeholders in step SQL are reported where they are")
+    func rawPlaceholdersAreReported() {
+        #expect(diagnostics("name: t\ntransactions:\n  tx:\n    steps:\n      - SELECT * FROM t WHERE id = $1\n      - sql: \"UPDATE t SET v = '$1', w = $2\"\n      - SELECT 1\n") == [
+            "w.yaml:5:36: '$1' is a raw bind placeholder: lockstorm numbers bind parameters itself from ':names', so write the parameter or variable by name (:id) instead",
+            "w.yaml:6:42: '$2' is a raw bind placeholder: lockstorm numbers bind parameters itself from ':names', so write the parameter or variable by name (:id) instead",
+        ])
+        #expect(diagnostics("name: t\ntransactions:\n  tx:\n    steps:\n      - SELECT a$1, '$1' FROM t -- $2\n      - DO $$ BEGIN PERFORM $1; END $$\n") == [])
+    }
+
+    @Test("zero and negative durations say what is allowed")
+    func zeroDurationsSayWhatIsAllowed() {
+        #expect(diagnostics("name: t\ndefaults:\n  duration: 0ms\ntransactions:\n  tx:\n    steps: [SELECT 1]\n") == [
+            "w.yaml:3:13: 'defaults.duration' must be above 0, such as 10s or 500ms; '0ms' is zero",
+        ])
+        #expect(diagnostics("name: t\ndefaults:\n  duration: -2s\ntransactions:\n  tx:\n    steps: [SELECT 1]\n") == [
+            "w.yaml:3:13: 'defaults.duration' must be above 0, such as 10s or 500ms; '-2s' is negative",
+        ])
+    }
+
+    @Test("more entries than the limit are reported, naming it")
+    func entryLimits() {
+        let params = (0...InputLimits.maxEntries).map { "  p\($0): 1" }.joined(separator: "\n")
+        #expect(diagnostics("name: t\nparams:\n\(params)\ntransactions:\n  tx:\n    steps: [SELECT 1]\n") == [
+            "w.yaml:3:3: too many parameters: 1001, over lockstorm's limit of 1000",
+        ])
     }
 
     @Test func documentThatIsNotAMappingIsReported() {
-        #expect(diagnostics("- a\n- b\n") == ["w.yaml:1:1: the workload must be a mapping of keys to values"])
+        #expect(diagnostics("- a\n- b\n") == ["w.yaml:1:1: the workload must be a mapping of keys to values, found a list"])
     }
 
     @Test func invalidYAMLIsReportedWithItsLocation() {
         #expect(diagnostics("name: t\ntransactions: [a, b\n") == [
-            "w.yaml:3:1: invalid YAML: did not find expected ',' or ']' (while parsing a flow sequence at 2:15)",
+            "w.yaml:3:1: invalid YAML: expected ',' or ']' in a [ ] list (while parsing a flow sequence at 2:15)",
         ])
-        #expect(diagnostics("name: t\n  bad: indent\n") == ["w.yaml:2:6: invalid YAML: mapping values are not allowed in this context"])
+        #expect(diagnostics("name: t\n  bad: indent\n") == ["w.yaml:2:6: invalid YAML: ': ' where no key can start (quote a value that contains ': ', or check the indentation)"])
     }
 
     @Test func everyMistakeInOneFileIsReportedAtOnce() {

@@ -84,8 +84,19 @@ public struct CheckError: Error, Sendable, Hashable, CustomStringConvertible {
     ///
     ///     tps >=
     ///           ^
+    /// A long source is cut to the 60 characters around the offset.
     public func pointer(indent: String = "  ") -> String {
-        indent + source + "\n" + indent + String(repeating: " ", count: offset) + "^"
+        let characters = Array(source)
+        guard characters.count > 80 else { return indent + source + "\n" + indent + String(repeating: " ", count: offset) + "^" }
+        let start = max(0, min(offset - 30, characters.count - 60))
+        let end = min(characters.count, start + 60)
+        let head = start > 0 ? "…" : "", tail = end < characters.count ? "…" : ""
+        return indent + head + String(characters[start..<end]) + tail + "\n" + indent + String(repeating: " ", count: offset - start + head.count) + "^"
+    }
+
+    /// The source for a message: cut to its first 60 characters when longer.
+    public var excerpt: String {
+        source.count > 60 ? String(source.prefix(59)) + "…" : source
     }
 }
 
@@ -120,6 +131,12 @@ public struct CheckParser: Sendable {
         let transactions: [String]
         let counters: [String]
         var position = 0
+        /// Parentheses open so far, bounded like an expression's.
+        var nesting = ParseLimits(what: "check")
+        /// Tokens read so far, and where the last one counted ended (a
+        /// peeked token is read twice but counted once).
+        var tokenCount = 0
+        var countedUpTo = -1
 
         init(source: String, transactions: [String], counters: [String]) {
             self.source = source
@@ -166,6 +183,8 @@ public struct CheckParser: Sendable {
             let token = try next()
             switch token.kind {
             case .open:
+                guard nesting.enter() else { throw fail(token.offset, nesting.tooDeep) }
+                defer { nesting.leave() }
                 let node = try parseOr()
                 let close = try next()
                 guard close.kind == .close else {
@@ -260,7 +279,19 @@ public struct CheckParser: Sendable {
             return token
         }
 
+        /// The next token, failing past `ParseLimits.maxTokens`: a chain of
+        /// `&&` makes a tree as deep as it is long.
         mutating func next() throws(CheckError) -> Token {
+            let token = try scan()
+            if token.kind != .end && position > countedUpTo {
+                countedUpTo = position
+                tokenCount += 1
+                if tokenCount > ParseLimits.maxTokens { throw fail(token.offset, nesting.tooLong) }
+            }
+            return token
+        }
+
+        mutating func scan() throws(CheckError) -> Token {
             skipSpace()
             let start = position
             guard position < characters.count else { return Token(kind: .end, text: "", offset: position) }

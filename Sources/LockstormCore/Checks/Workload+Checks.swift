@@ -12,7 +12,7 @@ extension Workload {
                 var place = index < checkLocations.count ? checkLocations[index] : SourceLocation(line: 1, column: 1)
                 // Offsets are exact on one-line checks; a folded one points at its start.
                 if !text.contains("\n") { place.column += error.offset }
-                diagnostics.append(Diagnostic(file: file, location: place, message: "check '\(text)': \(error.message)"))
+                diagnostics.append(Diagnostic(file: file, location: place, message: "check '\(error.excerpt)': \(error.message)"))
             }
         }
         return diagnostics

@@ -1,3 +1,32 @@
+/// The limits that keep the recursive-descent parsers (expressions and
+/// checks) from recursing deep enough to overflow the stack, whatever the
+/// input: parsing, evaluating and freeing a tree all recurse once per level,
+/// and a left-leaning chain (`a && b && …`) is as deep as it is long. Real
+/// expressions use a handful of levels and a few dozen tokens.
+struct ParseLimits {
+    static let maxTokens = 1_000
+    static let maxDepth = 100
+
+    /// What is parsed, for messages ("expression", "check").
+    let what: String
+    private(set) var depth = 0
+
+    init(what: String) {
+        self.what = what
+    }
+
+    /// Enters one more level of nesting; false past `maxDepth`.
+    mutating func enter() -> Bool {
+        depth += 1
+        return depth <= Self.maxDepth
+    }
+
+    mutating func leave() { depth -= 1 }
+
+    var tooDeep: String { "the \(what) nests deeper than \(Self.maxDepth) levels" }
+    var tooLong: String { "the \(what) is too long: more than \(Self.maxTokens) tokens" }
+}
+
 /// Parses the expression grammar documented on `Expression`.
 public struct ExpressionParser {
     enum Token: Equatable {
@@ -11,29 +40,24 @@ public struct ExpressionParser {
     private var tokens: [(token: Token, offset: Int)] = []
     private var position = 0
     /// Parentheses, calls and unary operators open so far.
-    private var depth = 0
+    private var nesting = ParseLimits(what: "expression")
 
-    /// Limits that keep parsing, evaluating and freeing an expression from
-    /// recursing deep enough to overflow the stack, whatever the input.
-    static let maxTokens = 1_000
-    static let maxDepth = 100
+    static let maxTokens = ParseLimits.maxTokens
+    static let maxDepth = ParseLimits.maxDepth
 
     /// The tokens of `text`, at most `maxTokens` of them.
     private static func boundedTokens(_ text: String) throws(ExpressionError) -> [(token: Token, offset: Int)] {
         let tokens = try tokenize(text)
         // The last token is `.end`.
         guard tokens.count <= maxTokens + 1 else {
-            throw ExpressionError(offset: tokens[maxTokens].offset, message: "the expression is too long: more than \(maxTokens) tokens")
+            throw ExpressionError(offset: tokens[maxTokens].offset, message: ParseLimits(what: "expression").tooLong)
         }
         return tokens
     }
 
     /// Enters one more level of nesting, or fails past `maxDepth`.
     private mutating func nest() throws(ExpressionError) {
-        depth += 1
-        guard depth <= Self.maxDepth else {
-            throw ExpressionError(offset: current.offset, message: "the expression nests deeper than \(Self.maxDepth) levels")
-        }
+        guard nesting.enter() else { throw ExpressionError(offset: current.offset, message: nesting.tooDeep) }
     }
 
     /// Parses `text` as one whole expression.
@@ -130,7 +154,7 @@ public struct ExpressionParser {
     private mutating func parseUnary() throws(ExpressionError) -> Expression {
         for (symbol, op) in [("-", Expression.UnaryOperator.negate), ("!", .not)] where accept(symbol) {
             try nest()
-            defer { depth -= 1 }
+            defer { nesting.leave() }
             return .unary(op, try parseUnary())
         }
         return try parsePostfix()
@@ -143,7 +167,7 @@ public struct ExpressionParser {
             let offset = current.offset
             advance()
             try nest()
-            defer { depth -= 1 }
+            defer { nesting.leave() }
             let index = try parseOr()
             guard accept("]") else { throw ExpressionError(offset: current.offset, message: "expected ']' after the subscript, found \(Self.describe(current.token))") }
             expression = .index(expression, index, offset: offset)
@@ -167,7 +191,7 @@ public struct ExpressionParser {
             if name == "null" { return .constant(.null) }
             if accept("(") {
                 try nest()
-                defer { depth -= 1 }
+                defer { nesting.leave() }
                 var arguments: [Expression] = []
                 if !accept(")") {
                     repeat { arguments.append(try parseOr()) } while accept(",")
@@ -181,7 +205,7 @@ public struct ExpressionParser {
         case .symbol("("):
             advance()
             try nest()
-            defer { depth -= 1 }
+            defer { nesting.leave() }
             let inner = try parseOr()
             guard accept(")") else { throw ExpressionError(offset: current.offset, message: "expected ')', found \(Self.describe(current.token))") }
             return inner

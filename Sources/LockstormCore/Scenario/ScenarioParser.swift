@@ -27,40 +27,26 @@ public struct ScenarioParser {
     }
 
     private mutating func parseDocument(_ text: String) -> Scenario? {
-        let root: Node?
-        do {
-            // The basic resolver (no rules): this parser reads scalars as text
-            // and never asks Yams for a resolved tag, and Yams' default
-            // resolver compiles seven regular expressions (~9 M instructions,
-            // a fifth of a short run's start-up) and matches every key
-            // against them. Keys now compare as text in Yams' duplicate check.
-            // UTF-8 named, so Yams does not copy the environment to look for
-            // YAMS_DEFAULT_ENCODING (~0.5 M instructions).
-            root = try Yams.compose(yaml: text, .basic, .default, .utf8)
-        } catch {
-            diagnostics.append(Diagnostic(file: file, location: yamlErrorLocation(error), message: "invalid YAML: \(error)"))
-            return nil
-        }
-        guard let root else {
-            diagnostics.append(Diagnostic(file: file, location: SourceLocation(line: 1, column: 1), message: "the file is empty; a scenario needs at least 'name' and 'sessions'"))
-            return nil
-        }
+        let (node, problems) = YAMLDocument.compose(text, file: file, what: "scenario", needs: "'name' and 'sessions'")
+        diagnostics += problems
+        guard let root = node else { return nil }
         guard let entries = mapping(root, what: "the scenario", allowed: Self.topLevelKeys) else { return nil }
         var scenario = Scenario(name: "", sessions: [])
         var parameters: [String: Value] = [:]
         var setupNode: Node?, teardownNode: Node?, sessionsNode: Node?, interleavingsNode: Node?, orderNode: Node?, expectNode: Node?
         for (key, _, value) in entries {
             switch key {
-            case "name": scenario.name = string(value, what: "'name'") ?? ""
-            case "description": scenario.description = string(value, what: "'description'") ?? ""
+            case "name": scenario.name = self.text(value, what: "'name'", expected: "the scenario's name, such as transfer_cycle", rejecting: [.bool]) ?? ""
+            case "description": scenario.description = YAMLNodes.isNull(value) ? "" : self.text(value, what: "'description'", expected: "text") ?? ""
             case "params":
                 scenario.parameters = parameterList(value)
                 for parameter in scenario.parameters { parameters[parameter.name] = parameter.value }
             case "setup": setupNode = value
             case "teardown": teardownNode = value
             case "deadlock_timeout":
-                if let nanoseconds = duration(value, what: "'deadlock_timeout'") {
-                    if nanoseconds < 1_000_000 { error(value, "'deadlock_timeout' must be at least 1ms") } else { scenario.deadlockTimeoutMilliseconds = Int(nanoseconds / 1_000_000) }
+                switch YAMLNodes.duration(value, what: "'deadlock_timeout'", minimum: 1_000_000, minimumText: "1ms") {
+                case .success(let nanoseconds): scenario.deadlockTimeoutMilliseconds = Int(nanoseconds / 1_000_000)
+                case .failure(let message): error(value, message.text)
                 }
             case "sessions": sessionsNode = value
             case "interleavings": interleavingsNode = value
@@ -83,7 +69,7 @@ public struct ScenarioParser {
                 if sequence.isEmpty { error(interleavingsNode, "'interleavings' is empty: list at least one order, or leave it out to run them all") }
                 scenario.interleavings = sequence.compactMap { order($0, names: names, counts: counts, what: "an interleaving") }
             } else {
-                error(interleavingsNode, "'interleavings' must be a list of orders, each a list of session names such as [a, b, a, b]")
+                error(interleavingsNode, "'interleavings' must be a list of orders, each a list of session names such as [a, b, a, b]\(YAMLNodes.found(interleavingsNode))")
             }
         }
         if let orderNode { scenario.order = order(orderNode, names: names, counts: counts, what: "'order'") }
@@ -95,6 +81,10 @@ public struct ScenarioParser {
 
     private mutating func parameterList(_ node: Node) -> [(name: String, value: Value)] {
         guard let items = mapping(node, what: "'params'", allowed: nil) else { return [] }
+        guard items.count <= InputLimits.maxEntries else {
+            error(node, InputLimits.tooMany(items.count, "parameters"))
+            return []
+        }
         var result: [(name: String, value: Value)] = []
         for (name, nameNode, value) in items {
             guard Self.isIdentifier(name) else {
@@ -111,7 +101,7 @@ public struct ScenarioParser {
     }
 
     private mutating func script(_ node: Node, parameters: [String: Value], what: String) -> [BoundStatement] {
-        guard let text = string(node, what: "'\(what)'") else { return [] }
+        guard let text = self.sql(node, what: "'\(what)'", expected: "SQL statements") else { return [] }
         return SQLLexer.splitStatements(text).compactMap { statement in
             bind(statement.sql, parameters: parameters, at: node, what: what)
         }
@@ -135,6 +125,10 @@ public struct ScenarioParser {
     private mutating func sessions(_ node: Node, parameters: [String: Value]) -> [ScenarioSession] {
         guard let items = mapping(node, what: "'sessions'", allowed: nil) else { return [] }
         if items.isEmpty { error(node, "'sessions' is empty: a scenario needs at least one session") }
+        guard items.count <= InputLimits.maxEntries else {
+            error(node, InputLimits.tooMany(items.count, "sessions"))
+            return []
+        }
         var result: [ScenarioSession] = []
         for (name, nameNode, body) in items {
             guard Self.isIdentifier(name) else {
@@ -158,7 +152,7 @@ public struct ScenarioParser {
         for (key, _, value) in items {
             switch key {
             case "isolation":
-                guard let text = string(value, what: "'isolation'") else { continue }
+                guard let text = self.text(value, what: "'isolation'", expected: "read committed, repeatable read or serializable") else { continue }
                 let normalized = text.lowercased().split(whereSeparator: { $0 == " " || $0 == "_" || $0 == "-" }).joined(separator: " ")
                 if let level = IsolationLevel(rawValue: normalized) {
                     isolation = level
@@ -168,12 +162,12 @@ public struct ScenarioParser {
             case "settings":
                 guard let entries = mapping(value, what: "'settings'", allowed: nil) else { continue }
                 for (setting, _, settingValue) in entries {
-                    if let text = settingValue.scalar?.string { settings.append(Setting(name: setting, value: text)) } else { error(settingValue, "setting '\(setting)' must be a single value") }
+                    if let text = self.text(settingValue, what: "setting '\(setting)'", expected: "a single value such as 100ms") { settings.append(Setting(name: setting, value: text)) }
                 }
             case "params":
                 for parameter in parameterList(value) { parameters[parameter.name] = parameter.value }
             case "template":
-                template = string(value, what: "'template'")
+                template = self.text(value, what: "'template'", expected: "the name of the workload transaction this session runs", rejecting: [.bool])
             default:
                 stepsNode = value
             }
@@ -194,17 +188,21 @@ public struct ScenarioParser {
             error(node, "session '\(name)' has no steps")
             return nil
         }
+        guard sequence.count <= InputLimits.maxEntries else {
+            error(node, InputLimits.tooMany(sequence.count, "steps in session '\(name)'"))
+            return nil
+        }
         var steps: [ScenarioStep] = []
         for (index, item) in sequence.enumerated() {
             var text: String?
             var templateStep: Int?
             var textNode = item
-            if let scalar = item.scalar {
-                text = scalar.string.trimmingWhitespace()
+            if item.scalar != nil {
+                text = self.sql(item, what: "a step", expected: "a SQL statement, or a mapping with 'sql'")?.trimmingWhitespace()
             } else if let entries = mapping(item, what: "a step", allowed: Self.stepKeys) {
                 for (key, _, value) in entries {
                     if key == "sql" {
-                        text = string(value, what: "'sql'")?.trimmingWhitespace()
+                        text = self.sql(value, what: "'sql'", expected: "a SQL statement")?.trimmingWhitespace()
                         textNode = value
                     } else if let number = value.scalar.flatMap({ Int($0.string) }), number >= 1 {
                         templateStep = number - 1
@@ -212,7 +210,7 @@ public struct ScenarioParser {
                         error(value, "'template_step' must be a whole number from 1 (the step of the template this step is)")
                     }
                 }
-                if text == nil { error(item, "a step written as a mapping needs 'sql'") }
+                if !entries.contains(where: { $0.0 == "sql" }) { error(item, "a step written as a mapping needs 'sql'") }
             }
             guard let text else { continue }
             if text.isEmpty {
@@ -246,16 +244,16 @@ public struct ScenarioParser {
         var items: [(String, Node)] = []
         if let sequence = node.sequence {
             for item in sequence {
-                guard let text = item.scalar?.string else {
+                guard let text = item.scalar?.string, !YAMLNodes.isNull(item) else {
                     error(item, "items of \(what) must be session names such as a, or session steps such as a.2")
                     return nil
                 }
                 items.append((text, item))
             }
-        } else if let text = node.scalar?.string {
+        } else if let text = node.scalar?.string, !YAMLNodes.isNull(node) {
             items = text.split(whereSeparator: { $0 == " " || $0 == "," }).map { (String($0), node) }
         } else {
-            error(node, "\(what) must be a list of session names such as [a, b, a, b]")
+            error(node, "\(what) must be a list of session names such as [a, b, a, b]\(YAMLNodes.found(node))")
             return nil
         }
         var sessions: [Int] = []
@@ -292,7 +290,8 @@ public struct ScenarioParser {
         guard let entries = mapping(node, what: "'expect'", allowed: Self.expectKeys) else { return nil }
         var expectation = ScenarioExpectation(outcome: .deadlock)
         for (key, _, value) in entries {
-            guard let text = string(value, what: "'\(key)'") else { continue }
+            let expected = key == "signature" ? "a deadlock signature as explore prints it" : "one of \(OutcomeKind.allCases.map(\.rawValue).joined(separator: ", "))"
+            guard let text = self.text(value, what: "'\(key)'", expected: expected) else { continue }
             if key == "signature" {
                 expectation.signature = text
             } else if let kind = OutcomeKind(rawValue: text) {
@@ -341,20 +340,6 @@ public struct ScenarioParser {
         return SourceLocation(line: mark.line, column: mark.column)
     }
 
-    private func yamlErrorLocation(_ error: Error) -> SourceLocation {
-        if let yaml = error as? YamlError {
-            switch yaml {
-            case .scanner(_, _, let mark, _), .parser(_, _, let mark, _), .composer(_, _, let mark, _):
-                return SourceLocation(line: mark.line, column: mark.column)
-            case .duplicatedKeysInMapping(_, let context):
-                return SourceLocation(line: context.mark.line, column: context.mark.column)
-            default:
-                break
-            }
-        }
-        return SourceLocation(line: 1, column: 1)
-    }
-
     private mutating func error(_ node: Node, _ message: String) {
         diagnostics.append(Diagnostic(file: file, location: location(node), message: message))
     }
@@ -363,23 +348,31 @@ public struct ScenarioParser {
         YAMLNodes.mapping(node, what: what, allowed: allowed) { error($0, $1) }
     }
 
-    private mutating func string(_ node: Node, what: String) -> String? {
-        guard let scalar = node.scalar else {
-            error(node, "\(what) must be text")
+    /// The text of a scalar that must hold `expected` (see `YAMLNodes.text`).
+    private mutating func text(_ node: Node, what: String, expected: String, rejecting kinds: Set<YAMLNodes.PlainKind> = []) -> String? {
+        switch YAMLNodes.text(node, what: what, expected: expected, rejecting: kinds) {
+        case .success(let text): return text
+        case .failure(let message):
+            error(node, message.text)
             return nil
         }
-        return scalar.string
     }
 
-    private mutating func duration(_ node: Node, what: String) -> Int64? {
-        guard let text = node.scalar?.string else {
-            error(node, "\(what) must be a duration such as 50ms")
-            return nil
+    /// SQL: text that is neither a number nor a boolean, and has no raw
+    /// `$n` placeholders (bind parameters come from `:names`).
+    private mutating func sql(_ node: Node, what: String, expected: String) -> String? {
+        guard let sql = self.text(node, what: what, expected: expected, rejecting: [.bool, .number]) else { return nil }
+        let placeholders = SQLLexer.rawPlaceholders(sql)
+        for placeholder in placeholders { error(node, offset: placeholder.offset, SQLLexer.rawPlaceholderMessage(placeholder.text)) }
+        return placeholders.isEmpty ? sql : nil
+    }
+
+    /// Reports a problem at a character offset inside a one-line scalar.
+    private mutating func error(_ node: Node, offset: Int, _ message: String) {
+        var place = location(node)
+        if let scalar = node.scalar, scalar.style == .plain || scalar.style == .singleQuoted || scalar.style == .doubleQuoted, !scalar.string.contains("\n") {
+            place.column += offset + (scalar.style == .plain ? 0 : 1)
         }
-        guard Double(text) == nil, case .constant(.int(let nanoseconds))? = try? ExpressionParser.parse(text), nanoseconds > 0 else {
-            error(node, "\(what) must be a duration with a unit, such as 50ms or 1s")
-            return nil
-        }
-        return nanoseconds
+        diagnostics.append(Diagnostic(file: file, location: place, message: message))
     }
 }

@@ -119,6 +119,47 @@ public enum SQLLexer {
         }
     }
 
+    /// The raw `$n` placeholders in `text`, with their UTF-8 offsets: outside
+    /// strings, quoted identifiers, dollar-quoted bodies and comments, and not
+    /// inside an identifier (`a$1` is one name in PostgreSQL). lockstorm
+    /// numbers the bind parameters itself from `:name` references, so a `$1`
+    /// written by hand would bind to whichever value it put first.
+    public static func rawPlaceholders(_ text: String) -> [(text: String, offset: Int)] {
+        let bytes = Array(text.utf8)
+        func isDigit(_ byte: UInt8) -> Bool { (48...57).contains(byte) }
+        func isIdentifierByte(_ byte: UInt8) -> Bool {
+            (65...90).contains(byte) || (97...122).contains(byte) || byte == 95 || byte >= 128 || isDigit(byte) || byte == 36
+        }
+        var found: [(String, Int)] = []
+        var index = 0
+        while index < bytes.count {
+            let byte = bytes[index]
+            // A name or a number, whole: `a$1`, `x$$y`, `1e5`.
+            if isIdentifierByte(byte) && byte != 36 {
+                while index < bytes.count && isIdentifierByte(bytes[index]) { index += 1 }
+                continue
+            }
+            if let end = skipQuotedOrComment(bytes, at: index) {
+                index = end
+                continue
+            }
+            if byte == 36, index + 1 < bytes.count, isDigit(bytes[index + 1]) {
+                var end = index + 1
+                while end < bytes.count && isDigit(bytes[end]) { end += 1 }
+                found.append((String(decoding: bytes[index..<end], as: UTF8.self), index))
+                index = end
+                continue
+            }
+            index += 1
+        }
+        return found
+    }
+
+    /// The message for a raw placeholder such as `$1`.
+    public static func rawPlaceholderMessage(_ placeholder: String) -> String {
+        "'\(placeholder)' is a raw bind placeholder: lockstorm numbers bind parameters itself from ':names', so write the parameter or variable by name (:id) instead"
+    }
+
     /// Splits a script into statements at top-level semicolons, dropping
     /// empty ones. Each statement comes with its offset in the script.
     public static func splitStatements(_ script: String) -> [(sql: String, offset: Int)] {

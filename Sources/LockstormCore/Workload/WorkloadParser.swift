@@ -10,7 +10,15 @@ public struct WorkloadParser {
     public static func parse(_ text: String, file: String) throws(WorkloadError) -> Workload {
         var parser = WorkloadParser(file: file)
         let workload = parser.parseDocument(text)
-        if let workload { parser.diagnostics += WorkloadValidator.validate(workload, file: file) + workload.checkDiagnostics(file: file) }
+        if let workload {
+            var checked = WorkloadValidator.validate(workload, file: file) + workload.checkDiagnostics(file: file)
+            // A section the parser rejected leaves a transaction without steps,
+            // or the workload without transactions: said already, and better.
+            if !parser.diagnostics.isEmpty {
+                checked.removeAll { $0.message.hasSuffix(" has no steps") || $0.message == "the workload has no transactions" }
+            }
+            parser.diagnostics += checked
+        }
         guard parser.diagnostics.isEmpty, let workload else {
             throw WorkloadError(parser.diagnostics.isEmpty ? [Diagnostic(file: file, location: SourceLocation(line: 1, column: 1), message: "not a workload")] : parser.diagnostics)
         }
@@ -27,57 +35,40 @@ public struct WorkloadParser {
     static let variantKeys = ["description", "params", "transactions"]
 
     private mutating func parseDocument(_ text: String) -> Workload? {
-        let root: Node?
-        do {
-            // The basic resolver (no rules): this parser reads scalars as text
-            // and never asks Yams for a resolved tag, and Yams' default
-            // resolver compiles seven regular expressions (~9 M instructions,
-            // a fifth of a short run's start-up) and matches every key
-            // against them. Keys now compare as text in Yams' duplicate check.
-            // UTF-8 named, so Yams does not copy the environment to look for
-            // YAMS_DEFAULT_ENCODING (~0.5 M instructions).
-            root = try Yams.compose(yaml: text, .basic, .default, .utf8)
-        } catch let error as YamlError {
-            report(yamlError: error)
-            return nil
-        } catch {
-            diagnostics.append(Diagnostic(file: file, location: SourceLocation(line: 1, column: 1), message: "cannot read YAML: \(error)"))
-            return nil
-        }
-        guard let root else {
-            diagnostics.append(Diagnostic(file: file, location: SourceLocation(line: 1, column: 1), message: "the file is empty; a workload needs at least 'name' and 'transactions'"))
-            return nil
-        }
+        let (node, problems) = YAMLDocument.compose(text, file: file, what: "workload", needs: "'name' and 'transactions'")
+        diagnostics += problems
+        guard let root = node else { return nil }
         guard let entries = mapping(root, what: "the workload", allowed: Self.topLevelKeys) else { return nil }
         var workload = Workload(name: "")
         var sawName = false, sawTransactions = false
         for (key, keyNode, value) in entries {
             switch key {
             case "name":
-                if let name = string(value, what: "'name'") { workload.name = name; sawName = true }
+                sawName = true
+                if let name = self.name(value, what: "'name'", expected: "the workload's name, such as transfers") { workload.name = name }
             case "description":
-                workload.description = string(value, what: "'description'") ?? ""
+                workload.description = description(value)
             case "params":
                 workload.parameters = parameters(value)
             case "setup":
-                if let sql = string(value, what: "'setup'") { workload.setup = SQLScript(text: sql, location: location(value)) }
+                if let sql = self.sql(value, what: "'setup'", expected: "SQL statements") { workload.setup = SQLScript(text: sql, location: location(value)) }
             case "teardown":
-                if let sql = string(value, what: "'teardown'") { workload.teardown = SQLScript(text: sql, location: location(value)) }
+                if let sql = self.sql(value, what: "'teardown'", expected: "SQL statements") { workload.teardown = SQLScript(text: sql, location: location(value)) }
             case "defaults":
                 workload.defaults = defaults(value)
             case "default_variant":
-                workload.defaultVariant = string(value, what: "'default_variant'")
+                workload.defaultVariant = self.name(value, what: "'default_variant'", expected: "the name of one of the variants")
                 workload.defaultVariantLocation = location(value)
             case "transactions":
                 sawTransactions = true
-                guard let items = mapping(value, what: "'transactions'", allowed: nil) else { continue }
+                guard let items = mapping(value, what: "'transactions'", allowed: nil), within(items.count, "transactions", value) else { continue }
                 for (name, nameNode, body) in items {
                     if let template = transaction(name: name, body, nameLocation: location(nameNode)) {
                         workload.transactions.append(template)
                     }
                 }
             case "variants":
-                guard let items = mapping(value, what: "'variants'", allowed: nil) else { continue }
+                guard let items = mapping(value, what: "'variants'", allowed: nil), within(items.count, "variants", value) else { continue }
                 for (name, nameNode, body) in items {
                     if let variant = variant(name: name, body, nameLocation: location(nameNode)) { workload.variants.append(variant) }
                 }
@@ -86,8 +77,10 @@ public struct WorkloadParser {
             case "allow_unexpected_errors":
                 if let flag = bool(value, what: "'allow_unexpected_errors'") { workload.allowUnexpectedErrors = flag }
             case "checks":
-                workload.checks = stringList(value, what: "'checks'")
-                workload.checkLocations = (value.sequence.map(Array.init) ?? [value]).filter { $0.scalar != nil }.map(textStart)
+                let items = value.sequence.map(Array.init) ?? [value]
+                guard within(items.count, "checks", value) else { continue }
+                workload.checks = stringList(value, what: "'checks'", expected: "checks such as deadlocks == 0")
+                workload.checkLocations = items.filter { $0.scalar != nil && !YAMLNodes.isNull($0) }.map(textStart)
             default:
                 _ = keyNode
             }
@@ -101,6 +94,7 @@ public struct WorkloadParser {
 
     private mutating func parameters(_ node: Node) -> [Parameter] {
         guard let items = mapping(node, what: "'params'", allowed: nil) else { return [] }
+        guard within(items.count, "parameters", node) else { return [] }
         var result: [Parameter] = []
         for (name, nameNode, value) in items {
             guard isIdentifier(name) else {
@@ -152,7 +146,7 @@ public struct WorkloadParser {
         guard let items = mapping(node, what: "variant '\(name)'", allowed: Self.variantKeys) else { return nil }
         for (key, _, value) in items {
             switch key {
-            case "description": variant.description = string(value, what: "'description'") ?? ""
+            case "description": variant.description = description(value)
             case "params": variant.parameters = parameters(value)
             default:
                 guard let transactions = mapping(value, what: "'transactions' of variant '\(name)'", allowed: nil) else { continue }
@@ -195,7 +189,7 @@ public struct WorkloadParser {
                     if weight < 0 { error(value, "'weight' must not be negative") } else { parts.weight = weight }
                 }
             case "isolation":
-                if let text = string(value, what: "'isolation'") {
+                if let text = self.text(value, what: "'isolation'", expected: "read committed, repeatable read or serializable") {
                     let normalized = text.lowercased().split(whereSeparator: { $0 == " " || $0 == "_" || $0 == "-" }).joined(separator: " ")
                     if let level = IsolationLevel(rawValue: normalized) {
                         parts.isolation = level
@@ -206,10 +200,7 @@ public struct WorkloadParser {
             case "settings":
                 guard let settings = mapping(value, what: "'settings'", allowed: nil) else { continue }
                 parts.settings = settings.compactMap { name, _, value in
-                    guard let text = value.scalar?.string else {
-                        error(value, "setting '\(name)' must be a single value")
-                        return nil
-                    }
+                    guard let text = self.text(value, what: "setting '\(name)'", expected: "a single value such as 100ms") else { return nil }
                     return Setting(name: name, value: text)
                 }
             case "let":
@@ -219,7 +210,9 @@ public struct WorkloadParser {
             case "expect":
                 parts.expect = expectedErrors(value)
             case "think":
-                if let text = value.scalar?.string, let (distribution, distinct) = drawExpression(text, node: value) {
+                if YAMLNodes.isNull(value) {
+                    error(value, "'think' has no value; expected a duration such as 10ms or uniform(0ms, 20ms)")
+                } else if let text = value.scalar?.string, let (distribution, distinct) = drawExpression(text, node: value) {
                     if !distinct.isEmpty { error(value, "'think' cannot use '!='") }
                     if let unitless = unitlessDuration(text) {
                         error(value, "'think' \(unitless) needs a unit: ms, s, min or h (for example \(unitless)ms)")
@@ -227,7 +220,7 @@ public struct WorkloadParser {
                         parts.think = distribution
                     }
                 } else if value.scalar == nil {
-                    error(value, "'think' must be a duration such as 10ms or uniform(0ms, 20ms)")
+                    error(value, "'think' must be a duration such as 10ms or uniform(0ms, 20ms)\(YAMLNodes.found(value))")
                 }
             case "autocommit":
                 parts.autocommit = bool(value, what: "'autocommit'")
@@ -237,7 +230,7 @@ public struct WorkloadParser {
                 if let text = value.scalar?.string, let count = Int(text.replacingUnderscores()), count >= 0 {
                     parts.dedicatedClients = count
                 } else {
-                    error(value, "'clients' must be a whole number (the clients that run only this transaction; 0 for none)")
+                    error(value, "'clients' must be a whole number (the clients that run only this transaction; 0 for none)\(YAMLNodes.found(value))")
                 }
             default:
                 parts.retry = retry(value)
@@ -247,15 +240,16 @@ public struct WorkloadParser {
     }
 
     private mutating func draws(_ node: Node) -> [Draw] {
-        guard let items = mapping(node, what: "'let'", allowed: nil) else { return [] }
+        guard let items = mapping(node, what: "'let'", allowed: nil), within(items.count, "variables in 'let'", node) else { return [] }
         var result: [Draw] = []
         for (name, nameNode, value) in items {
             guard isIdentifier(name) else {
                 error(nameNode, "variable name '\(name)' must start with a letter or '_' and contain only letters, digits and '_'")
                 continue
             }
-            guard let text = value.scalar?.string else {
-                error(value, "'\(name)' must be a draw such as uniform(1, :accounts)")
+            guard let text = self.text(value, what: "'\(name)'", expected: "a draw such as uniform(1, :accounts)") else {
+                // Keep the name (its error is reported) so later uses of it are not reported too.
+                result.append(Draw(name: name, distribution: .constant(.constant(.null)), location: location(nameNode)))
                 continue
             }
             if let distribution = drawExpression(text, node: value) {
@@ -339,14 +333,14 @@ public struct WorkloadParser {
 
     private mutating func steps(_ node: Node) -> [Step] {
         guard let sequence = node.sequence else {
-            error(node, "'steps' must be a list of SQL statements or pauses")
+            error(node, "'steps' must be a list of SQL statements or pauses\(YAMLNodes.found(node))")
             return []
         }
+        guard within(sequence.count, "steps", node) else { return [] }
         var result: [Step] = []
         for item in sequence {
-            if let scalar = item.scalar {
-                let sql = scalar.string.trimmingWhitespace()
-                if sql.isEmpty { error(item, "empty step") } else { result.append(.sql(sql, location: location(item))) }
+            if item.scalar != nil {
+                if let sql = self.sql(item, what: "a step", expected: "SQL, or a mapping with 'sql' or 'pause'") { result.append(.sql(sql.trimmingWhitespace(), location: location(item))) }
                 continue
             }
             guard let entries = mapping(item, what: "a step", allowed: Self.stepKeys) else { continue }
@@ -357,7 +351,9 @@ public struct WorkloadParser {
                     continue
                 }
                 let value = entries[0].2
-                if let text = value.scalar?.string {
+                if YAMLNodes.isNull(value) {
+                    error(value, "'pause' has no value; expected a duration such as 5ms or uniform(0ms, 2ms)")
+                } else if let text = value.scalar?.string {
                     guard let (distribution, distinct) = drawExpression(text, node: value) else { continue }
                     if !distinct.isEmpty { error(value, "a pause cannot use '!='") }
                     if let unitless = unitlessDuration(text) {
@@ -366,7 +362,7 @@ public struct WorkloadParser {
                     }
                     result.append(.pause(distribution, location: location(value)))
                 } else {
-                    error(value, "'pause' must be a duration such as 5ms or uniform(0ms, 2ms)")
+                    error(value, "'pause' must be a duration such as 5ms or uniform(0ms, 2ms)\(YAMLNodes.found(value))")
                 }
                 continue
             }
@@ -374,22 +370,18 @@ public struct WorkloadParser {
                 error(item, "a step needs 'sql' (a statement) or 'pause'")
                 continue
             }
-            guard let sql = string(sqlEntry.2, what: "'sql'") else { continue }
-            if sql.trimmingWhitespace().isEmpty {
-                error(sqlEntry.2, "empty step")
-                continue
-            }
+            guard let sql = self.sql(sqlEntry.2, what: "'sql'", expected: "a SQL statement") else { continue }
             var options = StepOptions(location: location(item))
             for (key, _, value) in entries {
                 switch key {
                 case "into":
-                    for name in stringList(value, what: "'into'") {
+                    for name in stringList(value, what: "'into'", expected: "variable names", rejecting: [.bool, .number]) {
                         var name = name.trimmingWhitespace()
                         if name.hasPrefix(":") { name.removeFirst() }
                         if isIdentifier(name) { options.into.append(name) } else { error(value, "'into' names variables: '\(name)' must start with a letter or '_' and contain only letters, digits and '_'") }
                     }
                 case "on_empty":
-                    if let text = string(value, what: "'on_empty'") {
+                    if let text = self.text(value, what: "'on_empty'", expected: "continue, skip, stop or rollback") {
                         if let action = EmptyAction(rawValue: text) { options.onEmpty = action } else {
                             error(value, "unknown on_empty action '\(text)': continue, skip, stop or rollback\(Self.suggestion(text, in: EmptyAction.allCases.map(\.rawValue)))")
                         }
@@ -399,7 +391,7 @@ public struct WorkloadParser {
                 case "stop_if": options.stopIf = conditionExpression(value, key: key)
                 case "rollback_if": options.rollbackIf = conditionExpression(value, key: key)
                 case "count":
-                    if let name = string(value, what: "'count'")?.trimmingWhitespace() {
+                    if let name = self.name(value, what: "'count'", expected: "the name of a unit of work such as jobs")?.trimmingWhitespace() {
                         if isIdentifier(name) { options.count = name } else { error(value, "'count' names a unit of work such as jobs: '\(name)' must start with a letter or '_' and contain only letters, digits and '_'") }
                     }
                 case "expect": options.expect = expectedErrors(value)
@@ -419,7 +411,7 @@ public struct WorkloadParser {
             switch key {
             case "on":
                 sawOn = true
-                let codes = stringList(value, what: "'retry.on'")
+                let codes = stringList(value, what: "'retry.on'", expected: "SQLSTATEs such as 40P01")
                 for code in codes {
                     if let state = SQLState.resolve(code) { policy.on.insert(state) } else { error(value, SQLState.unknownMessage(code)) }
                 }
@@ -436,7 +428,7 @@ public struct WorkloadParser {
     }
 
     private mutating func backoff(_ node: Node) -> Backoff? {
-        guard let text = string(node, what: "'backoff'") else { return nil }
+        guard let text = self.text(node, what: "'backoff'", expected: "none, a duration (10ms), constant(10ms) or exponential(base, cap[, jitter])") else { return nil }
         if text == "none" { return Backoff.none }
         do {
             let expression = try ExpressionParser.parse(text)
@@ -466,28 +458,31 @@ public struct WorkloadParser {
 
     private mutating func invariants(_ node: Node) -> [Invariant] {
         guard let sequence = node.sequence else {
-            error(node, "'invariants' must be a list of {name, sql, equals}")
+            error(node, "'invariants' must be a list of {name, sql, equals}\(YAMLNodes.found(node))")
             return []
         }
+        guard within(sequence.count, "invariants", node) else { return [] }
         var result: [Invariant] = []
         for item in sequence {
             guard let entries = mapping(item, what: "an invariant", allowed: ["name", "sql", "equals", "during"]) else { continue }
             var name: String?, sql: String?, expected: Expression?, during: Int64?
             for (key, _, value) in entries {
                 switch key {
-                case "name": name = string(value, what: "'name'")
-                case "sql": sql = string(value, what: "'sql'")
+                case "name": name = self.name(value, what: "'name'", expected: "the invariant's name")
+                case "sql": sql = self.sql(value, what: "'sql'", expected: "a SQL query")
                 case "during": during = duration(value, what: "'during'")
                 default:
-                    guard let text = value.scalar?.string else {
-                        error(value, "'equals' must be a value or an expression over parameters")
+                    // `equals: null` expects NULL; nothing at all is a mistake.
+                    if YAMLNodes.isNull(value), value.scalar?.string.isEmpty == false {
+                        expected = .constant(.null)
                         continue
                     }
+                    guard let text = self.text(value, what: "'equals'", expected: "a value or an expression over parameters") else { continue }
                     do { expected = try ExpressionParser.parse(text) } catch { expressionError(error, in: value) }
                 }
             }
-            if name == nil { error(item, "an invariant needs a 'name'") }
-            if sql == nil { error(item, "an invariant needs 'sql'") }
+            if !entries.contains(where: { $0.0 == "name" }) { error(item, "an invariant needs a 'name'") }
+            if !entries.contains(where: { $0.0 == "sql" }) { error(item, "an invariant needs 'sql'") }
             if expected == nil && entries.contains(where: { $0.0 == "equals" }) == false { error(item, "an invariant needs 'equals': the expected value") }
             if let name, let sql, let expected {
                 result.append(Invariant(name: name, sql: sql, expected: expected, duringInterval: during, location: location(item)))
@@ -506,7 +501,7 @@ public struct WorkloadParser {
                     error(codeNode, SQLState.unknownMessage(code))
                     continue
                 }
-                guard let text = value.scalar?.string, let action = ErrorAction(rawValue: text) else {
+                guard let text = value.scalar?.string, !YAMLNodes.isNull(value), let action = ErrorAction(rawValue: text) else {
                     error(value, "the action for \(code) must be rollback or retry\(Self.suggestion(value.scalar?.string ?? "", in: ErrorAction.allCases.map(\.rawValue)))")
                     continue
                 }
@@ -514,17 +509,14 @@ public struct WorkloadParser {
             }
             return result
         }
-        for code in stringList(node, what: "'expect'") {
+        for code in stringList(node, what: "'expect'", expected: "SQLSTATEs such as 55P03 or condition names such as lock_not_available") {
             if let state = SQLState.resolve(code) { result.append(ExpectedError(state: state, action: .rollback)) } else { error(node, SQLState.unknownMessage(code)) }
         }
         return result
     }
 
     private mutating func conditionExpression(_ node: Node, key: String) -> Expression? {
-        guard let text = node.scalar?.string else {
-            error(node, "'\(key)' must be a condition such as job_id == null or left <= 0")
-            return nil
-        }
+        guard let text = self.text(node, what: "'\(key)'", expected: "a condition such as job_id == null or left <= 0") else { return nil }
         do {
             return try ExpressionParser.parse(text)
         } catch {
@@ -588,74 +580,65 @@ public struct WorkloadParser {
         error(node, offset: failure.offset, failure.message)
     }
 
-    private mutating func report(yamlError: YamlError) {
-        switch yamlError {
-        case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _), .composer(let context, let problem, let mark, _):
-            var message = "invalid YAML: \(problem)"
-            if let context { message += " (\(context.text) at \(context.mark.line):\(context.mark.column))" }
-            diagnostics.append(Diagnostic(file: file, location: SourceLocation(line: mark.line, column: mark.column), message: message))
-        case .duplicatedKeysInMapping(let duplicates, let context):
-            // Yams rejects the whole document; point at each repeated key.
-            for key in duplicates {
-                let place = Self.repeatedKey(key, after: context.mark, in: context.text)
-                diagnostics.append(Diagnostic(file: file, location: place, message: "duplicate key '\(key)': each key may appear once in a mapping"))
-            }
-        case .reader(let problem, _, _, _):
-            diagnostics.append(Diagnostic(file: file, location: SourceLocation(line: 1, column: 1), message: "cannot read the file as YAML text: \(problem)"))
-        default:
-            diagnostics.append(Diagnostic(file: file, location: SourceLocation(line: 1, column: 1), message: "invalid YAML: \(yamlError)"))
-        }
-    }
-
-    /// Where `key` appears again at the same indentation after its first
-    /// occurrence at `first` (Yams reports only the first).
-    static func repeatedKey(_ key: String, after first: Mark, in text: String) -> SourceLocation {
-        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
-        let indent = first.column - 1
-        guard first.line >= 1, first.line < lines.count else { return SourceLocation(line: first.line, column: first.column) }
-        for index in first.line..<lines.count {
-            let line = lines[index]
-            guard line.count > indent, line.prefix(indent).allSatisfy({ $0 == " " }) else { continue }
-            let rest = line.dropFirst(indent)
-            if rest.hasPrefix(key), rest.dropFirst(key.count).drop(while: { $0 == " " }).first == ":" {
-                return SourceLocation(line: index + 1, column: first.column)
-            }
-        }
-        return SourceLocation(line: first.line, column: first.column)
-    }
-
     /// The entries of a mapping node in file order. With `allowed`, unknown
     /// keys are reported with a suggestion; duplicates are always reported.
     private mutating func mapping(_ node: Node, what: String, allowed: [String]?) -> [(String, Node, Node)]? {
         YAMLNodes.mapping(node, what: what, allowed: allowed) { error($0, $1) }
     }
 
-    private mutating func string(_ node: Node, what: String) -> String? {
-        guard let scalar = node.scalar else {
-            error(node, "\(what) must be text")
+    /// The text of a scalar that must hold `expected`; null, nothing, an
+    /// empty string, a mapping or a list is reported (see `YAMLNodes.text`).
+    private mutating func text(_ node: Node, what: String, expected: String, rejecting kinds: Set<YAMLNodes.PlainKind> = []) -> String? {
+        switch YAMLNodes.text(node, what: what, expected: expected, rejecting: kinds) {
+        case .success(let text): return text
+        case .failure(let message):
+            error(node, message.text)
             return nil
         }
-        return scalar.string
     }
 
-    private mutating func stringList(_ node: Node, what: String) -> [String] {
-        if let scalar = node.scalar { return [scalar.string] }
+    /// Whether a section's `count` entries are within `InputLimits.maxEntries`; reports it if not.
+    private mutating func within(_ count: Int, _ what: String, _ node: Node) -> Bool {
+        guard count > InputLimits.maxEntries else { return true }
+        error(node, InputLimits.tooMany(count, what))
+        return false
+    }
+
+    /// A name: text that is not a boolean.
+    private mutating func name(_ node: Node, what: String, expected: String) -> String? {
+        text(node, what: what, expected: expected, rejecting: [.bool])
+    }
+
+    /// SQL: text that is neither a number nor a boolean, and has no raw
+    /// `$n` placeholders (bind parameters come from `:names`).
+    private mutating func sql(_ node: Node, what: String, expected: String) -> String? {
+        guard let sql = self.text(node, what: what, expected: expected, rejecting: [.bool, .number]) else { return nil }
+        let placeholders = SQLLexer.rawPlaceholders(sql)
+        for placeholder in placeholders { error(node, offset: placeholder.offset, SQLLexer.rawPlaceholderMessage(placeholder.text)) }
+        return placeholders.isEmpty ? sql : nil
+    }
+
+    /// Free text; null or nothing is the empty text.
+    private mutating func description(_ node: Node) -> String {
+        if YAMLNodes.isNull(node) { return "" }
+        return text(node, what: "'description'", expected: "text") ?? ""
+    }
+
+    /// One text or a list of them; null items are reported.
+    private mutating func stringList(_ node: Node, what: String, expected: String, rejecting kinds: Set<YAMLNodes.PlainKind> = []) -> [String] {
+        if node.scalar != nil { return text(node, what: what, expected: expected, rejecting: kinds).map { [$0] } ?? [] }
         guard let sequence = node.sequence else {
-            error(node, "\(what) must be a list")
+            error(node, "\(what) must be a list of \(expected)\(YAMLNodes.found(node))")
             return []
         }
         return sequence.compactMap { item in
-            guard let text = item.scalar?.string else {
-                error(item, "items of \(what) must be text")
-                return nil
-            }
-            return text
+            text(item, what: "an item of \(what)", expected: expected, rejecting: kinds)
         }
     }
 
     private mutating func number(_ node: Node, what: String) -> Double? {
         guard let text = node.scalar?.string, let value = Double(text), value.isFinite else {
-            error(node, "\(what) must be a number")
+            error(node, "\(what) must be a number\(YAMLNodes.found(node))")
             return nil
         }
         return value
@@ -663,7 +646,7 @@ public struct WorkloadParser {
 
     private mutating func positiveInt(_ node: Node, what: String) -> Int? {
         guard let text = node.scalar?.string, let value = Int(text.replacingUnderscores()), value > 0 else {
-            error(node, "\(what) must be a whole number greater than 0")
+            error(node, "\(what) must be a whole number greater than 0\(YAMLNodes.found(node))")
             return nil
         }
         return value
@@ -674,26 +657,19 @@ public struct WorkloadParser {
         case "true", "yes", "on": return true
         case "false", "no", "off": return false
         default:
-            error(node, "\(what) must be true or false")
+            error(node, "\(what) must be true or false\(YAMLNodes.found(node))")
             return nil
         }
     }
 
-    /// A duration with a unit, in nanoseconds.
+    /// A duration with a unit, in nanoseconds, above 0.
     private mutating func duration(_ node: Node, what: String) -> Int64? {
-        guard let text = node.scalar?.string else {
-            error(node, "\(what) must be a duration such as 10s")
+        switch YAMLNodes.duration(node, what: what) {
+        case .success(let nanoseconds): return nanoseconds
+        case .failure(let message):
+            error(node, message.text)
             return nil
         }
-        if Double(text) != nil {
-            error(node, "\(what) '\(text)' needs a unit: ms, s, min or h (for example \(text)s)")
-            return nil
-        }
-        guard case .constant(.int(let nanoseconds))? = try? ExpressionParser.parse(text), nanoseconds > 0 else {
-            error(node, "\(what) must be a duration such as 10s, 500ms or 2min")
-            return nil
-        }
-        return nanoseconds
     }
 
     private func scalarValue(_ scalar: Node.Scalar) -> Value {

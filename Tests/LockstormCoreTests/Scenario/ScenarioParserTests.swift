@@ -121,7 +121,23 @@ struct ScenarioParserTests {
         #expect(scenario.expectation == ScenarioExpectation(outcome: .deadlock, signature: "a:0/ShareLock/transaction"))
         #expect(scenario.deadlockTimeoutMilliseconds == 20)
         let found = scenarioDiagnostics(base + "\ndeadlock_timeout: 20\nexpect: { outcome: deadlocked }")
-        #expect(found.contains("s.yaml:3:19: 'deadlock_timeout' must be a duration with a unit, such as 50ms or 1s"))
+        #expect(found.contains("s.yaml:3:19: 'deadlock_timeout' '20' needs a unit: ms, s, min or h (for example 20s)"))
         #expect(found.contains("s.yaml:4:20: unknown outcome 'deadlocked'; did you mean 'deadlock'?"))
+        // 0ms is a duration, too short: the message says what is allowed.
+        #expect(scenarioDiagnostics(base + "\ndeadlock_timeout: 0ms") == ["s.yaml:3:19: 'deadlock_timeout' must be at least 1ms, such as 10s or 500ms; '0ms' is too short"])
+    }
+
+    @Test("null steps, raw placeholders, YAML errors and every duplicate key are reported in lockstorm's words")
+    func badInput() {
+        #expect(scenarioDiagnostics("name: x\nsessions:\n  a: [null, 'SELECT $1']\n") == [
+            "s.yaml:3:7: a step is null; expected a SQL statement, or a mapping with 'sql'",
+            "s.yaml:3:21: '$1' is a raw bind placeholder: lockstorm numbers bind parameters itself from ':names', so write the parameter or variable by name (:id) instead",
+        ])
+        #expect(scenarioDiagnostics("name: x\nsessions:\n  a: [SELECT 1]\n  a: [SELECT 2]\n  a: [SELECT 3]\n") == [
+            "s.yaml:4:3: duplicate key 'a': each key may appear once in a mapping",
+            "s.yaml:5:3: duplicate key 'a': each key may appear once in a mapping",
+        ])
+        // Not Yams' multi-line description with a snippet.
+        #expect(scenarioDiagnostics("name: 'x\nsessions: {}\n") == ["s.yaml:3:1: invalid YAML: the file ends inside a quoted string (a quote is not closed) (while scanning a quoted scalar at 1:7)"])
     }
 }
