@@ -186,7 +186,7 @@ public struct RunPipeline {
             let unexpected = Self.unexpectedErrorLines(outcome.summary, plan: plan)
             let unexpectedFails = !unexpected.isEmpty && !options.allowUnexpectedErrors
             show(run, outcome: outcome, format: request.format)
-            jsonRuns.append(RunJSON.Run(record: record, summary: outcome.summary, timeseries: outcome.timeseries, gate: run.gate, directory: run.directory, passed: run.gate.passed && !unexpectedFails))
+            jsonRuns.append(RunJSON.Run(record: run.record, summary: outcome.summary, timeseries: outcome.timeseries, gate: run.gate, directory: run.directory, passed: run.gate.passed && !unexpectedFails))
             if outcome.serverLost {
                 output.note("lost the server during the run (\(outcome.lostConnections) client connection(s) broke); results so far were written")
                 throw session.failure(.runError, "")
