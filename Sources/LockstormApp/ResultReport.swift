@@ -1,7 +1,9 @@
 import Foundation
 import Reports
 
-/// `lockstorm report`: a result directory's report.html, rebuilt from its CSV and JSON files.
+/// `lockstorm report`: a result directory's report.html, rebuilt from its CSV
+/// and JSON files; for a compare directory (one with comparison.json), from
+/// comparison.json and its cells' folders, byte for byte as compare wrote it.
 public struct ResultReport {
     public let output: any OutputSink
 
@@ -14,7 +16,7 @@ public struct ResultReport {
         let url = URL(fileURLWithPath: directory, isDirectory: true)
         let written: URL
         do {
-            written = try HTMLReport.write(directory: url)
+            written = ComparisonFiles.isComparison(url) ? try ComparisonReport.write(directory: url) : try HTMLReport.write(directory: url)
         } catch let error as ResultFilesError {
             throw Failure(.usage, "lockstorm: \(error.description)")
         } catch {
