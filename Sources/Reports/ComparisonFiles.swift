@@ -285,7 +285,7 @@ extension ComparisonReport {
     @discardableResult
     public static func write(directory: URL) throws -> URL {
         let files = try ComparisonFiles.load(directory: directory)
-        let html = html(files.cells, info: files.info, cellDirectories: files.directories)
-        return try ResultWriter(directory: directory).write(HTMLReport.fileName, html)
+        let page = html(files.cells, info: files.info, cellDirectories: files.directories)
+        return try ResultWriter(directory: directory).write(HTMLReport.fileName, page)
     }
 }

@@ -90,7 +90,7 @@ public enum ComparisonReport {
     }
 
     /// `2000.0`, or `2000.0 (1900.0–2100.0)` with `ranges` when the cell was repeated.
-    static func text(_ spread: Spread, _ column: Column, ranges: Bool) -> String {
+    static func cellText(_ spread: Spread, _ column: Column, ranges: Bool) -> String {
         let median = Format.fixed(spread.median * column.scale, digits: column.digits)
         guard ranges, spread.count > 1 else { return median }
         return "\(median) (\(Format.fixed(spread.min * column.scale, digits: column.digits))–\(Format.fixed(spread.max * column.scale, digits: column.digits)))"
@@ -101,16 +101,24 @@ public enum ComparisonReport {
     /// value at each point is marked `*`.
     public static func table(_ cells: [ComparisonCell], info: ComparisonInfo, ranges: Bool = false) -> String {
         let columns = shownColumns(cells, counters: info.counters)
-        let verdicts = verdicts(cells, counters: info.counters)
-        let winners = winners(verdicts)
+        let verdicts = Self.verdicts(cells, counters: info.counters)
+        let winners = Self.winners(verdicts)
         let header = info.sweeps.map(\.name) + ["variant"] + columns.map(\.header) + ["invariants"]
-        let rows = cells.enumerated().map { index, cell -> [String] in
-            cell.point.map(\.value) + [cell.variant + (cell.partial ? " (partial)" : "")]
-                + columns.map { column in
-                    guard let metric = MetricCatalogue.metric(named: column.metric, counters: info.counters), let spread = cell.spread(metric) else { return "– " }
-                    // A trailing mark or space keeps the decimals aligned.
-                    return text(spread, column, ranges: ranges) + (winners[column.metric]?.contains(index) == true ? "*" : " ")
-                } + [cell.invariantsHeld.isEmpty ? "–" : cell.invariantsText]
+        var rows: [[String]] = []
+        for (index, cell) in cells.enumerated() {
+            var row: [String] = cell.point.map(\.value)
+            row.append(cell.variant + (cell.partial ? " (partial)" : ""))
+            for column in columns {
+                guard let metric = MetricCatalogue.metric(named: column.metric, counters: info.counters), let spread = cell.spread(metric) else {
+                    row.append("– ")
+                    continue
+                }
+                // A trailing mark or space keeps the decimals aligned.
+                let best = winners[column.metric]?.contains(index) == true
+                row.append(cellText(spread, column, ranges: ranges) + (best ? "*" : " "))
+            }
+            row.append(cell.invariantsHeld.isEmpty ? "–" : cell.invariantsText)
+            rows.append(row)
         }
         var title = "\(info.workload): \(info.variants.count) variant(s)"
         if !info.sweeps.isEmpty { title += " × " + info.sweeps.map { "\($0.name) \($0.values.joined(separator: ","))" }.joined(separator: " × ") }
@@ -123,7 +131,7 @@ public enum ComparisonReport {
         text += "* best at its sweep point, clear of the noise" + (info.repeats > 1 ? " and of the other cells' ranges" : " (more than \(Format.number(WinnerRule().noise * 100)) % ahead)") + "; no mark: no clear best."
         if info.repeats > 1 && !ranges { text += " --ranges shows each cell's min–max." }
         text += "\n"
-        let excluded = exclusions(verdicts).sorted { $0.key < $1.key }
+        let excluded = Self.exclusions(verdicts).sorted { $0.key < $1.key }
         if !excluded.isEmpty {
             text += "Never best at latencies and rates (most attempts failed, or throughput under half the best):\n"
             for (index, reason) in excluded {
@@ -175,9 +183,9 @@ public enum ComparisonReport {
 
     private static func tableSection(_ cells: [ComparisonCell], info: ComparisonInfo, cellDirectories: [[String]]) -> String {
         let columns = shownColumns(cells, counters: info.counters)
-        let verdicts = verdicts(cells, counters: info.counters)
-        let winners = winners(verdicts)
-        let excluded = exclusions(verdicts)
+        let verdicts = Self.verdicts(cells, counters: info.counters)
+        let winners = Self.winners(verdicts)
+        let excluded = Self.exclusions(verdicts)
         var html = "<section id=\"comparison\">\n<h2>Side by side</h2>\n<div class=\"scroll\">\n<table id=\"comparison-table\">\n<thead>\n<tr>"
         for sweep in info.sweeps { html += "<th scope=\"col\" class=\"num\">\(e(sweep.name))</th>" }
         html += "<th scope=\"col\">variant</th>"
@@ -196,7 +204,7 @@ public enum ComparisonReport {
                     html += "<td class=\"num na\">–</td>"
                     continue
                 }
-                let text = text(spread, column, ranges: true)
+                let text = cellText(spread, column, ranges: true)
                 let isBest = winners[column.metric]?.contains(index) == true
                 var classes = spread.median == 0 && metric.better == .lower ? "num zero" : "num"
                 var title = ""

@@ -102,6 +102,7 @@ struct ComparisonReportTests {
     func boldFollowsTheRule() throws {
         let cells = Self.cells(repeats: 1)
         let document = try HTMLTreeBuilder.parse(ComparisonReport.html(cells, info: Self.info(repeats: 1)))
+        let failedRate = try #require(MetricCatalogue.metric(named: "failed_rate"))
         let table = try #require(document.element(id: "comparison-table"))
         let header = table.all("th").filter { $0.attributes["scope"] == "col" }.map(\.text)
         let p99Column = try #require(header.firstIndex(of: "p99 ms"))
@@ -115,7 +116,7 @@ struct ComparisonReportTests {
             let p99Bold = !columns[p99Column].all("strong").isEmpty
             let tpsBold = !columns[tpsColumn].all("strong").isEmpty
             if cell.variant == "nowait" || cell.variant == "copy" {
-                let failed = try #require(cell.spread(#require(MetricCatalogue.metric(named: "failed_rate")))?.median)
+                let failed = try #require(cell.spread(failedRate)?.median)
                 if failed > 0.5 { #expect(!p99Bold, "\(cell.variant) at \(cell.point): failed \(failed), its p99 is bold") }
             }
             // skip-locked's throughput leads clearly from 4 clients on; at 1 client 300 vs 290 is noise.
