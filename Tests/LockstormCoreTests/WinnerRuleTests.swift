@@ -42,8 +42,12 @@ struct WinnerRuleTests {
         #expect(try rule.winners(Self.queueAt64, metric: Self.metric("p50_ms")) == [0])
         // Throughput is compared across every cell.
         #expect(try rule.winners(Self.queueAt64, metric: Self.metric("tps")) == [0])
-        // The failure rate too: the lowest wins whatever its latency.
+        // The failure rate too: skip-locked's and blocking's 0 % tie, so nothing is marked.
         #expect(try rule.winners(Self.queueAt64, metric: Self.metric("failed_rate")).isEmpty == true)
+        // The one eligible cell's rates are not wins: its 0 retries are no better than the excluded cells' 0.
+        let retries = try rule.verdicts(Self.queueAt64, metric: Self.metric("retries_per_1k"))
+        #expect(retries.map(\.winner) == [nil])
+        #expect(retries.map(\.reason) == [.onlyEligible])
     }
 
     @Test("without the rule's exclusions the naive minimum would have been NOWAIT's p99")

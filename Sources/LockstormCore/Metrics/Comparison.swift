@@ -164,7 +164,8 @@ public enum ComparisonTable {
 ///    its throughput is below `minThroughputShare` of the best at the point.
 ///    A 34 ms p99 of a variant that failed 99 % of its attempts is not best.
 ///    `failed_rate` itself is compared across every cell. When every other
-///    cell is excluded, the one eligible cell is best.
+///    cell is excluded, the one eligible cell's latency is best (it alone did
+///    the work); its rates and retries are not marked.
 /// 3. The best median wins only when it is clear of the runner-up: by more
 ///    than `noise` (relative) for single runs; with repeats the two ranges
 ///    (min–max) must not overlap and the medians differ by more than
@@ -191,7 +192,8 @@ public struct WinnerRule: Sendable, Hashable {
         case clear
         /// Only one cell at the point measured the metric: it is alone, not best.
         case alone
-        /// The others were not eligible, so the one that did the work is best.
+        /// The others were not eligible: the one that did the work is best at
+        /// a latency (`winner` set); at rates and retries nothing is marked.
         case onlyEligible = "only_eligible"
         /// No cell at the point is eligible (or none measured the metric).
         case noEligibleCell = "no_eligible_cell"
@@ -284,8 +286,11 @@ public struct WinnerRule: Sendable, Hashable {
                 return Verdict(metric: metric.name, point: point, winner: nil, runnerUp: nil, reason: .noEligibleCell, excluded: excluded)
             }
             guard ranked.count > 1 else {
-                // The only cell that did the work is best; the only cell at the point is merely alone.
-                if excluded.isEmpty { return Verdict(metric: metric.name, point: point, winner: nil, runnerUp: nil, reason: .alone, excluded: excluded) }
+                // The only cell that did the work has the best latency; the only cell at the point is merely
+                // alone, and a rate or retry figure (0 % lock errors when the others were excluded) is not a win.
+                if excluded.isEmpty || metric.unit != "ms" {
+                    return Verdict(metric: metric.name, point: point, winner: nil, runnerUp: nil, reason: excluded.isEmpty ? .alone : .onlyEligible, excluded: excluded)
+                }
                 return Verdict(metric: metric.name, point: point, winner: best.index, runnerUp: nil, reason: .onlyEligible, excluded: excluded)
             }
             let runnerUp = ranked[1]
