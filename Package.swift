@@ -73,7 +73,7 @@ let package = Package(
         .testTarget(name: "PostgresClientTests", dependencies: ["PostgresClient", "TestSupport"]),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "LockstormCore", "PostgresClient", "TestSupport"]),
         // Fixtures/ holds workload files the tests read by path (#filePath), not resources.
-        .testTarget(name: "lockstormTests", dependencies: ["lockstorm", "TestSupport"], exclude: ["Fixtures"]),
+        .testTarget(name: "lockstormTests", dependencies: ["lockstorm", "Reports", "TestSupport"], exclude: ["Fixtures"]),
     ],
     swiftLanguageModes: [.v6]
 )

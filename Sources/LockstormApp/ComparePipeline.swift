@@ -67,6 +67,12 @@ public struct ComparePipeline {
                 do {
                     plan = try workload.plan(variant: variant, overrides: ParameterOverride.pairs(request.load.overrides) + parameters, file: request.workload)
                 } catch {
+                    // A sweep name that is neither `clients` nor a parameter: the choice includes `clients`.
+                    let names = ["clients"] + workload.parameters.map(\.name)
+                    if let unknown = request.sweeps.first(where: { !names.contains($0.name) }) {
+                        let hint = Failure.closest(to: unknown.name, in: names).map { "; did you mean '\($0)'?" } ?? ""
+                        throw Failure(.usage, "lockstorm: --sweep \(unknown.name): not clients and no such parameter\(hint) (--sweep takes one of: \(names.joined(separator: ", ")))")
+                    }
                     throw Failure(.usage, error.description.replacingOccurrences(of: "--set ", with: parameters.isEmpty ? "--set " : "--set/--sweep "))
                 }
                 var options = request.load.options(for: plan)

@@ -1,3 +1,5 @@
+import LockstormCore
+
 /// lockstorm's exit codes, part of its interface (documented in the README).
 public enum ExitStatus: Int32, Sendable {
     case success = 0
@@ -21,6 +23,14 @@ public struct Failure: Error, Sendable {
     public init(_ status: ExitStatus, _ message: String) {
         self.status = status
         self.message = message
+    }
+}
+
+extension Failure {
+    /// The one of `names` closest to a misspelt `name`, by the rule every
+    /// "did you mean" of lockstorm uses; `nil` when none is close.
+    public static func closest(to name: String, in names: [String]) -> String? {
+        Suggestion.closest(to: name, in: names)
     }
 }
 

@@ -18,14 +18,22 @@ extension OutputSink {
 }
 
 /// The process's stdout (buffered, as `print`) and stderr.
+///
+/// stdout is flushed before anything goes to stderr, so that where both go to
+/// one file (a CI log, `2>&1`) they appear in the order they were written:
+/// the summary table before the verdict line.
 public struct StandardOutput: OutputSink {
     public init() {}
 
     public func write(_ text: String) { print(text, terminator: "") }
 
     public func writeError(_ text: String) {
+        Self.flush()
         try? FileHandle.standardError.write(contentsOf: Data(text.utf8))
     }
+
+    /// Writes out what stdout holds (every C stream: `stdout` itself is not concurrency-safe to name); call it before writing to stderr directly.
+    public static func flush() { fflush(nil) }
 }
 
 /// Paths as the user sees them: relative to the current directory when under it.

@@ -114,21 +114,52 @@ public struct RunPipeline {
     @discardableResult
     public func execute(_ request: RunRequest) throws -> [RunArtifacts] {
         let plans = try plans(for: request)
-        let gate = try request.gate.prepare(workload: plans.workload, plans: plans.runs.map(\.plan), output: output)
+        var gate = try request.gate.prepare(workload: plans.workload, runs: plans.runs, sha256: plans.sha256, output: output)
         var artifacts: [RunArtifacts] = []
         // Written however the runs end (failure, Ctrl-C), with what was gathered.
         defer { if !artifacts.isEmpty { request.gate.writeOutputs(artifacts.map(\.gate), output: output) } }
+        // `--format json`: one object once everything is known, the exit status included.
+        var jsonRuns: [RunJSON.Run] = []
+        do {
+            try runAll(request, plans: plans, gate: &gate, artifacts: &artifacts, jsonRuns: &jsonRuns)
+        } catch let failure as Failure {
+            if request.format == .json && !artifacts.isEmpty { emitJSON(jsonRuns, status: failure.status, message: failure.message) }
+            throw failure
+        }
+        if request.format == .json { emitJSON(jsonRuns, status: .success, message: "") }
+        return artifacts
+    }
 
+    private func emitJSON(_ runs: [RunJSON.Run], status: ExitStatus, message: String) {
+        let verdict: RunJSON.Verdict = switch status {
+        case .success: .pass
+        case .checksFailed: .fail
+        case .interrupted, .terminated: .interrupted
+        case .usage, .runError: .error
+        }
+        let text = message.hasPrefix("lockstorm: ") ? String(message.dropFirst("lockstorm: ".count)) : message
+        do {
+            output.write(try RunJSON(tool: "lockstorm \(LockstormVersion.string)", verdict: verdict, exitStatus: Int(status.rawValue), runs: runs, message: text).json())
+        } catch {
+            output.note("could not encode the JSON summary: \(error)")
+        }
+    }
+
+    private func runAll(_ request: RunRequest, plans: Plans, gate: inout PreparedGate, artifacts: inout [RunArtifacts], jsonRuns: inout [RunJSON.Run]) throws {
         let session = Session(output: output) { signal in
             "\(Session.verb(forSignal: signal)): finishing in-flight transactions and writing results (press Ctrl-C again to quit at once)"
         }
         defer { session.close() }
         let database = try session.loadDatabase(request.database, clients: plans.runs.map(\.options.clients).max() ?? 1)
+        if gate.baselines.values.contains(where: { !$0.serverVersions.isEmpty }) {
+            // The server's major version is the one setting known only once connected.
+            if let version = try? PostgresConnection(dsn: database.dsn).execute("SHOW server_version").scalar {
+                gate = try gate.checkServerVersion(version, output: output)
+            }
+        }
 
         var status = ExitStatus.success
         var unexpectedFailures = 0
-        var jsonSummaries: [String] = []
-        defer { if request.format == .json { output.line("[" + jsonSummaries.joined(separator: ",\n") + "]") } }
         for (plan, options) in plans.runs {
             if session.stop.isSet { break }
             var options = options
@@ -147,7 +178,10 @@ public struct RunPipeline {
             let run = writeArtifacts(plan: plan, outcome: outcome, record: record, root: request.resultsRoot, gate: gate)
             if run.directory == nil { status = .runError }
             artifacts.append(run)
-            show(run, outcome: outcome, format: request.format, json: &jsonSummaries)
+            let unexpected = Self.unexpectedErrorLines(outcome.summary, plan: plan)
+            let unexpectedFails = !unexpected.isEmpty && !options.allowUnexpectedErrors
+            show(run, outcome: outcome, format: request.format)
+            jsonRuns.append(RunJSON.Run(record: record, summary: outcome.summary, timeseries: outcome.timeseries, gate: run.gate, directory: run.directory, passed: run.gate.passed && !unexpectedFails))
             if outcome.serverLost {
                 output.note("lost the server during the run (\(outcome.lostConnections) client connection(s) broke); results so far were written")
                 throw Failure(.runError, "")
@@ -156,8 +190,7 @@ public struct RunPipeline {
                 throw Failure(.runError, "lockstorm: stopped \(plan.workloadName)/\(plan.variantLabel): the workload is broken: \(reason)\n"
                     + "  (declare the error in 'expect:' if it is an outcome you expect; results so far were written)")
             }
-            let unexpected = Self.unexpectedErrorLines(outcome.summary, plan: plan)
-            if !unexpected.isEmpty && !options.allowUnexpectedErrors {
+            if unexpectedFails {
                 output.note("\(plan.workloadName)/\(plan.variantLabel): errors the workload does not declare (declare them in 'expect:', or pass --allow-unexpected-errors):\n" + unexpected.joined(separator: "\n"))
                 if status == .success { status = .checksFailed }
                 unexpectedFailures += 1
@@ -175,7 +208,6 @@ public struct RunPipeline {
             throw Failure(status, "lockstorm: checks failed: " + reasons.joined(separator: "; "))
         }
         if status != .success { throw Failure(status, "") }
-        return artifacts
     }
 
     /// One line per SQLSTATE the workload did not declare: count, where it
@@ -241,19 +273,14 @@ public struct RunPipeline {
         return RunArtifacts(plan: plan, record: record, directory: directory, gate: report)
     }
 
-    /// The summary, the gate's lines and where the results are: a table on
-    /// stdout, or a JSON summary (collected) with the gate's lines on stderr.
-    private func show(_ run: RunArtifacts, outcome: RunOutcome, format: RunRequest.SummaryFormat, json: inout [String]) {
+    /// The summary, the gate's lines and where the results are, as a table
+    /// on stdout; with `--format json` all of it goes in the one object instead.
+    private func show(_ run: RunArtifacts, outcome: RunOutcome, format: RunRequest.SummaryFormat) {
+        guard format == .table else { return }
         let gateText = [BaselineTable.render(run.gate), run.gate.lines].filter { !$0.isEmpty }.joined(separator: "\n")
-        switch format {
-        case .table:
-            output.line(SummaryReport.table(outcome.summary, server: outcome.server.version, deadlocks: run.record.deadlocks, record: run.record, timeseries: outcome.timeseries))
-            if !gateText.isEmpty { output.line(gateText) }
-            if let directory = run.directory { output.line("results: \(directory)/\n") }
-        case .json:
-            if let text = try? SummaryReport.json(outcome.summary, record: run.record, directory: run.directory, timeseries: outcome.timeseries) { json.append(text) }
-            if !gateText.isEmpty { output.writeError(gateText) }
-        }
+        output.line(SummaryReport.table(outcome.summary, server: outcome.server.version, deadlocks: run.record.deadlocks, record: run.record, timeseries: outcome.timeseries))
+        if !gateText.isEmpty { output.line(gateText) }
+        if let directory = run.directory { output.line("results: \(directory)/\n") }
     }
 
     /// `-P` lines on stderr, and a bar that redraws itself when stderr is a
@@ -297,7 +324,8 @@ final class ProgressState: @unchecked Sendable {
     func accumulate(_ report: ProgressReport, every: Double) -> (Bool, IntervalStats, Double) {
         window.add(report.window)
         seconds += report.windowSeconds
-        guard report.elapsedSeconds - lastLine >= every - 0.05 else { return (false, window, seconds) }
+        // No interval ended since the last line (-P shorter than --interval): nothing new to say yet.
+        guard report.elapsedSeconds - lastLine >= every - 0.05, seconds > 0 else { return (false, window, seconds) }
         lastLine = report.elapsedSeconds
         let taken = (true, window, seconds)
         window.reset()

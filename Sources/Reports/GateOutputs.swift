@@ -134,24 +134,47 @@ public enum BaselineFiles {
         return MetricSample(total: total, transactions: transactions)
     }
 
-    /// Resolves `path` to one result directory for `workload`/`variant`: the
-    /// directory itself when it holds `summary.csv`, else the newest
-    /// `<workload>-<variant>-*` directory inside it (a `results/` folder).
-    public static func resolve(_ path: String, workload: String, variant: String) throws -> URL {
+    /// The result directories `path` names for `workload`/`variant`, newest
+    /// first: the directory itself when it holds `summary.csv`, else every
+    /// `<workload>-<variant>-*` directory inside it (a `results/` folder, or
+    /// a folder of repeats). Throws when there is none.
+    public static func candidates(_ path: String, workload: String, variant: String) throws -> [URL] {
         let url = URL(fileURLWithPath: path)
         let fileManager = FileManager.default
-        if fileManager.fileExists(atPath: url.appendingPathComponent(ResultFiles.summaryFile).path) { return url }
+        if fileManager.fileExists(atPath: url.appendingPathComponent(ResultFiles.summaryFile).path) { return [url] }
         var isDirectory: ObjCBool = false
         guard fileManager.fileExists(atPath: url.path, isDirectory: &isDirectory), isDirectory.boolValue else {
             throw ResultFilesError(file: path, message: "no such directory; give a result directory of an earlier run (results/<workload>-<variant>-<timestamp>/) or a folder of them")
         }
         let prefix = "\(ResultWriter.safe(workload))-\(ResultWriter.safe(variant))-"
+        // Names end in a UTC timestamp (then -2, -3 for the same second): sorting by name is by time.
         let candidates = ((try? fileManager.contentsOfDirectory(atPath: url.path)) ?? [])
             .filter { $0.hasPrefix(prefix) && fileManager.fileExists(atPath: url.appendingPathComponent($0).appendingPathComponent(ResultFiles.summaryFile).path) }
-            .sorted()
-        guard let newest = candidates.last else {
+            .sorted { ResultNameOrder.precedes($1, $0) }
+        guard !candidates.isEmpty else {
             throw ResultFilesError(file: path, message: "no summary.csv here and no \(prefix)* result directory inside; give the result directory of an earlier run of \(workload)/\(variant)")
         }
-        return url.appendingPathComponent(newest)
+        return candidates.map { url.appendingPathComponent($0) }
+    }
+
+    /// The newest result directory `path` names for `workload`/`variant` (see ``candidates(_:workload:variant:)``).
+    public static func resolve(_ path: String, workload: String, variant: String) throws -> URL {
+        try candidates(path, workload: workload, variant: variant)[0]
+    }
+}
+
+/// Orders result folder names by time: `…-20261123T184512Z` before
+/// `…-20261123T184512Z-2` before `…-20261123T184513Z`.
+enum ResultNameOrder {
+    static func precedes(_ a: String, _ b: String) -> Bool {
+        let (baseA, attemptA) = split(a)
+        let (baseB, attemptB) = split(b)
+        return baseA != baseB ? baseA < baseB : attemptA < attemptB
+    }
+
+    /// The name without a `-N` attempt suffix, and N (1 without one).
+    static func split(_ name: String) -> (String, Int) {
+        guard let dash = name.lastIndex(of: "-"), let attempt = Int(name[name.index(after: dash)...]), name[..<dash].hasSuffix("Z") else { return (name, 1) }
+        return (String(name[..<dash]), attempt)
     }
 }

@@ -3,18 +3,22 @@ import LockstormCore
 /// The progress shown while a run goes: a line per `-P` period on stderr,
 /// and on a terminal a bar for runs of known length.
 public enum ProgressLine {
-    /// `elapsed 12.0 s  tps 1325.4  p50 5.98 ms  p99 83.33 ms  deadlocks 3  lock n/a 0  other 0  retries 1`
+    /// `elapsed 12.0 s  last 5.0 s: tps 1325.4  p50 5.98 ms  p99 83.33 ms  deadlocks 3  lock n/a 0  other errors 0  retries 1`
+    ///
+    /// Everything after `last N s:` covers only the interval since the
+    /// previous line; latencies of an interval in which nothing committed are
+    /// not measured and print as `–`, never as 0.
     public static func line(elapsedSeconds: Double, window: IntervalStats, windowSeconds: Double, waiting: Int? = nil) -> String {
         let tps = windowSeconds > 0 ? Double(window.committed) / windowSeconds : 0
         let latency = HistogramStatistics(window.latency)
-        let hasLatency = latency.totalCount > 0
-        let p50 = hasLatency ? Double(latency.valueAtPercentile(50)) / 1_000 : 0
-        let p99 = hasLatency ? Double(latency.valueAtPercentile(99)) / 1_000 : 0
+        func milliseconds(_ percentile: Double) -> String {
+            latency.totalCount > 0 ? Format.fixed(Double(latency.valueAtPercentile(percentile)) / 1_000, digits: 2) + " ms" : "–"
+        }
         let other = window.count(.serializationFailure) + window.count(.statementTimeout) + window.count(.connection) + window.count(.other)
         var text = elapsedSeconds < 0
             ? "warmup \(Format.fixed(-elapsedSeconds, digits: 1)) s left"
             : "elapsed \(Format.fixed(elapsedSeconds, digits: 1)) s"
-        text += "  tps \(Format.fixed(tps, digits: 1))  p50 \(Format.fixed(p50, digits: 2)) ms  p99 \(Format.fixed(p99, digits: 2)) ms"
+        text += "  last \(Format.fixed(windowSeconds, digits: 1)) s: tps \(Format.fixed(tps, digits: 1))  p50 \(milliseconds(50))  p99 \(milliseconds(99))"
         text += "  deadlocks \(window.count(.deadlock))  lock n/a \(window.count(.lockNotAvailable))  other errors \(other)"
         if window.retries > 0 { text += "  retries \(window.retries)" }
         if let waiting { text += "  waiting on locks \(waiting)" }

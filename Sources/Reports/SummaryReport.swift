@@ -167,67 +167,6 @@ public enum SummaryReport {
         return "deadlocks: \(check.client) seen by the clients but \(server) counted by the server (pg_stat_database): they differ (another session deadlocked, or the server's statistics lag)"
     }
 
-    /// The lock-wait figures of a run's time series for the JSON summary.
-    struct LockWaits: Encodable {
-        var samples: Int
-        var waitingMax: Int
-        /// The statement figure: the summary's "longest wait".
-        var longestWaitMilliseconds: Double
-        var longestSingleLockWaitMilliseconds: Double
-        var longestChain: Int
-
-        enum CodingKeys: String, CodingKey {
-            case samples
-            case waitingMax = "waiting_max"
-            case longestWaitMilliseconds = "longest_statement_wait_ms"
-            case longestSingleLockWaitMilliseconds = "longest_wait_ms"
-            case longestChain = "longest_chain"
-        }
-
-        init?(_ timeseries: [TimeseriesRow]) {
-            let sampled = timeseries.compactMap(\.lockWaits).filter { $0.samples > 0 }
-            guard !sampled.isEmpty else { return nil }
-            samples = sampled.map(\.samples).reduce(0, +)
-            waitingMax = sampled.map(\.waitingMax).max() ?? 0
-            longestWaitMilliseconds = Format.rounded(sampled.map(\.longestStatementWaitMilliseconds).max() ?? 0, digits: 1)
-            longestSingleLockWaitMilliseconds = Format.rounded(sampled.map(\.longestWaitMilliseconds).max() ?? 0, digits: 1)
-            longestChain = sampled.map(\.longestChain).max() ?? 0
-        }
-    }
-
-    /// The summary as one JSON object (for `--format json`): the run record
-    /// (outcomes, units, coverage), the result directory, the summary rows
-    /// with typed values (unit-of-work columns included), and the lock-wait
-    /// figures when the sampler saw any (`timeseries`).
-    public static func json(_ summary: RunSummary, record: RunRecord, directory: String?, timeseries: [TimeseriesRow] = []) throws -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        let rows: [[String: JSONScalar]] = summary.rows.map { row in
-            var object: [String: JSONScalar] = [:]
-            for (name, value) in row.recordedUnitValues { object[name] = JSONScalar(value) }
-            for (column, value) in row.recordedValues { object[column.name] = JSONScalar(value) }
-            return object
-        }
-        let errors: [[String: JSONScalar]] = summary.errorsByFrequency.map {
-            ["sqlstate": .string($0.sqlState), "class": .string($0.errorClass.columnName), "count": .int(Int64($0.count)), "sample_message": .string($0.sampleMessage)]
-        }
-        struct Document: Encodable {
-            var run: RunRecord
-            var resultDirectory: String?
-            var summary: [[String: JSONScalar]]
-            var errors: [[String: JSONScalar]]
-            var lockWaits: LockWaits?
-            enum CodingKeys: String, CodingKey {
-                case run
-                case resultDirectory = "result_directory"
-                case summary, errors
-                case lockWaits = "lock_waits"
-            }
-        }
-        let document = Document(run: record, resultDirectory: directory, summary: rows, errors: errors, lockWaits: LockWaits(timeseries))
-        return String(decoding: try encoder.encode(document), as: UTF8.self)
-    }
-
     private static func truncate(_ text: String, _ limit: Int) -> String {
         let line = text.split(separator: "\n").first.map(String.init) ?? text
         return line.count <= limit ? line : String(line.prefix(limit - 1)) + "…"

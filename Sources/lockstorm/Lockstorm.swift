@@ -20,13 +20,30 @@ struct Lockstorm: ParsableCommand {
         subcommands: [RunCommand.self, CompareCommand.self, ValidateCommand.self, ListCommand.self, ServerCommand.self, ReportCommand.self, ExploreCommand.self, ReplayCommand.self, FuzzCommand.self]
     )
 
+    /// For `lockstorm rn …`: what the command line's first word should have
+    /// been (ArgumentParser alone says only "unexpected argument"); `nil`
+    /// when it is a command, an option, or nothing.
+    static func unknownCommandMessage(_ arguments: [String]) -> String? {
+        guard let first = arguments.first, !first.hasPrefix("-") else { return nil }
+        let names = configuration.subcommands.compactMap { $0.configuration.commandName } + ["help"]
+        guard !names.contains(first) else { return nil }
+        let hint = Failure.closest(to: first, in: names).map { "; did you mean '\($0)'?" } ?? ""
+        return "lockstorm: unknown command '\(first)'\(hint)\n  commands: \(names.filter { $0 != "help" }.joined(separator: ", ")) (lockstorm --help)"
+    }
+
     static func main() {
+        if let message = unknownCommandMessage(Array(CommandLine.arguments.dropFirst())) {
+            try? FileHandle.standardError.write(contentsOf: Data((message + "\n").utf8))
+            Foundation.exit(ExitStatus.usage.rawValue)
+        }
         do {
             var command = try parseAsRoot()
             try command.run()
             Session.yieldToExitInProgress()
         } catch let failure as Failure {
             Session.yieldToExitInProgress()
+            // The summary on stdout first: in a CI log (2>&1) the verdict line follows it.
+            StandardOutput.flush()
             if !failure.message.isEmpty { try? FileHandle.standardError.write(contentsOf: Data((failure.message + "\n").utf8)) }
             Foundation.exit(failure.status.rawValue)
         } catch {

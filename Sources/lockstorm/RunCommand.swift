@@ -36,7 +36,7 @@ struct RunCommand: ParsableCommand {
     @Flag(name: .shortAndLong, help: "No progress output (neither the bar nor -P lines).")
     var quiet = false
 
-    @Option(name: .long, help: "Summary on stdout as a table (default) or as json, for scripts.")
+    @Option(name: .long, help: "Summary on stdout as tables (default) or as one JSON object with every verdict, for scripts (schema lockstorm.run v1, results/README.md).")
     var format: RunRequest.SummaryFormat = .table
 
     @Option(name: .customLong("sample-interval"), help: ArgumentHelp("How often the lock-wait sampler looks at the run's sessions in pg_stat_activity and pg_locks; 0 turns it off.", valueName: "duration"))

@@ -221,7 +221,7 @@ import Testing
         // Ungated rows say which way they moved.
         let p50Absent = try row("p50_ms")
         #expect(p50Absent.verdict == .unknown)
-        #expect(BaselineComparison.rows([tps]) == [["tps", "1000.00", "880.00", "-120.00", "-12.00", "tps=10%", "fail"]])
+        #expect(BaselineComparison.rows([tps]) == [["tps", "1000.00", "880.00", "-120.00", "-12.00", "tps=10%", "fail", "1000.00", "1000.00", "1"]])
     }
 
     @Test("improvements pass any gate; a limit of exactly the change passes")

@@ -396,8 +396,8 @@ extension ResultSchemaRoundTripTests {
 }
 
 extension ResultSchemaRoundTripTests {
-    /// `--format json` before the schema was typed: each CSV cell parsed back from its text.
-    static func jsonFromText(_ summary: RunSummary, record: RunRecord, directory: String?) throws -> String {
+    /// `--format json`'s summary rows before the schema was typed: each CSV cell parsed back from its text.
+    static func rowsFromText(_ summary: RunSummary) throws -> String {
         let rows: [[String: JSONScalar]] = summary.rows.map { row in
             var object: [String: JSONScalar] = [:]
             for (column, value) in zip(summary.columns, row.values) {
@@ -405,30 +405,19 @@ extension ResultSchemaRoundTripTests {
             }
             return object
         }
-        let errors: [[String: JSONScalar]] = summary.errorsByFrequency.map {
-            ["sqlstate": .string($0.sqlState), "class": .string($0.errorClass.columnName), "count": .int(Int64($0.count)), "sample_message": .string($0.sampleMessage)]
-        }
-        struct Document: Encodable {
-            var run: RunRecord
-            var resultDirectory: String?
-            var summary: [[String: JSONScalar]]
-            var errors: [[String: JSONScalar]]
-            enum CodingKeys: String, CodingKey {
-                case run
-                case resultDirectory = "result_directory"
-                case summary, errors
-            }
-        }
+        return try encoded(rows)
+    }
+
+    static func encoded(_ rows: [[String: JSONScalar]]) throws -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        return String(decoding: try encoder.encode(Document(run: record, resultDirectory: directory, summary: rows, errors: errors)), as: UTF8.self)
+        return String(decoding: try encoder.encode(rows), as: UTF8.self)
     }
 
     @Test func theJSONSummaryIsByteIdenticalToParsingTheCSVText() throws {
         let summary = Self.summary()
-        let record = Self.record(schedule: true, lost: 2)
-        let typed = try SummaryReport.json(summary, record: record, directory: "results/x")
-        #expect(typed == (try Self.jsonFromText(summary, record: record, directory: "results/x")))
+        let typed = try Self.encoded(RunJSON.Run.rows(summary))
+        #expect(typed == (try Self.rowsFromText(summary)))
         #expect(typed.contains("\"lat_p99_ms\" : "))
     }
 }
@@ -475,17 +464,19 @@ extension ResultSchemaRoundTripTests {
         waits.longestStatementWaitMilliseconds = 1_500.04
         var row = TimeseriesRow(interval: 0, startSeconds: 0, endSeconds: 1, stats: IntervalStats())
         row.lockWaits = waits
-        let text = try SummaryReport.json(summary, record: record, directory: nil, timeseries: [row])
-        let object = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
+        func text(_ timeseries: [TimeseriesRow]) throws -> String {
+            try RunJSON(tool: "lockstorm", verdict: .pass, exitStatus: 0, runs: [RunJSON.Run(record: record, summary: summary, timeseries: timeseries, gate: nil, directory: nil)]).json()
+        }
+        let document = try #require(try JSONSerialization.jsonObject(with: Data(try text([row]).utf8)) as? [String: Any])
+        let object = try #require((document["runs"] as? [[String: Any]])?.first)
         let rows = try #require(object["summary"] as? [[String: Any]])
         #expect((rows.last?["jobs"] as? NSNumber)?.intValue == 1_234)
         #expect((rows.last?["unexpected_errors"] as? NSNumber)?.intValue == 2)
         let lockWaits = try #require(object["lock_waits"] as? [String: Any])
         #expect((lockWaits["longest_statement_wait_ms"] as? NSNumber)?.doubleValue == 1_500)
         #expect((lockWaits["longest_wait_ms"] as? NSNumber)?.doubleValue == 45)
-        let run = try #require(object["run"] as? [String: Any])
-        #expect(run["outcomes"] != nil && run["units"] != nil && run["lock_sampling"] != nil)
-        #expect(!(try SummaryReport.json(summary, record: record, directory: nil)).contains("lock_waits"))
+        #expect(object["outcomes"] != nil && object["units"] != nil)
+        #expect(!(try text([])).contains("lock_waits"))
     }
 
     @Test func comparisonCSVLeadsWithTheUnitRateAndHasTheWindow() throws {

@@ -85,7 +85,14 @@ public struct RegressionLimit: Sendable, Hashable, CustomStringConvertible {
     }
 }
 
-/// One metric of a run against the same metric of a baseline run.
+/// One metric of a run against the same metric of a baseline: one earlier
+/// run, or several (repeats), summarised by their median and range.
+///
+/// The gate is noise-aware: a limit is measured from the edge of the
+/// baseline's range on the worse side (its lowest `tps`, its highest
+/// `p99_ms`), so a value the baseline runs themselves spanned always passes,
+/// and a regression has to leave that range by more than the limit. With one
+/// baseline run the range is that run's value, and the rule is the plain one.
 public struct BaselineDelta: Sendable, Hashable {
     public enum Verdict: String, Sendable, Hashable {
         /// Gated, and within its limit.
@@ -98,15 +105,47 @@ public struct BaselineDelta: Sendable, Hashable {
     }
 
     public var reference: MetricReference
+    /// The baseline's value: its median over the baseline runs that measured it.
     public var baseline: Double?
+    /// The lowest and highest value among the baseline runs (both `baseline` for one run).
+    public var baselineLow: Double?
+    public var baselineHigh: Double?
+    /// How many baseline runs measured the metric.
+    public var baselineRuns: Int
     public var current: Double?
     public var limit: RegressionLimit?
 
     public init(reference: MetricReference, baseline: Double?, current: Double?, limit: RegressionLimit? = nil) {
+        self.init(reference: reference, baselines: baseline.map { [$0] } ?? [], current: current, limit: limit)
+    }
+
+    /// `baselines`: the metric's value in each baseline run that measured it.
+    public init(reference: MetricReference, baselines: [Double], current: Double?, limit: RegressionLimit? = nil) {
         self.reference = reference
-        self.baseline = baseline
+        let sorted = baselines.sorted()
+        baseline = Self.median(sorted)
+        baselineLow = sorted.first
+        baselineHigh = sorted.last
+        baselineRuns = sorted.count
         self.current = current
         self.limit = limit
+    }
+
+    /// The middle value of `sorted` (the mean of the two middle ones for an even count).
+    public static func median(_ sorted: [Double]) -> Double? {
+        guard !sorted.isEmpty else { return nil }
+        let middle = sorted.count / 2
+        return sorted.count % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
+    }
+
+    /// The edge of the baseline's range a limit is measured from: the worst
+    /// value the baseline runs had (lowest for higher-is-better metrics).
+    public var edge: Double? {
+        switch reference.metric.better {
+        case .higher: baselineLow
+        case .lower: baselineHigh
+        case .neither: baseline
+        }
     }
 
     /// `current − baseline`.
@@ -133,19 +172,31 @@ public struct BaselineDelta: Sendable, Hashable {
         }
     }
 
+    /// How far the current value lies beyond the baseline's range on the
+    /// worse side, in the metric's unit (0 or less when inside it or better).
+    public var worseningBeyondRange: Double? {
+        guard let current, let edge else { return nil }
+        switch reference.metric.better {
+        case .higher: return edge - current
+        case .lower: return current - edge
+        case .neither: return nil
+        }
+    }
+
     /// Whether the gate holds; `nil` when ungated. An unmeasured value fails a gate.
+    /// The limit applies beyond the edge of the baseline's range (``edge``).
     public var withinLimit: Bool? {
         guard let limit else { return nil }
-        guard let worsening, let baseline else { return false }
+        guard let worsening = worseningBeyondRange, let edge else { return false }
         // Values come from summary.csv with 2–4 decimals: allow for that rounding.
-        let tolerance = 1e-9 + abs(baseline) * 1e-12
+        let tolerance = 1e-9 + abs(edge) * 1e-12
         switch limit.amount {
         case .absolute(let allowed):
             return worsening <= allowed + tolerance
         case .percent(let percent):
             if worsening <= tolerance { return true }
-            if baseline == 0 { return false }
-            return worsening / abs(baseline) * 100 <= percent + 1e-9
+            if edge == 0 { return false }
+            return worsening / abs(edge) * 100 <= percent + 1e-9
         }
     }
 
@@ -160,12 +211,17 @@ public struct BaselineDelta: Sendable, Hashable {
     public var limitDescription: String? {
         guard let limit else { return nil }
         let direction = reference.metric.better == .higher ? "lower" : "higher"
+        // With several baseline runs the limit starts at the range's edge: say so.
+        let from = baselineRuns > 1 ? " than the baseline's \(reference.metric.better == .higher ? "lowest" : "highest")" : ""
         switch limit.amount {
-        case .percent(let percent): return "at most \(RegressionLimit.number(percent))% \(direction)"
+        case .percent(let percent): return "at most \(RegressionLimit.number(percent))% \(direction)\(from)"
         case .absolute(let amount):
-            if amount == 0 { return "no \(direction == "lower" ? "drop" : "rise")" }
+            if amount == 0 {
+                let edgeText = baselineRuns > 1 ? (direction == "lower" ? " below the baseline's lowest" : " above the baseline's highest") : ""
+                return "no \(direction == "lower" ? "drop" : "rise")\(edgeText)"
+            }
             let unit = reference.metric.unit.isEmpty ? "" : " \(reference.metric.unit)"
-            return "at most \(RegressionLimit.number(amount))\(unit) \(direction)"
+            return "at most \(RegressionLimit.number(amount))\(unit) \(direction)\(from)"
         }
     }
 
@@ -183,15 +239,22 @@ public enum BaselineComparison {
     /// Rows for the headline metrics of the whole run, then every gated
     /// metric not among them; gates attach to their rows.
     public static func compare(baseline: MetricSample, current: MetricSample, limits: [RegressionLimit]) -> [BaselineDelta] {
+        compare(baselines: [baseline], current: current, limits: limits)
+    }
+
+    /// The same against several baseline runs (repeats): each row holds
+    /// their median and range, and a gate is measured from the range's edge.
+    public static func compare(baselines: [MetricSample], current: MetricSample, limits: [RegressionLimit]) -> [BaselineDelta] {
         var references = MetricCatalogue.headline.compactMap(MetricCatalogue.metric(named:)).map { MetricReference(transaction: nil, metric: $0) }
         for limit in limits where !references.contains(limit.reference) { references.append(limit.reference) }
         return references.map { reference in
-            BaselineDelta(reference: reference, baseline: baseline.value(reference), current: current.value(reference), limit: limits.last { $0.reference == reference })
+            BaselineDelta(reference: reference, baselines: baselines.compactMap { $0.value(reference) }, current: current.value(reference), limit: limits.last { $0.reference == reference })
         }
     }
 
-    /// `baseline.csv`'s columns (schema version 1).
-    public static let columns = ["metric", "baseline", "current", "delta", "relative_change_pct", "limit", "verdict"]
+    /// `baseline.csv`'s columns (schema version 2: `baseline_min`,
+    /// `baseline_max` and `baseline_runs` appended; `baseline` is the median).
+    public static let columns = ["metric", "baseline", "current", "delta", "relative_change_pct", "limit", "verdict", "baseline_min", "baseline_max", "baseline_runs"]
 
     /// One `baseline.csv` row per delta, numbers with the metric's decimals.
     public static func rows(_ deltas: [BaselineDelta]) -> [[String]] {
@@ -200,7 +263,10 @@ public enum BaselineComparison {
             func number(_ value: Double?) -> String { value.map { Format.fixed($0, digits: digits) } ?? "" }
             var relative = ""
             if let change = delta.relativeChange { relative = change.isFinite ? Format.fixed(change * 100, digits: 2) : (change > 0 ? "inf" : "-inf") }
-            return [delta.reference.description, number(delta.baseline), number(delta.current), number(delta.delta), relative, delta.limit?.description ?? "", delta.verdict.rawValue]
+            return [
+                delta.reference.description, number(delta.baseline), number(delta.current), number(delta.delta), relative, delta.limit?.description ?? "", delta.verdict.rawValue,
+                number(delta.baselineLow), number(delta.baselineHigh), String(delta.baselineRuns),
+            ]
         }
     }
 }

@@ -31,8 +31,16 @@ public struct GateReport: Sendable {
     public var checks: [CheckResult]
     /// Empty without `--baseline`.
     public var baseline: [BaselineDelta]
-    /// The baseline's result directory, as given.
+    /// The baseline's result directory, as given (its folder when several runs make it).
     public var baselineSource: String?
+    /// Every result directory the baseline was made of (one, or the repeats).
+    public var baselineRuns: [String] = []
+    /// Settings in which the baseline differs from this run, compared anyway
+    /// (`--force-baseline`); empty when they match.
+    public var baselineMismatches: [String] = []
+    /// Why there is no baseline comparison although one was asked for
+    /// (`--baseline-if-exists` found none); `nil` otherwise.
+    public var baselineNote: String?
     /// The run's result directory, when it was written.
     public var directory: String?
 
@@ -52,7 +60,12 @@ public struct GateReport: Sendable {
     public var cases: [Case] {
         var cases = checks.map { Case(kind: .check, name: $0.check.source, passed: $0.passed, measured: $0.measured) }
         for delta in baseline where delta.limit != nil {
-            let measured = "\(delta.reference): baseline \(delta.reference.metric.format(delta.baseline)), now \(delta.reference.metric.format(delta.current)) (\(delta.relativeText.isEmpty ? "no change measurable" : delta.relativeText)); allowed: \(delta.limitDescription ?? "")"
+            let metric = delta.reference.metric
+            var baselineText = "baseline \(metric.format(delta.baseline))"
+            if delta.baselineRuns > 1 {
+                baselineText = "baseline median \(metric.format(delta.baseline)) (\(delta.baselineRuns) runs, \(metric.format(delta.baselineLow)) to \(metric.format(delta.baselineHigh)))"
+            }
+            let measured = "\(delta.reference): \(baselineText), now \(delta.reference.metric.format(delta.current)) (\(delta.relativeText.isEmpty ? "no change measurable" : delta.relativeText)); allowed: \(delta.limitDescription ?? "")"
             cases.append(Case(kind: .regression, name: delta.limit?.description ?? delta.reference.description, passed: delta.verdict == .pass, measured: measured))
         }
         for invariant in summary.invariants {

@@ -30,8 +30,8 @@ public struct WorkloadError: Error, Sendable, CustomStringConvertible {
 }
 
 /// Suggests the closest known name for a misspelt one.
-enum Suggestion {
-    static func closest(to name: String, in candidates: [String]) -> String? {
+public enum Suggestion {
+    public static func closest(to name: String, in candidates: [String]) -> String? {
         let scored = candidates.map { ($0, distance(name.lowercased(), $0.lowercased())) }
         guard let best = scored.min(by: { $0.1 < $1.1 }) else { return nil }
         let limit = max(1, min(3, name.count / 3))
