@@ -26,28 +26,37 @@ flags="--headless --no-sandbox --disable-gpu --hide-scrollbars --user-data-dir=$
 echo "screenshot: $dir/report.png"
 
 # The page with a probe that measures the rendered charts and writes its findings into the DOM.
-sed 's#</body>#<script>\
-const out = [];\
-for (const svg of document.querySelectorAll("svg.chart")) {\
-  const chart = {id: svg.id, series: [], yTicks: [...svg.querySelectorAll("g.y-ticks text")].map(t => t.textContent)};\
-  for (const g of svg.querySelectorAll("g.series")) {\
-    const line = g.querySelector("polyline");\
-    const markers = [...g.querySelectorAll(".marker")];\
-    let topmost = 0;\
-    for (const m of markers) {\
-      const b = m.getBoundingClientRect();\
-      const spots = [[b.left + 1.5, b.top + b.height / 2], [b.right - 1.5, b.top + b.height / 2], [b.left + b.width / 2, b.top + 1.5], [b.left + b.width / 2, b.bottom - 1.5], [b.left + b.width / 2, b.top + b.height / 2]];\
-      if (spots.some(([x, y]) => { const hit = document.elementFromPoint(x, y); return hit && g.contains(hit); })) topmost++;\
-    }\
-    const box = line ? line.getBoundingClientRect() : null;\
-    chart.series.push({name: g.getAttribute("data-series"), stroke: getComputedStyle(g).stroke, dash: line ? getComputedStyle(line).strokeDasharray : "none",\
-      lineLength: line ? line.getTotalLength() : 0, lineBox: box ? [box.width, box.height] : null, markers: markers.length, visibleMarkers: topmost,\
-      ranges: g.querySelectorAll("g.ranges path").length});\
-  }\
-  out.push(chart);\
-}\
-const pre = document.createElement("pre"); pre.id = "probe"; pre.textContent = JSON.stringify(out); document.body.appendChild(pre);\
-</script></body>#' "$page" > "$work/probe.html"
+cat > "$work/probe.js" <<'JS'
+const out = [];
+for (const svg of document.querySelectorAll("svg.chart")) {
+  const chart = {id: svg.id, series: [], yTicks: [...svg.querySelectorAll("g.y-ticks text")].map(t => t.textContent)};
+  for (const g of svg.querySelectorAll("g.series")) {
+    const line = g.querySelector("polyline");
+    const markers = [...g.querySelectorAll(".marker")];
+    // A marker is visible when some spot of it (its edges, its centre) is topmost: not covered by another series.
+    let visible = 0;
+    for (const m of markers) {
+      const b = m.getBoundingClientRect();
+      const spots = [[b.left + 1.5, b.top + b.height / 2], [b.right - 1.5, b.top + b.height / 2], [b.left + b.width / 2, b.top + 1.5],
+                     [b.left + b.width / 2, b.bottom - 1.5], [b.left + b.width / 2, b.top + b.height / 2]];
+      if (spots.some(([x, y]) => { const hit = document.elementFromPoint(x, y); return hit !== null && g.contains(hit); })) visible++;
+    }
+    chart.series.push({name: g.getAttribute("data-series"), stroke: getComputedStyle(g).stroke,
+      dash: line ? getComputedStyle(line).strokeDasharray : "none", lineLength: line ? line.getTotalLength() : 0,
+      markers: markers.length, visibleMarkers: visible, ranges: g.querySelectorAll("g.ranges path").length});
+  }
+  out.push(chart);
+}
+const pre = document.createElement("pre");
+pre.id = "probe";
+pre.textContent = JSON.stringify(out);
+document.body.appendChild(pre);
+JS
+python3 - "$page" "$work/probe.js" "$work/probe.html" <<'PY'
+import sys
+page, probe, out = (open(sys.argv[1]).read(), open(sys.argv[2]).read(), sys.argv[3])
+open(out, "w").write(page.replace("</body>", "<script>\n" + probe + "</script>\n</body>"))
+PY
 "$browser" $flags --window-size=1280,5200 --virtual-time-budget=2000 --dump-dom "file://$work/probe.html" 2>/dev/null > "$work/dom.html"
 
 python3 - "$work/dom.html" "$dir/comparison.json" <<'PY'
