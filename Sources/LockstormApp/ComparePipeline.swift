@@ -95,7 +95,8 @@ public struct ComparePipeline {
         var point: [SweepValue]
         var partial = false
         var runs: [(directory: String, invariantsHeld: Bool)] = []
-        var records: [RunRecord] = []
+        /// Each run as `run --format json` shows it (no gate: a cell's verdict is its invariants).
+        var objects: [RunJSON.Run] = []
         /// The figures in memory, used only when the folders could not be written.
         var samples: [MetricSample] = []
     }
@@ -173,10 +174,13 @@ public struct ComparePipeline {
                 serverVersion = outcome.server.version
                 let record = RunPipeline.record(plan: cell.plan, options: options, outcome: outcome, file: file, sha256: sha256, commandLine: request.commandLine)
                 let name = Self.cellFolder(variant: cell.plan.variantLabel, point: cell.point, repetition: repetition, repeats: repeats)
+                let held = outcome.summary.invariantFailures == 0
+                var shown: String?
                 if let url = runFolder(name) {
                     do {
                         try ResultWriter(directory: url).writeAll(summary: outcome.summary, timeseries: outcome.timeseries, record: record)
                         try HTMLReport.write(directory: url)
+                        shown = DisplayPath.relative(url.path)
                     } catch {
                         output.note("could not write \(url.path): \(error.localizedDescription)")
                         writeError = true
@@ -184,8 +188,8 @@ public struct ComparePipeline {
                 } else {
                     writeError = true
                 }
-                result.runs.append((directory: ComparisonSchema.cellsFolder + "/" + name, invariantsHeld: outcome.summary.invariantFailures == 0))
-                result.records.append(record)
+                result.runs.append((directory: ComparisonSchema.cellsFolder + "/" + name, invariantsHeld: held))
+                result.objects.append(RunJSON.Run(record: record, summary: outcome.summary, timeseries: outcome.timeseries, gate: nil, directory: shown, passed: held))
                 result.samples.append(MetricSample(outcome.summary))
                 if outcome.summary.partial { result.partial = true }
                 if outcome.serverLost {
@@ -231,7 +235,7 @@ public struct ComparePipeline {
     /// report` renders it), and shows the table or the JSON. Returns the cells as read back.
     private func write(_ written: [Written], info: ComparisonInfo, folder: URL, request: CompareRequest) throws -> [ComparisonCell] {
         let cells = try ComparisonFiles.cells(written.map { ($0.variant, $0.point, $0.partial, $0.runs) }, directory: folder)
-        let document = ComparisonDocument(cells: cells, info: info, directories: written.map { $0.runs.map(\.directory) }, runs: written.map(\.records))
+        let document = ComparisonDocument(cells: cells, info: info, directories: written.map { $0.runs.map(\.directory) }, runs: written.map(\.objects))
         let json = try document.json()
         let writer = ResultWriter(directory: folder)
         try writer.write(ComparisonSchema.fileName, json)

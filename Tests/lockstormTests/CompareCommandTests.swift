@@ -68,8 +68,15 @@ struct CompareCommandTests {
                 for file in Self.runFiles {
                     #expect(FileManager.default.fileExists(atPath: "\(directory)/\(folder)/\(file)"), "\(key): \(folder)/\(file)")
                 }
+                // The run's object is the one `run --format json` prints per run (schema lockstorm.run).
                 let run = try #require(runs.first?["run"] as? [String: Any], "\(key): the run's object")
                 #expect(run["variant"] as? String == variant)
+                #expect((run["settings"] as? [String: Any])?["clients"] as? Int == Int(clients), "\(key)")
+                #expect(run["verdict"] as? String == "pass", "\(key)")
+                let rows = try #require(run["summary"] as? [[String: Any]], "\(key)")
+                #expect(rows.last?["transaction"] as? String == "total")
+                #expect(rows.last?["tps"] as? Double == tps[key], "\(key): the cell's median of one run is its run's tps")
+                #expect(run["deadlocks"] is [String: Any] && run["errors"] is [Any], "\(key)")
             }
 
             // The rule on the real figures: no latency is best for a cell that failed most attempts or
