@@ -15,6 +15,9 @@ public struct ResultReport {
     public func rerender(directory: String) throws {
         let url = URL(fileURLWithPath: directory, isDirectory: true)
         let written: URL
+        if !ComparisonFiles.isComparison(url) && FileManager.default.fileExists(atPath: url.appendingPathComponent("comparison.csv").path) {
+            throw Failure(.usage, "lockstorm: \(directory) is a compare directory without \(ComparisonSchema.fileName) (written by an older lockstorm): its report cannot be rendered again; run the comparison again")
+        }
         do {
             written = ComparisonFiles.isComparison(url) ? try ComparisonReport.write(directory: url) : try HTMLReport.write(directory: url)
         } catch let error as ResultFilesError {

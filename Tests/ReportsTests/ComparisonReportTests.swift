@@ -148,3 +148,27 @@ struct ComparisonReportTests {
         #expect(ComparisonReport.latencyTick(20_000) == "20 s")
     }
 }
+
+@Suite("NiceScale.logarithmic: log-axis ticks")
+struct LogScaleTests {
+    @Test("a span of more than two decades is ticked at powers of ten only")
+    func decades() {
+        let scale = NiceScale.logarithmic(lower: 1.5, upper: 5_242)
+        #expect(scale.lower == 1 && scale.upper == 10_000)
+        #expect(scale.ticks == [1, 10, 100, 1_000, 10_000])
+    }
+
+    @Test("a span of one or two decades adds 2 and 5 between; one value still gets a whole decade")
+    func narrowSpans() {
+        #expect(NiceScale.logarithmic(lower: 12, upper: 800).ticks == [10, 20, 50, 100, 200, 500, 1_000])
+        #expect(NiceScale.logarithmic(lower: 3, upper: 3).ticks == [1, 2, 5, 10])
+        // An exact power of ten is its own bound, not the next decade's.
+        #expect(NiceScale.logarithmic(lower: 10, upper: 1_000).ticks.first == 10)
+        #expect(NiceScale.logarithmic(lower: 10, upper: 1_000).upper == 1_000)
+    }
+
+    @Test("values that are not positive cannot be drawn on a log axis and fall back to 1…10")
+    func nonPositive() {
+        #expect(NiceScale.logarithmic(lower: 0, upper: 0).ticks == [1, 2, 5, 10])
+    }
+}
