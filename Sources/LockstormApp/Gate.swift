@@ -236,6 +236,7 @@ enum BaselineTable {
     /// The comparison with the baseline, as printed after the summary.
     static func render(_ report: GateReport) -> String {
         guard !report.baseline.isEmpty else { return report.baselineNote.map { "baseline: \($0)\n" } ?? "" }
+        let warning = report.mismatchWarning.isEmpty ? "" : "WARNING: \(report.mismatchWarning)\n"
         let rows = report.baseline.map { delta -> [String] in
             let metric = delta.reference.metric
             func number(_ value: Double?) -> String { value.map { Format.fixed($0, digits: metric.digits) } ?? "–" }
@@ -258,6 +259,6 @@ enum BaselineTable {
                 table[index].insert(range, at: 2)
             }
         }
-        return title + TextTable.render(header: header, rows: table, indent: "  ", rightAlignFrom: 1, rightAlignTo: runs > 1 ? 5 : 4)
+        return warning + title + TextTable.render(header: header, rows: table, indent: "  ", rightAlignFrom: 1, rightAlignTo: runs > 1 ? 5 : 4)
     }
 }

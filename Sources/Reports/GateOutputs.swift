@@ -100,12 +100,19 @@ public enum MarkdownSummary {
                 }
                 md += "\n"
             }
+            if let note = report.baselineNote, report.baseline.isEmpty { md += "Baseline: \(cell(note)).\n\n" }
+            if !report.mismatchWarning.isEmpty { md += "⚠️ \(cell(report.mismatchWarning))\n\n" }
             if !report.baseline.isEmpty {
-                md += "<details\(report.baseline.contains { $0.verdict == .fail } ? " open" : "")><summary>Against the baseline \(report.baselineSource.map { "`\(code($0))`" } ?? "")</summary>\n\n"
-                md += "| metric | baseline | now | change | verdict |\n| --- | ---: | ---: | ---: | --- |\n"
+                let runs = report.baselineRuns.count
+                let of = runs > 1 ? " (\(runs) runs: median and range)" : ""
+                md += "<details\(report.baseline.contains { $0.verdict == .fail } ? " open" : "")><summary>Against the baseline \(report.baselineSource.map { "`\(code($0))`" } ?? "")\(of)</summary>\n\n"
+                md += runs > 1
+                    ? "| metric | baseline | range | now | change | verdict |\n| --- | ---: | ---: | ---: | ---: | --- |\n"
+                    : "| metric | baseline | now | change | verdict |\n| --- | ---: | ---: | ---: | --- |\n"
                 for delta in report.baseline {
                     let metric = delta.reference.metric
-                    md += "| `\(code(delta.reference.description))` | \(metric.format(delta.baseline)) | \(metric.format(delta.current)) | \(delta.relativeText) | \(delta.verdict.rawValue) |\n"
+                    let range = runs > 1 ? " \(metric.format(delta.baselineLow)) – \(metric.format(delta.baselineHigh)) |" : ""
+                    md += "| `\(code(delta.reference.description))` | \(metric.format(delta.baseline)) |\(range) \(metric.format(delta.current)) | \(delta.relativeText) | \(delta.verdict.rawValue) |\n"
                 }
                 md += "\n</details>\n\n"
             }

@@ -92,3 +92,27 @@ final class JUnitCollector: NSObject, XMLParserDelegate {
         #expect(sample == MetricSample(report.summary))
     }
 }
+
+/// The Markdown summary of a baseline made of repeats, of a missing one, and of a forced one.
+@Suite struct GateOutputsBaselineTests {
+    @Test("several baseline runs add a range column; a missing baseline and a forced mismatch are said")
+    func markdownBaselineForms() throws {
+        var report = try GateOutputsTests.report()
+        let runs = [8.0, 10, 12].map { MetricSample(total: MetricRow(columns: ["tps": $0, "attempts": 9, "committed": 9, "deadlocks": 0, "lat_p99_ms": 4]), transactions: []) }
+        report.baseline = BaselineComparison.compare(baselines: runs, current: MetricSample(report.summary), limits: try RegressionLimit.parseList("tps=10%", transactions: []))
+        report.baselineRuns = ["results/a", "results/b", "results/c"]
+        let repeats = MarkdownSummary.render([report])
+        #expect(repeats.contains("(3 runs: median and range)</summary>"))
+        #expect(repeats.contains("| metric | baseline | range | now | change | verdict |"))
+        #expect(repeats.contains("| `tps` | 10.00 tx/s | 8.00 tx/s – 12.00 tx/s |"))
+
+        var missing = try GateOutputsTests.report()
+        missing.baseline = []
+        missing.baselineNote = "no baseline yet in results"
+        #expect(MarkdownSummary.render([missing]).contains("Baseline: no baseline yet in results.\n"))
+
+        var forced = try GateOutputsTests.report()
+        forced.baselineMismatches = ["clients (-c): baseline 16, this run 4"]
+        #expect(MarkdownSummary.render([forced]).contains("⚠️ compared with a baseline made with other settings (--force-baseline): clients (-c): baseline 16, this run 4"))
+    }
+}

@@ -71,8 +71,8 @@ struct ReconcileTests {
         let committed = try #require(total["committed"].flatMap { Int64($0) }, "no committed column in summary.csv:\n\(csv)")
         let record = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: directory + "/run.json"))) as? [String: Any] ?? [:]
         var jsonCommitted: Int64?
-        if let documents = try? JSONSerialization.jsonObject(with: Data(standardOutput.utf8)) as? [[String: Any]],
-           let rows = documents.first?["summary"] as? [[String: Any]],
+        if let document = try? JSONSerialization.jsonObject(with: Data(standardOutput.utf8)) as? [String: Any],
+           let rows = (document["runs"] as? [[String: Any]])?.first?["summary"] as? [[String: Any]],
            let row = rows.first(where: { $0["transaction"] as? String == "total" }) {
             jsonCommitted = (row["committed"] as? NSNumber)?.int64Value
         }

@@ -86,8 +86,8 @@ struct ResultFilesConsistencyTests {
         #expect(try String(contentsOfFile: directory + "/report.html", encoding: .utf8) == html)
 
         // --format json: the same summary on stdout, parseable.
-        let json = try #require(try JSONSerialization.jsonObject(with: Data(child.standardOutput.utf8)) as? [[String: Any]])
-        let rows = try #require(json.first?["summary"] as? [[String: Any]])
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(child.standardOutput.utf8)) as? [String: Any])
+        let rows = try #require((json["runs"] as? [[String: Any]])?.first?["summary"] as? [[String: Any]])
         #expect(rows.last?["transaction"] as? String == "total")
         #expect(rows.last?["committed"] as? Int == int(total, "committed"))
     }

@@ -67,8 +67,8 @@ struct UnitsOfWorkTests {
             #expect((record["outcomes"] as? [String: Any])?["committed"] as? Int == Int(count("committed")))
 
             // The JSON summary on stdout carries the unit columns too.
-            let documents = try JSONSerialization.jsonObject(with: Data(child.standardOutput.utf8)) as? [[String: Any]]
-            let rows = documents?.first?["summary"] as? [[String: Any]]
+            let document = try JSONSerialization.jsonObject(with: Data(child.standardOutput.utf8)) as? [String: Any]
+            let rows = (document?["runs"] as? [[String: Any]])?.first?["summary"] as? [[String: Any]]
             let row = rows?.first { $0["transaction"] as? String == "total" }
             #expect((row?["jobs"] as? NSNumber)?.int64Value == jobs)
         }

@@ -75,6 +75,11 @@ public struct GateReport: Sendable {
         return cases
     }
 
+    /// The warning that the baseline was made with other settings (`--force-baseline`); empty when it was not.
+    public var mismatchWarning: String {
+        baselineMismatches.isEmpty ? "" : "compared with a baseline made with other settings (--force-baseline): " + baselineMismatches.joined(separator: "; ")
+    }
+
     public var failures: Int { cases.filter { !$0.passed }.count }
     public var passed: Bool { failures == 0 }
 
