@@ -1,7 +1,9 @@
 import Foundation
 import Reports
 
-/// `lockstorm report`: a result directory's report.html, rebuilt from its CSV and JSON files.
+/// `lockstorm report`: a result directory's report.html, rebuilt from its CSV
+/// and JSON files; for a compare directory (one with comparison.json), from
+/// comparison.json and its cells' folders, byte for byte as compare wrote it.
 public struct ResultReport {
     public let output: any OutputSink
 
@@ -13,8 +15,11 @@ public struct ResultReport {
     public func rerender(directory: String) throws {
         let url = URL(fileURLWithPath: directory, isDirectory: true)
         let written: URL
+        if !ComparisonFiles.isComparison(url) && FileManager.default.fileExists(atPath: url.appendingPathComponent("comparison.csv").path) {
+            throw Failure(.usage, "lockstorm: \(directory) is a compare directory without \(ComparisonSchema.fileName) (written by an older lockstorm): its report cannot be rendered again; run the comparison again")
+        }
         do {
-            written = try HTMLReport.write(directory: url)
+            written = ComparisonFiles.isComparison(url) ? try ComparisonReport.write(directory: url) : try HTMLReport.write(directory: url)
         } catch let error as ResultFilesError {
             throw Failure(.usage, "lockstorm: \(error.description)")
         } catch {

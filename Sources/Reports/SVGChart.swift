@@ -21,6 +21,46 @@ struct SVGChart {
         /// An SVG `stroke-dasharray`, so series differ by more than colour.
         var dash: String?
         var lineWidth: Double = 2
+        /// The shape of the dots on the points.
+        var marker: Marker = .dot
+        /// Range bars (min–max of repeated runs), drawn as error bars with caps.
+        var ranges: [RangeBar] = []
+    }
+
+    /// What marks a point. `.dot` is the small filled circle of the run
+    /// report; the hollow shapes come in sizes, so that equal points of
+    /// several series show as nested shapes, not as one.
+    enum Marker: Hashable {
+        case dot
+        case circle(radius: Double)
+        case square(half: Double)
+        case triangle(half: Double)
+        case diamond(half: Double)
+
+        var name: String {
+            switch self {
+            case .dot: "dot"
+            case .circle: "circle"
+            case .square: "square"
+            case .triangle: "triangle"
+            case .diamond: "diamond"
+            }
+        }
+    }
+
+    /// A vertical bar from `low` to `high` at `x`.
+    struct RangeBar: Hashable {
+        var x: Double
+        var low: Double
+        var high: Double
+    }
+
+    enum YAxis {
+        /// From zero, 1-2-5 ticks.
+        case linear
+        /// Powers of ten (with 2 and 5 between when the data spans little),
+        /// each labelled by `label`; values that are not positive are left out.
+        case log(label: @Sendable (Double) -> String)
     }
 
     /// A tick on the x axis at `value`, labelled `label`.
@@ -42,6 +82,7 @@ struct SVGChart {
     var yTitle: String
     var xAxis: XAxis
     var series: [Series]
+    var yAxis: YAxis = .linear
     /// Shown in the plot area when no series has a point.
     var emptyMessage = "no data"
     /// Dots on the points: `nil` draws them when a series has at most 40 points.
@@ -70,15 +111,46 @@ struct SVGChart {
         return (color, dash)
     }
 
+    /// Whether a value can be drawn on the y axis (a log axis has no place for zero).
+    private func drawable(_ point: Point) -> Bool {
+        guard point.x.isFinite && point.y.isFinite else { return false }
+        if case .log = yAxis { return point.y > 0 }
+        return true
+    }
+
+    /// The colour, dash and marker of the `index`th of several series that
+    /// may coincide: each differs from the others in all three, and earlier
+    /// series are drawn wider with larger markers, so a later one lying on
+    /// top leaves the earlier visible around it.
+    static func distinctStyle(_ index: Int) -> (color: String, dash: String?, marker: Marker, lineWidth: Double) {
+        let color = palette[index % palette.count]
+        let dash = dashes[index % dashes.count]
+        let size = max(6.5 - 1.2 * Double(index % 4), 2.5)
+        let shapes: [Marker] = [.circle(radius: size), .square(half: size * 0.85), .triangle(half: size), .diamond(half: size)]
+        return (color, dash, shapes[index % shapes.count], max(4 - 0.9 * Double(index % 4), 1.2))
+    }
+
     /// The chart as an `<svg>` element.
     func render() -> String {
-        let finite = series.map { $0.points.filter { $0.x.isFinite && $0.y.isFinite } }
+        let finite = series.map { $0.points.filter(drawable) }
         let allPoints = finite.flatMap { $0 }
 
-        // y: from zero, up to a 1-2-5 step above the largest value.
-        let ys = allPoints.map(\.y)
-        let yScale = NiceScale(lower: min(0, ys.min() ?? 0), upper: max(0, ys.max() ?? 0), target: 5, extend: true)
-        let yLabels = yScale.ticks.map { HTMLText.decimal($0, digits: yScale.decimals) }
+        // y: from zero, up to a 1-2-5 step above the largest value; or decades on a log axis.
+        let rangeValues = series.flatMap { $0.ranges.flatMap { [$0.low, $0.high] } }.filter { drawable(Point(x: 0, y: $0)) }
+        let ys = allPoints.map(\.y) + rangeValues
+        let yScale: NiceScale
+        let yLabels: [String]
+        let logY: Bool
+        switch yAxis {
+        case .linear:
+            yScale = NiceScale(lower: min(0, ys.min() ?? 0), upper: max(0, ys.max() ?? 0), target: 5, extend: true)
+            yLabels = yScale.ticks.map { HTMLText.decimal($0, digits: yScale.decimals) }
+            logY = false
+        case .log(let label):
+            yScale = NiceScale.logarithmic(lower: ys.min() ?? 1, upper: ys.max() ?? 1)
+            yLabels = yScale.ticks.map(label)
+            logY = true
+        }
 
         // x: the data's range, or the fixed domain.
         let xLower: Double, xUpper: Double, xTicks: [Tick]
@@ -130,7 +202,9 @@ struct SVGChart {
             return left + min(max(fraction, 0), 1) * plotWidth
         }
         func py(_ y: Double) -> Double {
-            let fraction = (y - yScale.lower) / (yScale.upper - yScale.lower)
+            let fraction = logY
+                ? (log10(Swift.max(y, yScale.lower)) - log10(yScale.lower)) / (log10(yScale.upper) - log10(yScale.lower))
+                : (y - yScale.lower) / (yScale.upper - yScale.lower)
             return top + plotHeight - min(max(fraction, 0), 1) * plotHeight
         }
 
@@ -173,15 +247,25 @@ struct SVGChart {
             let points = item.points
             var segments: [[Point]] = [[]]
             for point in points {
-                if point.x.isFinite && point.y.isFinite {
+                if drawable(point) {
                     segments[segments.count - 1].append(point)
                 } else if !(segments.last?.isEmpty ?? true) {
                     segments.append([])
                 }
             }
             let dash = item.dash.map { " stroke-dasharray=\"\(HTMLText.escape($0))\"" } ?? ""
-            svg += "<g class=\"series\" stroke=\"\(HTMLText.escape(item.color))\" fill=\"\(HTMLText.escape(item.color))\">\n"
+            let attributes = item.marker == .dot ? "" : " data-series=\"\(HTMLText.escape(item.name))\" data-marker=\"\(item.marker.name)\""
+            svg += "<g class=\"series\"\(attributes) stroke=\"\(HTMLText.escape(item.color))\" fill=\"\(HTMLText.escape(item.color))\">\n"
             svg += "<title>\(HTMLText.escape(item.name))</title>\n"
+            let bars = item.ranges.filter { $0.x.isFinite && drawable(Point(x: $0.x, y: $0.high)) && $0.low.isFinite && $0.high > $0.low }
+            if !bars.isEmpty {
+                svg += "<g class=\"ranges\" stroke-width=\"1.5\" fill=\"none\">\n"
+                for bar in bars {
+                    let (x, y1, y2) = (px(bar.x), py(logY ? Swift.max(bar.low, yScale.lower) : bar.low), py(bar.high))
+                    svg += "<path d=\"M\(n(x)) \(n(y1))V\(n(y2))M\(n(x - 5)) \(n(y1))H\(n(x + 5))M\(n(x - 5)) \(n(y2))H\(n(x + 5))\"/>\n"
+                }
+                svg += "</g>\n"
+            }
             for segment in segments where segment.count > 1 {
                 let coordinates = segment.map { "\(n(px($0.x))),\(n(py($0.y)))" }.joined(separator: " ")
                 svg += "<polyline points=\"\(coordinates)\" fill=\"none\" stroke-width=\"\(n(item.lineWidth))\" stroke-linejoin=\"round\" stroke-linecap=\"round\"\(dash)/>\n"
@@ -189,8 +273,7 @@ struct SVGChart {
             let markers = self.markers ?? (points.count <= 40)
             for segment in segments {
                 for point in segment where markers || segment.count == 1 {
-                    let radius = segment.count == 1 ? 3.5 : 2.5
-                    svg += "<circle cx=\"\(n(px(point.x)))\" cy=\"\(n(py(point.y)))\" r=\"\(n(radius))\" stroke=\"none\"/>\n"
+                    svg += marker(item.marker, x: px(point.x), y: py(point.y), single: segment.count == 1)
                 }
             }
             svg += "</g>\n"
@@ -208,6 +291,9 @@ struct SVGChart {
                     let x = Self.edge + offset
                     let dash = item.dash.map { " stroke-dasharray=\"\(HTMLText.escape($0))\"" } ?? ""
                     svg += "<line x1=\"\(n(x))\" y1=\"\(n(y))\" x2=\"\(n(x + 20))\" y2=\"\(n(y))\" stroke=\"\(HTMLText.escape(item.color))\" stroke-width=\"\(n(max(item.lineWidth, 2.5)))\"\(dash)/>\n"
+                    if item.marker != .dot {
+                        svg += "<g stroke=\"\(HTMLText.escape(item.color))\">" + marker(item.marker, x: x + 10, y: y, single: false) + "</g>\n"
+                    }
                     svg += "<text x=\"\(n(x + 26))\" y=\"\(n(y + 4))\">\(HTMLText.escape(Self.legendName(item.name)))</text>\n"
                 }
             }
@@ -215,6 +301,23 @@ struct SVGChart {
         }
         svg += "</svg>"
         return svg
+    }
+
+    /// One point's marker at (`x`, `y`) in pixels; hollow shapes are white inside.
+    private func marker(_ shape: Marker, x: Double, y: Double, single: Bool) -> String {
+        let hollow = " fill=\"#ffffff\" stroke-width=\"1.8\""
+        switch shape {
+        case .dot:
+            return "<circle cx=\"\(n(x))\" cy=\"\(n(y))\" r=\"\(n(single ? 3.5 : 2.5))\" stroke=\"none\"/>\n"
+        case .circle(let radius):
+            return "<circle class=\"marker\" cx=\"\(n(x))\" cy=\"\(n(y))\" r=\"\(n(radius))\"\(hollow)/>\n"
+        case .square(let half):
+            return "<rect class=\"marker\" x=\"\(n(x - half))\" y=\"\(n(y - half))\" width=\"\(n(2 * half))\" height=\"\(n(2 * half))\"\(hollow)/>\n"
+        case .triangle(let half):
+            return "<path class=\"marker\" d=\"M\(n(x)) \(n(y - half))L\(n(x + half)) \(n(y + half * 0.8))L\(n(x - half)) \(n(y + half * 0.8))Z\"\(hollow)/>\n"
+        case .diamond(let half):
+            return "<path class=\"marker\" d=\"M\(n(x)) \(n(y - half))L\(n(x + half)) \(n(y))L\(n(x)) \(n(y + half))L\(n(x - half)) \(n(y))Z\"\(hollow)/>\n"
+        }
     }
 
     /// A coordinate for an attribute: one decimal, never `nan` or `inf`.
@@ -312,5 +415,34 @@ struct NiceScale: Equatable {
         let residual = raw / magnitude
         let factor: Double = residual <= 1 ? 1 : residual <= 2 ? 2 : residual <= 5 ? 5 : 10
         return factor * magnitude
+    }
+}
+
+extension NiceScale {
+    /// A log axis from the power of ten at or below `lower` to the one at or
+    /// above `upper` (one decade at least), ticked at each power of ten, and
+    /// at 2 and 5 times it when the axis spans at most two decades.
+    /// `step` is 10, the ratio between major ticks.
+    static func logarithmic(lower rawLower: Double, upper rawUpper: Double) -> NiceScale {
+        let lowerValue = rawLower.isFinite && rawLower > 0 ? rawLower : 1
+        let upperValue = rawUpper.isFinite && rawUpper > 0 ? max(rawUpper, lowerValue) : lowerValue
+        // The epsilon forgives rounding: log10(1000) may be 2.9999999999999996.
+        let low = (log10(lowerValue) + 1e-9).rounded(.down)
+        var high = (log10(upperValue) - 1e-9).rounded(.up)
+        if high <= low { high = low + 1 }
+        var ticks: [Double] = []
+        var exponent = low
+        while exponent <= high {
+            let decade = pow(10, exponent)
+            ticks.append(decade)
+            if high - low <= 2 && exponent < high { ticks += [2 * decade, 5 * decade] }
+            exponent += 1
+        }
+        var scale = NiceScale(lower: 0, upper: 1, target: 1, extend: false)
+        scale.lower = pow(10, low)
+        scale.upper = pow(10, high)
+        scale.step = 10
+        scale.ticks = ticks
+        return scale
     }
 }

@@ -9,7 +9,12 @@ struct CompareCommand: ParsableCommand {
         discussion: """
             Runs every variant at every sweep point (--repeat times each) on one server, with a fresh teardown and \
             setup per cell, prints a comparison table and writes <out>/compare-<workload>-<timestamp>/ with \
-            comparison.csv and report.html (variants side by side, tps, p99 and error rates against the swept value).
+            comparison.json, comparison.csv, report.html (variants side by side, throughput, log-scale latency and \
+            error rates against the swept value) and cells/, one full result folder per cell and run (as 'run' writes). \
+            The best value at each sweep point is marked only when the cell did the work (at most 50 % of its \
+            attempts failed and its throughput is at least half the best) and the lead is clear of the noise (more \
+            than 10 % for single runs; with --repeat, ranges that do not overlap). 'lockstorm report DIR' renders \
+            the page again. --format json prints comparison.json's object (results/README.md).
             """
     )
 
@@ -34,6 +39,16 @@ struct CompareCommand: ParsableCommand {
     @Flag(name: .shortAndLong, help: "No per-cell progress lines.")
     var quiet = false
 
+    @Flag(name: .long, help: "Show each repeated cell's range (min–max) beside its median in the table (wide).")
+    var ranges = false
+
+    @Option(name: .long, help: ArgumentHelp("What goes to stdout: the table, or the comparison as one JSON object (comparison.json).", valueName: "table|json"))
+    var format: CompareFormat = .table
+
+    enum CompareFormat: String, ExpressibleByArgument, CaseIterable {
+        case table, json
+    }
+
     func validate() throws {
         if repeats < 1 { throw ValidationError("--repeat must be at least 1") }
         if repeats > 1000 { throw ValidationError("--repeat above 1000 is not a comparison anyone will wait for") }
@@ -54,6 +69,8 @@ struct CompareCommand: ParsableCommand {
         request.database = database.target
         request.resultsRoot = out
         request.quiet = quiet
+        request.ranges = ranges
+        request.format = format == .json ? .json : .table
         request.commandLine = CommandLine.arguments
         try ComparePipeline().execute(request)
     }
