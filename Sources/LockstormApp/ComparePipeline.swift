@@ -132,7 +132,10 @@ public struct ComparePipeline {
         func runFolder(_ name: String) -> URL? {
             if folder == nil && !folderFailed {
                 do {
-                    folder = try ResultDirectory.create(.compare(workload: workload.name, sweeps: request.sweeps.map(\.name)), root: URL(fileURLWithPath: request.resultsRoot), date: now())
+                    let created = try ResultDirectory.create(.compare(workload: workload.name, sweeps: request.sweeps.map(\.name)), root: URL(fileURLWithPath: request.resultsRoot), date: now())
+                    // Marked INCOMPLETE until comparison.json and report.html are written (results/README.md).
+                    try ResultWriter(directory: created).markIncomplete()
+                    folder = created
                 } catch {
                     folderFailed = true
                     output.note("could not create the comparison folder: \(error.localizedDescription)")
@@ -177,11 +180,15 @@ public struct ComparePipeline {
                 let held = outcome.summary.invariantFailures == 0
                 var shown: String?
                 if let url = runFolder(name) {
+                    let writer = ResultWriter(directory: url)
                     do {
-                        try ResultWriter(directory: url).writeAll(summary: outcome.summary, timeseries: outcome.timeseries, record: record)
-                        try HTMLReport.write(directory: url)
+                        try writer.markIncomplete()
+                        try writer.writeAll(summary: outcome.summary, timeseries: outcome.timeseries, record: record)
+                        try writer.writeReport()
+                        try writer.markComplete()
                         shown = DisplayPath.relative(url.path)
                     } catch {
+                        writer.noteIncomplete(error.localizedDescription)
                         output.note("could not write \(url.path): \(error.localizedDescription)")
                         writeError = true
                     }
@@ -238,9 +245,15 @@ public struct ComparePipeline {
         let document = ComparisonDocument(cells: cells, info: info, directories: written.map { $0.runs.map(\.directory) }, runs: written.map(\.objects))
         let json = try document.json()
         let writer = ResultWriter(directory: folder)
-        try writer.write(ComparisonSchema.fileName, json)
-        try writer.write("comparison.csv", ComparisonReport.csv(cells, sweeps: info.sweeps, counters: info.counters))
-        try ComparisonReport.write(directory: folder)
+        do {
+            try writer.write(ComparisonSchema.fileName, json)
+            try writer.write("comparison.csv", ComparisonReport.csv(cells, sweeps: info.sweeps, counters: info.counters))
+            try ComparisonReport.write(directory: folder)
+            try writer.markComplete()
+        } catch {
+            writer.noteIncomplete(error.localizedDescription)
+            throw error
+        }
         show(cells, info: info, json: json, folder: folder, request: request)
         return cells
     }

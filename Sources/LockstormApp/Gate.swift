@@ -64,7 +64,13 @@ public struct GateSettings: Sendable {
                 }
                 var matching: [(URL, ResultFiles)] = []
                 var differing: [(URL, [String])] = []
+                var incomplete: [URL] = []
                 for directory in candidates {
+                    // A run whose results were not all written (a full disk) is no baseline.
+                    if ResultWriter.isIncomplete(directory) {
+                        incomplete.append(directory)
+                        continue
+                    }
                     let files: ResultFiles
                     do {
                         files = try ResultFiles.load(directory: directory)
@@ -73,6 +79,13 @@ public struct GateSettings: Sendable {
                     }
                     let differences = wanted.differences(from: files)
                     if differences.isEmpty { matching.append((directory, files)) } else { differing.append((directory, differences)) }
+                }
+                if !incomplete.isEmpty {
+                    let names = incomplete.map { DisplayPath.relative($0.path) }.joined(separator: ", ")
+                    if matching.isEmpty && differing.isEmpty {
+                        throw Failure(.usage, "lockstorm: \(flag): \(names) is marked \(ResultWriter.incompleteMarker): its results were not all written, so it cannot be a baseline (see the reason in that file)")
+                    }
+                    output.note("\(flag): left out \(names), marked \(ResultWriter.incompleteMarker) (its results were not all written)")
                 }
                 var chosen = matching
                 var mismatches: [String] = []

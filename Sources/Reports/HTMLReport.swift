@@ -16,20 +16,8 @@ public enum HTMLReport {
     @discardableResult
     public static func write(directory: URL) throws -> URL {
         let files = try ResultFiles.load(directory: directory)
-        let html = render(files)
-        let target = directory.appendingPathComponent(fileName)
-        let temporary = directory.appendingPathComponent(".\(fileName).\(getpid()).tmp")
-        // Write failures are CocoaErrors, not ResultFilesErrors: the files were fine, the disk was not.
-        try Data(html.utf8).write(to: temporary)
-        if rename(temporary.path, target.path) != 0 {
-            let reason = String(cString: strerror(errno))
-            try? FileManager.default.removeItem(at: temporary)
-            throw CocoaError(.fileWriteUnknown, userInfo: [
-                NSFilePathErrorKey: target.path,
-                NSLocalizedDescriptionKey: "cannot rename \(temporary.path) to \(target.path): \(reason)",
-            ])
-        }
-        return target
+        // Temporary file, then rename; on a failed write nothing is left and the error names the path.
+        return try ResultWriter(directory: directory).write(fileName, render(files))
     }
 
     /// The whole document.

@@ -214,6 +214,23 @@ struct CIPipelineTests {
         let verdict = try #require(log.range(of: "lockstorm: checks failed"))
         #expect(table.lowerBound < gate.lowerBound && gate.lowerBound < verdict.lowerBound, "log: \(log)")
     }
+
+    @Test("a baseline marked INCOMPLETE (its results were not all written) is refused before any server starts")
+    func incompleteBaselineIsRefused() throws {
+        let tmp = try scratch()
+        defer { try? FileManager.default.removeItem(atPath: tmp) }
+        let baseline = tmp + "/results/transfers-ordered-20261203T120000Z"
+        try FileManager.default.createDirectory(atPath: baseline, withIntermediateDirectories: true)
+        try "workload,variant\n".write(toFile: baseline + "/summary.csv", atomically: true, encoding: .utf8)
+        try "lockstorm could not write every result file of this run: No space left on device\n".write(toFile: baseline + "/INCOMPLETE", atomically: true, encoding: .utf8)
+        let transfers = Self.root.appendingPathComponent("workloads/transfers.yaml").path
+        let arguments = ["run", transfers, "--variant", "ordered", "-c", "2", "-T", "1", "--baseline", tmp + "/results", "--dsn", "postgresql://nobody@127.0.0.1:1/none"]
+        let (status, child) = try run(arguments, in: tmp, timeout: 60)
+        #expect(status == 2, "stderr: \(child.standardError)")
+        #expect(child.standardError.contains("is marked INCOMPLETE: its results were not all written, so it cannot be a baseline"), "stderr: \(child.standardError)")
+        // Refused at the gate, before connecting to the (unreachable) server.
+        #expect(!child.standardError.contains("127.0.0.1"), "stderr: \(child.standardError)")
+    }
 }
 
 /// Mistyped commands and sweep names, before any server starts.

@@ -34,6 +34,7 @@ struct CompareCommandTests {
             let folders = (try? FileManager.default.contentsOfDirectory(atPath: out)) ?? []
             try #require(folders.count == 1, "one comparison folder: \(folders)")
             let directory = "\(out)/\(folders[0])"
+            #expect(!FileManager.default.fileExists(atPath: directory + "/INCOMPLETE"), "the comparison folder was written whole")
 
             // stdout is exactly comparison.json's object.
             let saved = try String(contentsOfFile: directory + "/comparison.json", encoding: .utf8)
@@ -68,6 +69,8 @@ struct CompareCommandTests {
                 for file in Self.runFiles {
                     #expect(FileManager.default.fileExists(atPath: "\(directory)/\(folder)/\(file)"), "\(key): \(folder)/\(file)")
                 }
+                // Every file written: the INCOMPLETE marker put there first is gone.
+                #expect(!FileManager.default.fileExists(atPath: "\(directory)/\(folder)/INCOMPLETE"), "\(key)")
                 // The run's object is the one `run --format json` prints per run (schema lockstorm.run).
                 let run = try #require(runs.first?["run"] as? [String: Any], "\(key): the run's object")
                 #expect(run["variant"] as? String == variant)
