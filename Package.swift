@@ -66,7 +66,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "LockstormCoreTests", dependencies: ["LockstormCore"]),
-        .testTarget(name: "ReportsTests", dependencies: ["Reports", "LockstormCore"]),
+        .testTarget(name: "ReportsTests", dependencies: ["Reports", "LockstormCore", "TestSupport"]),
         .testTarget(name: "LockstormAppTests", dependencies: ["LockstormApp", "Engine", "LockstormCore"]),
         // Helpers for tests that need a real server or the built binary.
         .target(name: "TestSupport", dependencies: ["Engine", "PostgresClient"], path: "Tests/TestSupport"),

@@ -8,40 +8,22 @@ import TestSupport
 /// INCOMPLETE; the files that are there are whole.
 @Suite(
     "a run on a full disk (the binary)", .serialized, .disabled(if: TestServer.skipped, "LOCKSTORM_SKIP_DB_TESTS=1"),
-    .enabled(if: Tmpfs.mountable, "mounting a tmpfs is not permitted here (needs root or CAP_SYS_ADMIN)")
+    .enabled(if: SmallDisk.mountable, "mounting a tmpfs is not permitted here (needs root or CAP_SYS_ADMIN)")
 )
 struct FullDiskRunTests {
-    /// Fills the file system at `path`, then frees `pages` pages of 4 KiB.
-    static func fill(_ path: String, leaving pages: Int) throws {
-        let descriptor = open(path + "/filler", O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        try #require(descriptor >= 0)
-        defer { close(descriptor) }
-        let chunk = [UInt8](repeating: 0x2E, count: 4_096)
-        var size = 0
-        while true {
-            let count = chunk.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
-            guard count > 0 else { break }
-            size += count
-        }
-        try #require(ftruncate(descriptor, off_t(max(0, size - pages * 4_096))) == 0)
-    }
-
-    static func command(_ executable: String, _ arguments: [String]) -> Int32 { Tmpfs.command(executable, arguments) }
-
     @Test("the disk fills while results are written: exit 3, the path named, no temporary file, the folder marked INCOMPLETE")
     func fullDisk() throws {
         let tmp = "/tmp/lst-full-\(UUID().uuidString.prefix(8))"
-        let disk = tmp + "/disk"
-        try FileManager.default.createDirectory(atPath: disk, withIntermediateDirectories: true)
         try FileManager.default.createDirectory(atPath: tmp + "/server", withIntermediateDirectories: true)
-        try #require(Self.command("/bin/mount", ["-t", "tmpfs", "-o", "size=128k", "tmpfs", disk]) == 0)
+        let small = try SmallDisk(kilobytes: 128)
+        let disk = small.path
         defer {
-            _ = Self.command("/bin/umount", [disk])
+            small.unmount()
             try? FileManager.default.removeItem(atPath: tmp)
         }
         try FileManager.default.createDirectory(atPath: disk + "/results", withIntermediateDirectories: true)
         // Room for the marker and a few small files, not for everything (report.html alone is larger).
-        try Self.fill(disk, leaving: 4)
+        try small.fill(leaving: 4)
         let child = try ChildProcess(LockstormBinary.path, [
             "run", TestServer.repositoryRoot.appendingPathComponent("workloads/transfers.yaml").path, "--variant", "ordered",
             "-c", "2", "-t", "3", "--set", "accounts=10", "--out", disk + "/results",
@@ -70,29 +52,5 @@ struct FullDiskRunTests {
         }
         // The server is gone all the same.
         #expect(try FileManager.default.contentsOfDirectory(atPath: tmp + "/server").isEmpty)
-    }
-}
-
-/// Whether this process may mount a tmpfs (CI runs as root), and how.
-enum Tmpfs {
-    static let mountable: Bool = {
-        guard geteuid() == 0 else { return false }
-        let probe = "/tmp/lst-probe-\(UUID().uuidString.prefix(8))"
-        defer { try? FileManager.default.removeItem(atPath: probe) }
-        guard (try? FileManager.default.createDirectory(atPath: probe, withIntermediateDirectories: true)) != nil,
-              command("/bin/mount", ["-t", "tmpfs", "-o", "size=64k", "tmpfs", probe]) == 0 else { return false }
-        _ = command("/bin/umount", [probe])
-        return true
-    }()
-
-    static func command(_ executable: String, _ arguments: [String]) -> Int32 {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        guard (try? process.run()) != nil else { return -1 }
-        process.waitUntilExit()
-        return process.terminationStatus
     }
 }
