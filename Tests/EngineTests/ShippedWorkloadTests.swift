@@ -135,7 +135,16 @@ struct ShippedWorkloadTests {
         let book = stats(summary, "book")
         #expect(book.count(.lockNotAvailable) > 0, "\(describe(summary))")
         #expect(book.retries > 0, "\(describe(summary))")
-        #expect(book.failed == book.count(.lockNotAvailable), "\(describe(summary))")
+        // Every failure is the lock timeout: 55P03, or now and then the
+        // server's unmarked form of it, 57014 "due to user request" (seen 1
+        // in 1,352 under load; lockstorm sent no cancel: this run ends by
+        // selling out, not at a deadline). Both are counted, and retried.
+        #expect(book.failed == book.count(.lockNotAvailable) + book.count(.statementTimeout), "\(describe(summary))")
+        #expect(book.count(.statementTimeout) * 100 <= book.failed, "more than a rare race: \(describe(summary))")
+        if let canceled = summary.stats.errors["57014"] {
+            #expect(canceled.sampleMessage == "canceling statement due to user request", "\(describe(summary))")
+            #expect(canceled.unexpected == 0, "declared by the variant's retry: \(describe(summary))")
+        }
         #expect(summary.stats.errors["55P03"]?.sampleMessage == "canceling statement due to lock timeout")
     }
 
