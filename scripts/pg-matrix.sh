@@ -128,20 +128,21 @@ for major in $versions; do
     status=0
     LOCKSTORM_PG_BINDIR=${bindirs[$major]} LOCKSTORM_EXPECT_PG_MAJOR=$major swift test --skip-build ${suites:+--filter "$suites"} >"$log" 2>&1 || status=$?
     elapsed=$((SECONDS - start))
-    passed=$(grep -c '^✔ Test ' "$log" || true)
     failures=$(grep -c '^✘ Test .* failed' "$log" || true)
+    # "Test run with 84 tests in 20 suites passed after 154.5 seconds."
     summary=$(grep -E '^(✔|✘) Test run with' "$log" | tail -1 | sed 's/^. //')
+    tests=$(echo "$summary" | sed -n 's/^Test run with \([0-9]*\) tests\{0,1\} .*/\1/p')
     if [ $status -ne 0 ]; then
         failed=1
         say "PostgreSQL $major failed; its failures (the whole log: $log):"
         grep -E -A3 '^✘ Test .* recorded an issue' "$log" | grep -v '^--$' | head -60 >&2 || true
     fi
-    results+=("$(printf '%-6s %-10s %6s passed %4s failed %5s s   %s' "$major" "$([ $status -eq 0 ] && echo ok || echo FAILED)" "$passed" "$failures" "$elapsed" "$summary")")
+    results+=("$(printf '%-6s %-8s %6s %7s %7s s' "$major" "$([ $status -eq 0 ] && echo ok || echo FAILED)" "${tests:-?}" "$failures" "$elapsed")")
     [ $status -ne 0 ] || rm -f "$log"
 done
 
 echo
 echo "PostgreSQL version matrix${suites:+ (suites: $suites)}"
-printf '%-6s %-10s %s\n' "major" "result" "tests"
+printf '%-6s %-8s %6s %7s %9s\n' "major" "result" "tests" "failed" "time"
 for line in "${results[@]}"; do echo "$line"; done
 exit $failed
