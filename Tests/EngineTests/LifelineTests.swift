@@ -89,4 +89,27 @@ struct LifelineTests {
         #expect(script.contains("if [ -f '/tmp/lockstorm-Ab12Cd/data/postmaster.pid' ]; then \(stop); fi"))
         #expect(script.contains("rm -rf '/tmp/lockstorm-Ab12Cd'"))
     }
+
+    @Test("lockstorm dead before it reads the shell's answer: the answer cannot be delivered, and the shell still cleans up")
+    func answerToNoOneStillCleansUp() throws {
+        let root = try scratch()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let directory = root + "/server"
+        let script = EmbeddedServer.Lifeline.script(directory: directory, stopCommand: "true")
+        // As after a SIGKILL between starting the shell and reading its answer:
+        // nobody holds the answer pipe's read end, nor the input's write end.
+        var input: [Int32] = [-1, -1]
+        var answer: [Int32] = [-1, -1]
+        try #require(pipe(&input) == 0 && pipe(&answer) == 0)
+        close(input[1])
+        close(answer[0])
+        let pid = try Spawn.start(["/bin/sh", "-c", script], standardInput: input[0], standardOutput: answer[1], standardError: answer[1], ownProcessGroup: true)
+        close(input[0])
+        close(answer[1])
+        var status: Int32 = 0
+        #expect(eventually(10) { waitpid(pid, &status, WNOHANG) == pid })
+        // Killed by SIGPIPE at `echo created`, the shell would leave the directory it had just made.
+        #expect(!exists(directory), "the directory was left behind")
+    }
 }
+

@@ -66,7 +66,11 @@ extension EmbeddedServer {
 
         /// The shell's script. It ignores SIGHUP, SIGINT and SIGTERM (a
         /// Ctrl-C meant for lockstorm, or lockstorm ending its helpers with
-        /// SIGTERM, must not end it); at end-of-file it sends SIGTERM to its
+        /// SIGTERM, must not end it), and SIGPIPE: when lockstorm dies
+        /// between starting the shell and reading its answer, the answer
+        /// fails to arrive but the shell carries on, reads end-of-file and
+        /// cleans up (seen: a directory left by a kill 15 ms after start).
+        /// At end-of-file it sends SIGTERM to its
         /// process group (the helpers: initdb then removes what it made),
         /// waits for a postmaster `pg_ctl start` may have forked to write its
         /// PID file, stops the server, deletes the directory (again while
@@ -75,10 +79,10 @@ extension EmbeddedServer {
         static func script(directory: String, stopCommand: String) -> String {
             let data = directory + "/data"
             return """
-                trap '' HUP INT TERM
+                trap '' HUP INT TERM PIPE
                 if [ -e '\(directory)' ]; then echo exists; exit 1; fi
                 mkdir -m 0700 '\(directory)' || { echo failed; exit 1; }
-                echo created
+                echo created 2>/dev/null
                 exec >/dev/null
                 while read -r line; do [ "$line" = done ] && exit 0; done
                 kill -TERM 0
