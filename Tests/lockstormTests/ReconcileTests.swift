@@ -186,7 +186,8 @@ struct ReconcileTests {
         let out = try scratch()
         defer { try? FileManager.default.removeItem(atPath: out) }
         try UserServer.with { server in
-            let child = try start(server, out: out, ["-c", "32", "-T", "6", "--reconnect-timeout", "60s"])
+            // 10 s: under load a 6 s run ended before any order after the restart committed.
+            let child = try start(server, out: out, ["-c", "32", "-T", "10", "--reconnect-timeout", "60s"])
             try waitUntilContended(child, server)
             let ordersBefore = try server.integer("SELECT count(*) FROM orders")
             try server.restart()
