@@ -358,15 +358,45 @@ public enum HTMLReport {
         return html
     }
 
+    /// The deadlocks grouped by statement first (what a person reads first:
+    /// `UPDATE inventory ↔ UPDATE inventory: rows taken in different orders`),
+    /// then every exact shape with its sample: values, locks and what each
+    /// participant held. A version 1 deadlocks.csv has no groups: then only the shapes.
     private static func deadlockSection(_ cycles: [CycleLine]?) -> String {
         guard let cycles, !cycles.isEmpty else { return "" }
         let total = cycles.map(\.count).reduce(0, +)
+        var order: [String] = []
+        var groups: [String: (reason: String, count: Int, shapes: Int)] = [:]
+        for cycle in cycles where !cycle.group.isEmpty {
+            if groups[cycle.group] == nil { order.append(cycle.group) }
+            groups[cycle.group, default: (cycle.groupReason, 0, 0)].count += cycle.count
+            groups[cycle.group]?.shapes += 1
+        }
         var html = "<section id=\"deadlocks\">\n<h2>Deadlock cycles</h2>\n"
-        html += "<p class=\"note\">\(e(HTMLText.count(total))) deadlocks in \(e(HTMLText.count(cycles.count))) distinct shapes, reconstructed from each victim's DETAIL: which transactions at which steps waited for which locks.</p>\n"
-        html += "<div class=\"scroll\">\n<table class=\"errors\" id=\"deadlocks-table\">\n<thead>\n<tr><th scope=\"col\" class=\"num\">count</th><th scope=\"col\" class=\"num\">sessions</th><th scope=\"col\">cycle</th><th scope=\"col\">first example</th></tr>\n</thead>\n<tbody>\n"
+        html += "<p class=\"note\">\(e(HTMLText.count(total))) deadlocks"
+        if !groups.isEmpty { html += " in \(e(HTMLText.count(groups.count))) group\(groups.count == 1 ? "" : "s") of like statements" }
+        html += ", \(e(HTMLText.count(cycles.count))) exact shapes, reconstructed from each victim's DETAIL: which transactions at which steps waited for which locks.</p>\n"
+        if !groups.isEmpty {
+            let sorted = order.sorted { (groups[$0]?.count ?? 0, $1) > (groups[$1]?.count ?? 0, $0) }
+            html += "<div class=\"scroll\">\n<table class=\"errors\" id=\"deadlock-groups-table\">\n<thead>\n<tr><th scope=\"col\" class=\"num\">count</th><th scope=\"col\" class=\"num\">share</th><th scope=\"col\">statements</th><th scope=\"col\">why</th><th scope=\"col\" class=\"num\">shapes</th></tr>\n</thead>\n<tbody>\n"
+            for key in sorted.prefix(20) {
+                guard let group = groups[key] else { continue }
+                let share = Format.fixed(100 * Double(group.count) / Double(max(total, 1)), digits: 0)
+                html += "<tr><td class=\"num\">\(e(HTMLText.count(group.count)))</td><td class=\"num\">\(e(share)) %</td>"
+                html += "<td class=\"message\">\(e(key))</td><td class=\"message\">\(e(group.reason))</td><td class=\"num\">\(e(HTMLText.count(group.shapes)))</td></tr>\n"
+            }
+            html += "</tbody>\n</table>\n</div>\n"
+        }
+        html += "<div class=\"scroll\">\n<table class=\"errors\" id=\"deadlocks-table\">\n<thead>\n<tr><th scope=\"col\" class=\"num\">count</th><th scope=\"col\" class=\"num\">sessions</th>"
+        if !groups.isEmpty { html += "<th scope=\"col\">group</th>" }
+        html += "<th scope=\"col\">cycle</th><th scope=\"col\">first example</th></tr>\n</thead>\n<tbody>\n"
         for cycle in cycles.prefix(20) {
             html += "<tr><td class=\"num\">\(e(HTMLText.count(cycle.count)))</td><td class=\"num\">\(e(cycle.cycleLength.map(String.init) ?? ""))</td>"
-            html += "<td class=\"message\">\(e(cycle.summary))</td><td class=\"message\">\(e(cycle.sampleParticipants))</td></tr>\n"
+            if !groups.isEmpty { html += "<td class=\"message\">\(e(cycle.group))</td>" }
+            html += "<td class=\"message\">\(e(cycle.summary))</td><td class=\"message\">\(e(cycle.sampleParticipants))"
+            if !cycle.sampleWaits.isEmpty { html += "<br>wants: \(e(cycle.sampleWaits))" }
+            if !cycle.sampleHolds.isEmpty { html += "<br>holds: \(e(cycle.sampleHolds))" }
+            html += "</td></tr>\n"
         }
         html += "</tbody>\n</table>\n</div>\n</section>\n"
         return html

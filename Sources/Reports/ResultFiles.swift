@@ -21,8 +21,9 @@ public struct ResultFiles: Sendable {
 
     public init(
         directory: URL? = nil, summary: [SummaryLine], timeseries: [IntervalLine]? = nil, latency: [LatencyPoint]? = nil,
-        errors: [ErrorLine]? = nil, run: RunRecord? = nil
+        errors: [ErrorLine]? = nil, run: RunRecord? = nil, deadlocks: [CycleLine]? = nil
     ) {
+        self.deadlocks = deadlocks
         self.directory = directory
         self.summary = summary
         self.timeseries = timeseries
@@ -77,14 +78,15 @@ public struct ResultFiles: Sendable {
 
     /// Builds the model from file contents; `nil` means the file is absent.
     public static func parse(
-        summary: String, timeseries: String? = nil, latency: String? = nil, errors: String? = nil, run: String? = nil
+        summary: String, timeseries: String? = nil, latency: String? = nil, errors: String? = nil, run: String? = nil, deadlocks: String? = nil
     ) throws -> ResultFiles {
         ResultFiles(
             summary: try SummaryLine.parse(summary, file: summaryFile),
             timeseries: try timeseries.map { try IntervalLine.parse($0, file: timeseriesFile) },
             latency: try latency.map { try LatencyPoint.parse($0, file: latencyFile) },
             errors: try errors.map { try ErrorLine.parse($0, file: errorsFile) },
-            run: try run.map { try RunRecord.decode($0, file: runFile) }
+            run: try run.map { try RunRecord.decode($0, file: runFile) },
+            deadlocks: try deadlocks.map { try CycleLine.parse($0, file: deadlocksFile) }
         )
     }
 }
@@ -556,6 +558,12 @@ public struct CycleLine: Sendable, Hashable {
     public var summary: String
     public var sampleParticipants: String
     public var firstSeenSeconds: Double?
+    /// The statement group and its reason (schema version 2; empty in a version 1 file).
+    public var group: String = ""
+    public var groupReason: String = ""
+    /// Each participant's wanted lock and statement, and what it held (version 2).
+    public var sampleWaits: String = ""
+    public var sampleHolds: String = ""
 
     static func parse(_ text: String, file: String) throws -> [CycleLine] {
         typealias Column = DeadlockTable.Column
@@ -565,7 +573,9 @@ public struct CycleLine: Sendable, Hashable {
             CycleLine(
                 line: row.line, signature: row.text(Column.signature.rawValue) ?? "", count: try row.int(Column.count.rawValue) ?? 0,
                 cycleLength: try row.int(Column.cycleLength.rawValue), summary: row.text(Column.summary.rawValue) ?? "",
-                sampleParticipants: row.text(Column.sampleParticipants.rawValue) ?? "", firstSeenSeconds: try row.double(Column.firstSeenSeconds.rawValue))
+                sampleParticipants: row.text(Column.sampleParticipants.rawValue) ?? "", firstSeenSeconds: try row.double(Column.firstSeenSeconds.rawValue),
+                group: row.text(Column.group.rawValue) ?? "", groupReason: row.text(Column.groupReason.rawValue) ?? "",
+                sampleWaits: row.text(Column.sampleWaits.rawValue) ?? "", sampleHolds: row.text(Column.sampleHolds.rawValue) ?? "")
         }
     }
 }

@@ -297,39 +297,68 @@ public struct RunJSON: Codable, Sendable, Hashable {
         }
     }
 
-    /// Deadlocks: the client/server cross-check and one group per distinct cycle.
+    /// Deadlocks: the client/server cross-check, one entry per distinct cycle
+    /// (`groups`, deadlocks.csv's rows) and the cycles grouped by statement
+    /// (`statement_groups`).
     public struct Deadlocks: Codable, Sendable, Hashable {
         /// 40P01 errors the clients received.
         public var client: Int
         /// `pg_stat_database.deadlocks` after minus before; absent when unreadable.
         public var serverDelta: Int?
         public var agree: Bool?
-        /// `deadlocks.csv`'s rows, most frequent first, the same keys.
+        /// `deadlocks.csv`'s rows, in its order (by statement group, then count), the same keys.
         public var groups: [Group]
+        /// The cycles grouped by statements and tables, most deadlocks first.
+        public var statementGroups: [StatementGroup]?
+        /// Names of the relations the DETAILs give by OID (OID as text → name).
+        public var relations: [String: String]?
 
         enum CodingKeys: String, CodingKey {
-            case client, agree, groups
+            case client, agree, groups, relations
             case serverDelta = "server_delta"
+            case statementGroups = "statement_groups"
         }
 
         public struct Group: Codable, Sendable, Hashable {
             public var signature: String
             public var count: Int
+            public var group: String?
+            public var groupReason: String?
             public var cycleLength: Int
             public var participants: String
             public var lockKinds: String
             public var summary: String
             public var sampleParticipants: String
+            public var sampleWaits: String?
+            public var sampleHolds: String?
             public var sampleDetail: String
             public var firstSeenSeconds: Double
 
             enum CodingKeys: String, CodingKey {
-                case signature, count, participants, summary
+                case signature, count, group, participants, summary
+                case groupReason = "group_reason"
                 case cycleLength = "cycle_length"
                 case lockKinds = "lock_kinds"
                 case sampleParticipants = "sample_participants"
+                case sampleWaits = "sample_waits"
+                case sampleHolds = "sample_holds"
                 case sampleDetail = "sample_detail"
                 case firstSeenSeconds = "first_seen_s"
+            }
+        }
+
+        /// One group of like deadlocks: `UPDATE inventory ↔ UPDATE inventory`.
+        public struct StatementGroup: Codable, Sendable, Hashable {
+            public var group: String
+            public var reason: String
+            public var count: Int
+            /// Its exact shapes (deadlocks.csv's `signature`), most frequent first.
+            public var signatures: [String]
+            public var cycleLengths: [Int]
+
+            enum CodingKeys: String, CodingKey {
+                case group, reason, count, signatures
+                case cycleLengths = "cycle_lengths"
             }
         }
 
@@ -338,10 +367,23 @@ public struct RunJSON: Codable, Sendable, Hashable {
             serverDelta = check?.serverDelta
             agree = check?.agree
             // deadlocks.csv's own rows, so the two never say different things.
-            groups = zip(cycles, DeadlockTable.rows(cycles)).map { record, row in
-                Group(signature: row[0], count: record.count, cycleLength: record.signature.participants.count, participants: row[3], lockKinds: row[4],
-                      summary: row[5], sampleParticipants: row[6], sampleDetail: row[7], firstSeenSeconds: Format.rounded(record.firstSeenSeconds, digits: 3))
+            typealias Column = DeadlockTable.Column
+            let columns = DeadlockTable.columns
+            groups = zip(DeadlockTable.ordered(cycles), DeadlockTable.rows(cycles)).map { entry, row in
+                func cell(_ column: Column) -> String { columns.firstIndex(of: column.rawValue).map { row[$0] } ?? "" }
+                let record = entry.record
+                return Group(
+                    signature: cell(.signature), count: record.count, group: cell(.group), groupReason: cell(.groupReason),
+                    cycleLength: record.signature.participants.count, participants: cell(.participants), lockKinds: cell(.lockKinds),
+                    summary: cell(.summary), sampleParticipants: cell(.sampleParticipants), sampleWaits: cell(.sampleWaits),
+                    sampleHolds: cell(.sampleHolds), sampleDetail: cell(.sampleDetail), firstSeenSeconds: Format.rounded(record.firstSeenSeconds, digits: 3))
             }
+            statementGroups = DeadlockGroup.groups(cycles).map {
+                StatementGroup(group: $0.key, reason: $0.reason, count: $0.count, signatures: $0.records.map(\.signature.text), cycleLengths: $0.cycleLengths)
+            }
+            var names: [String: String] = [:]
+            for record in cycles { for (oid, name) in record.relationNames { names[String(oid)] = name } }
+            relations = names.isEmpty ? nil : names
         }
     }
 

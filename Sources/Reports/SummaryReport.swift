@@ -96,21 +96,7 @@ public enum SummaryReport {
         }
         if let line = record?.connections?.line { out += "\n" + line + "\n" }
         let cycles = summary.stats.cyclesByFrequency
-        if !cycles.isEmpty {
-            let total = cycles.map(\.count).reduce(0, +)
-            out += "\ndeadlock cycles (\(cycles.count) distinct, details in deadlocks.csv):\n"
-            for record in cycles.prefix(3) {
-                let share = Format.fixed(100 * Double(record.count) / Double(max(total, 1)), digits: 0)
-                out += "  \(record.count)× (\(share)%)  \(record.signature.summary)\n"
-                if let example = record.sampleParticipants.first(where: { $0.sql != nil }) {
-                    let arrow = record.sampleParticipants.count == 2 ? " ↔ " : " → "
-                    out += "      e.g. \(record.sampleParticipants.map(\.label).joined(separator: arrow))"
-                    out += example.sql.map { "; victim ran: \(truncate($0, 60))" } ?? ""
-                    out += "\n"
-                }
-            }
-            if cycles.count > 3 { out += "  … and \(cycles.count - 3) more shapes\n" }
-        }
+        if !cycles.isEmpty { out += "\n" + deadlockGroups(cycles) }
         let errors = summary.errorsByFrequency
         if !errors.isEmpty {
             out += "\nerrors by SQLSTATE:\n"
@@ -118,6 +104,54 @@ public enum SummaryReport {
             out += TextTable.render(header: ["sqlstate", "class", "count", "sample message"], rows: Array(rows), indent: "  ", rightAlignFrom: 2, rightAlignTo: 2)
         }
         return out
+    }
+
+    /// The summary's deadlock section, at most `width` columns: the groups
+    /// of like statements first, each with its count and share, why it
+    /// deadlocks, its most frequent exact shapes, and a sample: what each
+    /// participant already held and what it wanted, with values and tables.
+    ///
+    ///     deadlocks by statement (36 deadlocks, 1 group, 34 exact shapes; all in deadlocks.csv):
+    ///       36× 100 %  UPDATE inventory ↔ UPDATE inventory: rows taken in different orders
+    ///                  34 shapes: 2× checkout3 step 2 ↔ checkout4 step 5, 2× …, … and 31 more
+    ///                  e.g. checkout3 step 5 held step 2 UPDATE inventory (product_id=3)
+    ///                         and wants ShareLock on transaction 812 for step 5 UPDATE inventory (product_id=7)
+    public static func deadlockGroups(_ cycles: [CycleRecord], width: Int = 100, groupsShown: Int = 3, shapesShown: Int = 3) -> String {
+        let groups = DeadlockGroup.groups(cycles)
+        let total = groups.map(\.count).reduce(0, +)
+        func fit(_ line: String) -> String { line.count <= width ? line : String(line.prefix(width - 1)) + "…" }
+        func plural(_ count: Int, _ word: String) -> String { "\(grouped(count)) \(word)\(count == 1 ? "" : "s")" }
+        var out = "deadlocks by statement (\(plural(total, "deadlock")), \(plural(groups.count, "group")), "
+        out += "\(plural(cycles.count, "exact shape")); all in deadlocks.csv):\n"
+        let countWidth = groups.map { grouped($0.count).count }.max() ?? 1
+        let indent = String(repeating: " ", count: 2 + countWidth + 1 + 1 + 3 + 4)
+        for (index, group) in groups.enumerated() {
+            let share = Format.fixed(100 * Double(group.count) / Double(max(total, 1)), digits: 0)
+            let count = grouped(group.count)
+            let head = "  " + String(repeating: " ", count: countWidth - count.count) + count + "× "
+                + String(repeating: " ", count: max(0, 3 - share.count)) + share + " %  "
+            out += fit(head + group.title) + "\n"
+            guard index < groupsShown else { continue }
+            let sessions = group.cycleLengths.count > 1 ? "cycles of \(group.cycleLengths.map(String.init).joined(separator: ", ")) sessions; " : ""
+            let shapes = group.records.prefix(shapesShown).map { "\($0.count)× " + shapeNames($0.signature) }
+            var line = indent + sessions + (group.records.count == 1 ? "1 shape: " : "\(group.records.count) shapes: ") + shapes.joined(separator: "; ")
+            if group.records.count > shapesShown { line += "; … \(group.records.count - shapesShown) more" }
+            out += fit(line) + "\n"
+            guard let sample = group.records.first else { continue }
+            for (position, participant) in sample.explainedParticipants.enumerated() {
+                let lead = position == 0 ? "e.g. " : "     "
+                out += fit(indent + lead + participant.name + " held " + participant.holdsText) + "\n"
+                out += fit(indent + "       and wants " + participant.wants) + "\n"
+            }
+        }
+        if groups.count > groupsShown { out += "  (groups after the first \(groupsShown) without shapes and samples: see deadlocks.csv)\n" }
+        return out
+    }
+
+    /// `checkout3 step 2 ↔ checkout4 step 5`, or a ring `a step 1 → b step 1 → c step 2`.
+    static func shapeNames(_ signature: DeadlockSignature) -> String {
+        let names = signature.participants.map(\.name)
+        return names.count == 2 ? names.joined(separator: " ↔ ") : (names + names.prefix(1)).joined(separator: " → ")
     }
 
     /// How an invariant is marked: `PASS`, `FAIL`, or `PASS*` when it held

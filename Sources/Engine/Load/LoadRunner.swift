@@ -273,6 +273,8 @@ public enum LoadRunner {
         if let after, let before = deadlocksBefore {
             serverDelta = settledDeadlockDelta(after, before: before, expected: clientDeadlocks)
         }
+        // Before teardown drops them: the tables the deadlocks name by OID.
+        if let after { stats.nameRelations(relationNames(stats.relationOIDs, on: after)) }
         var invariants: [InvariantResult] = []
         for (index, invariant) in plan.invariants.enumerated() {
             let during = invariant.duringInterval == nil ? nil : duringChecks[index] ?? DuringCheck()
@@ -321,6 +323,23 @@ public enum LoadRunner {
         if let milliseconds = Double(text) { return UInt64(milliseconds * 1e6) }
         guard case .constant(.int(let nanoseconds))? = try? ExpressionParser.parse(text), nanoseconds >= 0 else { return nil }
         return UInt64(nanoseconds)
+    }
+
+    /// Names (`oid::regclass`, schema-qualified where the search path needs
+    /// it) of the relations in `oids` that belong to this database; an OID
+    /// gone by now (a dropped table) is left out and shown as a number.
+    static func relationNames(_ oids: [(relation: UInt32, database: UInt32)], on connection: PostgresConnection) -> [UInt32: String] {
+        guard !oids.isEmpty else { return [:] }
+        let array = "{" + oids.map { String($0.relation) }.joined(separator: ",") + "}"
+        let sql = "SELECT c.oid, c.oid::regclass::text, d.oid FROM pg_class c, pg_database d WHERE d.datname = current_database() AND c.oid = ANY($1::oid[])"
+        guard let result = try? connection.execute(sql, [array]) else { return [:] }
+        var names: [UInt32: String] = [:]
+        for row in result.rows where row.count == 3 {
+            guard let oid = row[0].flatMap({ UInt32($0) }), let name = row[1], let database = row[2].flatMap({ UInt32($0) }),
+                  oids.contains(where: { $0.relation == oid && $0.database == database }) else { continue }
+            names[oid] = name
+        }
+        return names
     }
 
     /// The server's deadlock counter for this database.

@@ -15,6 +15,8 @@ public struct CycleParticipant: Sendable, Hashable {
     /// Its transaction as sent so far, from BEGIN through the statement it
     /// waited in (what fuzz needs to write a reproduction); empty when unknown.
     public var transaction: [Statement] = []
+    public var certainty: Certainty = .inferred
+    public enum Certainty: String, Sendable, Hashable { case serverLog = "server-log", inferred, uncertain }
 
     /// One statement a participant sent: the step (nil for BEGIN and settings), SQL and values.
     public struct Statement: Sendable, Hashable {
@@ -45,7 +47,8 @@ public struct CycleParticipant: Sendable, Hashable {
     /// `transfer step 3 (amount=4, dst=7)`-style label, 1-based step.
     public var label: String {
         guard let template else { return "outside session \(pid)" }
-        let stepText = step.map { " step \($0 + 1)" } ?? ""
+        // An uncertain participant's step is unknown, and said so, never guessed.
+        let stepText = step.map { " step \($0 + 1)" } ?? " step ?"
         let values = parameters.enumerated().map { index, value in
             let text = value ?? "NULL"
             return index < parameterNames.count ? "\(parameterNames[index])=\(text)" : text
@@ -63,6 +66,10 @@ public struct CycleRecord: Sendable {
     /// The first occurrence, as an example.
     public var sampleDetail: String
     public var sampleParticipants: [CycleParticipant]
+    /// Names of the relations the sample's DETAIL names by OID, looked up on
+    /// the run's database when the run ended (`RunStats.nameRelations`);
+    /// empty when they were not looked up.
+    public var relationNames: [UInt32: String] = [:]
 
     public init(signature: DeadlockSignature, count: Int, firstSeenSeconds: Double, sampleDetail: String, sampleParticipants: [CycleParticipant]) {
         self.signature = signature
@@ -82,38 +89,58 @@ public struct CycleRecord: Sendable {
     }
 }
 
-/// `deadlocks.csv`: one row per distinct cycle (signature), most frequent first.
+/// `deadlocks.csv`: one row per distinct cycle (signature), grouped: the
+/// group with most deadlocks first (`DeadlockGroup`), and within it the most
+/// frequent signature first.
 ///
-/// Version 1 of the schema: `signature, count, cycle_length, participants,
-/// lock_kinds, summary, sample_participants, sample_detail, first_seen_s`.
+/// Version 2 of the schema: `signature, count, group, group_reason,
+/// cycle_length, participants, lock_kinds, summary, sample_participants,
+/// sample_waits, sample_holds, sample_detail, first_seen_s`.
 /// `participants` lists `template:step` (1-based) around the cycle;
-/// `sample_participants` the first occurrence's sessions with their SQL values.
+/// `sample_participants` the first occurrence's sessions with their SQL
+/// values; `sample_waits` the lock each waited for (tables by name) and the
+/// statement with its row or key; `sample_holds` what each had already run
+/// in its transaction. Version 1 had no `group`, `group_reason`,
+/// `sample_waits` or `sample_holds`, and listed rows by count alone.
 public enum DeadlockTable {
+    public static let schemaVersion = 2
+
     public enum Column: String, CaseIterable, Sendable {
-        case signature, count
+        case signature, count, group
+        case groupReason = "group_reason"
         case cycleLength = "cycle_length"
         case participants
         case lockKinds = "lock_kinds"
         case summary
         case sampleParticipants = "sample_participants"
+        case sampleWaits = "sample_waits"
+        case sampleHolds = "sample_holds"
         case sampleDetail = "sample_detail"
         case firstSeenSeconds = "first_seen_s"
     }
 
     public static let columns = Column.allCases.map(\.rawValue)
 
+    /// The cycles in the file's order: by group, then by count.
+    public static func ordered(_ cycles: [CycleRecord]) -> [(record: CycleRecord, group: DeadlockGroup)] {
+        DeadlockGroup.groups(cycles).flatMap { group in group.records.map { (record: $0, group: group) } }
+    }
+
     public static func rows(_ cycles: [CycleRecord]) -> [[String]] {
-        cycles.map { record in
+        ordered(cycles).map { record, group in
             let participants = record.signature.participants.map { participant -> String in
                 guard let template = participant.template else { return "outside" }
-                return participant.step.map { "\(template):\($0 + 1)" } ?? template
+                return "\(template):" + (participant.step.map { String($0 + 1) } ?? "?")
             }
+            let explained = record.explainedParticipants
             return [
-                record.signature.text, String(record.count), String(record.signature.participants.count),
+                record.signature.text, String(record.count), group.key, group.reason, String(record.signature.participants.count),
                 participants.joined(separator: " -> "),
                 record.signature.participants.map(\.wants).joined(separator: " -> "),
                 record.signature.summary,
                 record.sampleParticipants.map(\.label).joined(separator: " -> "),
+                explained.map(\.wants).joined(separator: " -> "),
+                explained.map { "\($0.name): \($0.holdsText)" }.joined(separator: " -> "),
                 record.sampleDetail,
                 Format.fixed(record.firstSeenSeconds, digits: 3),
             ]
@@ -125,6 +152,31 @@ extension RunStats {
     /// Distinct deadlock cycles, most frequent first.
     public var cyclesByFrequency: [CycleRecord] {
         cycles.values.sorted { ($0.count, $1.signature.text) > ($1.count, $0.signature.text) }
+    }
+
+    /// Distinct cycles grouped by their statements and tables, most deadlocks first.
+    public var deadlockGroups: [DeadlockGroup] { DeadlockGroup.groups(cyclesByFrequency) }
+
+    /// The relation OIDs the sample DETAILs name, with their database, in a
+    /// stable order: what `nameRelations` needs looked up.
+    public var relationOIDs: [(relation: UInt32, database: UInt32)] {
+        var seen: Set<UInt64> = []
+        var found: [(relation: UInt32, database: UInt32)] = []
+        for record in cyclesByFrequency {
+            for edge in DeadlockReport.parse(detail: record.sampleDetail, context: nil)?.edges ?? [] {
+                for pair in edge.lock.relations where seen.insert(UInt64(pair.database) << 32 | UInt64(pair.relation)).inserted {
+                    found.append(pair)
+                }
+            }
+        }
+        return found
+    }
+
+    /// Gives every cycle the relation names looked up on the run's database
+    /// (OID → `oid::regclass` text), so every output shows tables by name.
+    public mutating func nameRelations(_ names: [UInt32: String]) {
+        guard !names.isEmpty else { return }
+        for key in cycles.keys { cycles[key]?.relationNames = names }
     }
 
     /// A deadlock this worker's client was the victim of.

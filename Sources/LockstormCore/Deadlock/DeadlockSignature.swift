@@ -42,10 +42,11 @@ public struct DeadlockSignature: Hashable, Sendable, CustomStringConvertible {
             return "\(who)/\(Self.escape(mode))/\(Self.escape(lockKind))"
         }
 
-        /// "transfer step 2" (1-based), "transfer", or "outside session".
+        /// "transfer step 2" (1-based), "transfer step ?" when the step is
+        /// unknown (an uncertain participant), or "outside session".
         public var name: String {
             guard let template else { return "outside session" }
-            return step.map { "\(template) step \($0 + 1)" } ?? template
+            return step.map { "\(template) step \($0 + 1)" } ?? "\(template) step ?"
         }
 
         /// "ShareLock on transaction".

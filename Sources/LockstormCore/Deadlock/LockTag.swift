@@ -80,18 +80,35 @@ public enum LockTag: Hashable, Sendable {
 
     /// The lock in plain words, without the database OID (a run uses one
     /// database), e.g. "row (0,39) of relation 16384" or "advisory lock 42".
-    public var summary: String {
+    public var summary: String { summary(names: [:]) }
+
+    /// The relation OIDs the tag names, with their database.
+    public var relations: [(relation: UInt32, database: UInt32)] {
+        switch self {
+        case let .tuple(_, _, relation, database), let .relation(relation, database),
+             let .relationExtension(relation, database), let .page(_, relation, database):
+            [(relation, database)]
+        default:
+            []
+        }
+    }
+
+    /// `summary` with relation OIDs replaced by the names in `names`
+    /// ("row (0,39) of accounts", "table accounts"); an OID without a name
+    /// (a table dropped before it could be looked up) stays a number.
+    public func summary(names: [UInt32: String]) -> String {
+        func table(_ oid: UInt32) -> String { names[oid] ?? "relation \(oid)" }
         switch self {
         case let .transaction(xid):
             return "transaction \(xid)"
         case let .tuple(block, offset, relation, _):
-            return "row (\(block),\(offset)) of relation \(relation)"
+            return "row (\(block),\(offset)) of \(table(relation))"
         case let .relation(relation, _):
-            return "relation \(relation)"
+            return names[relation].map { "table \($0)" } ?? "relation \(relation)"
         case let .relationExtension(relation, _):
-            return "extension of relation \(relation)"
+            return "extension of \(table(relation))"
         case let .page(page, relation, _):
-            return "page \(page) of relation \(relation)"
+            return "page \(page) of \(table(relation))"
         case .advisory:
             switch advisoryKeys {
             case let .single(key): return "advisory lock \(key)"
