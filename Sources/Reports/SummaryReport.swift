@@ -133,19 +133,41 @@ public enum SummaryReport {
             out += fit(head + group.title) + "\n"
             guard index < groupsShown else { continue }
             let sessions = group.cycleLengths.count > 1 ? "cycles of \(group.cycleLengths.map(String.init).joined(separator: ", ")) sessions; " : ""
-            let shapes = group.records.prefix(shapesShown).map { "\($0.count)× " + shapeNames($0.signature) }
-            var line = indent + sessions + (group.records.count == 1 ? "1 shape: " : "\(group.records.count) shapes: ") + shapes.joined(separator: "; ")
-            if group.records.count > shapesShown { line += "; … \(group.records.count - shapesShown) more" }
-            out += fit(line) + "\n"
+            var shapes = group.records.prefix(shapesShown).map { "\($0.count)× " + shapeNames($0.signature) }
+            if group.records.count > shapesShown { shapes.append("… \(group.records.count - shapesShown) more") }
+            let lead = indent + sessions + (group.records.count == 1 ? "1 shape: " : "\(group.records.count) shapes: ")
+            out += wrap(lead, shapes, separator: ";", continuation: indent + "  ", width: width, fit: fit)
             guard let sample = group.records.first else { continue }
             for (position, participant) in sample.explainedParticipants.enumerated() {
                 let lead = position == 0 ? "e.g. " : "     "
-                out += fit(indent + lead + participant.name + " held " + participant.holdsText) + "\n"
-                out += fit(indent + "       and wants " + participant.wants) + "\n"
+                let held = participant.holds.isEmpty ? [participant.holdsText] : participant.holds
+                out += wrap(indent + lead + participant.name + " held ", held, separator: ",", continuation: indent + "       ", width: width, fit: fit)
+                let wants = [participant.lock + (participant.statement == nil && participant.certainty == .uncertain ? " (statement uncertain)" : "")]
+                    + (participant.statement.map { ["for " + (participant.step.map { "step \($0) " } ?? "") + $0] } ?? [])
+                out += wrap(indent + "       and wants ", wants, separator: "", continuation: indent + "         ", width: width, fit: fit)
             }
         }
         if groups.count > groupsShown { out += "  (groups after the first \(groupsShown) without shapes and samples: see deadlocks.csv)\n" }
         return out
+    }
+
+    /// `items` after `lead`, each but the last followed by `separator`, wrapped at `width` onto lines
+    /// that start with `continuation`; an item longer than a line is cut.
+    private static func wrap(_ lead: String, _ items: [String], separator: String, continuation: String, width: Int, fit: (String) -> String) -> String {
+        var out = ""
+        var line = lead
+        var empty = true
+        for (index, item) in items.enumerated() {
+            let text = item + (index < items.count - 1 ? separator : "")
+            if !empty, line.count + 1 + text.count > width {
+                out += fit(line) + "\n"
+                line = continuation
+                empty = true
+            }
+            line += (empty ? "" : " ") + text
+            empty = false
+        }
+        return out + fit(line) + "\n"
     }
 
     /// `checkout3 step 2 ↔ checkout4 step 5`, or a ring `a step 1 → b step 1 → c step 2`.

@@ -22,8 +22,14 @@ public struct ParticipantExplanation: Hashable, Sendable {
     public var certainty: CycleParticipant.Certainty
 
     /// The statement with its key: `UPDATE inventory (product_id=7)`; nil when unknown.
-    public var statement: String? {
-        shape.map { shape in key.map { "\(shape) (\($0))" } ?? shape.description }
+    public var statement: String? { shape.map { Self.statement($0, key: key) } }
+
+    /// `UPDATE inventory (product_id=7)`, `pg_advisory_xact_lock(7, 1)`.
+    static func statement(_ shape: StatementShape, key: String?) -> String {
+        guard let key else { return shape.description }
+        // An advisory call reads as it was written: pg_advisory_xact_lock(7, 1).
+        if shape.kind == .advisory { return shape.description + (key.hasPrefix("(") ? key : "(\(key))") }
+        return "\(shape) (\(key))"
     }
 
     /// `ShareLock on transaction 731 for step 5 UPDATE inventory (product_id=7)`.
@@ -59,7 +65,7 @@ extension CycleRecord {
             for statement in earlier {
                 guard let step = statement.step, let held = StatementShape(sql: statement.sql) else { continue }
                 let key = StatementShape.key(sql: statement.sql, values: statement.parameters)
-                holds.append("step \(step + 1) \(held)" + (key.map { " (\($0))" } ?? ""))
+                holds.append("step \(step + 1) " + ParticipantExplanation.statement(held, key: key))
                 heldShapes.append(held)
             }
             let stepText = known ? participant.step.map { "step \($0 + 1)" } ?? "step ?" : "step ?"
