@@ -130,7 +130,12 @@ public enum SummaryReport {
             let count = grouped(group.count)
             let head = "  " + String(repeating: " ", count: countWidth - count.count) + count + "× "
                 + String(repeating: " ", count: max(0, 3 - share.count)) + share + " %  "
-            out += fit(head + group.title) + "\n"
+            // A long ring of statements puts its reason on the next line rather than losing it.
+            if (head + group.title).count <= width {
+                out += head + group.title + "\n"
+            } else {
+                out += fit(head + group.key + ":") + "\n" + fit(indent + group.reason) + "\n"
+            }
             guard index < groupsShown else { continue }
             let sessions = group.cycleLengths.count > 1 ? "cycles of \(group.cycleLengths.map(String.init).joined(separator: ", ")) sessions; " : ""
             var shapes = group.records.prefix(shapesShown).map { "\($0.count)× " + shapeNames($0.signature) }
@@ -171,8 +176,12 @@ public enum SummaryReport {
     }
 
     /// `checkout3 step 2 ↔ checkout4 step 5`, or a ring `a step 1 → b step 1 → c step 2`.
+    /// Where the participants wait for different kinds of lock, the odd ones
+    /// say which (`transfer step 3 [tuple]`), so two shapes never read alike.
     static func shapeNames(_ signature: DeadlockSignature) -> String {
-        let names = signature.participants.map(\.name)
+        let kinds = signature.participants.map(\.lockKind)
+        let common = Dictionary(kinds.map { ($0, 1) }, uniquingKeysWith: +).max { ($0.value, $1.key) < ($1.value, $0.key) }?.key
+        let names = signature.participants.map { $0.lockKind == common ? $0.name : "\($0.name) [\($0.lockKind)]" }
         return names.count == 2 ? names.joined(separator: " ↔ ") : (names + names.prefix(1)).joined(separator: " → ")
     }
 

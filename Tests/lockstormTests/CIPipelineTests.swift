@@ -128,8 +128,12 @@ struct CIPipelineTests {
         "check": ["kind", "name", "verdict", "measured"],
         "baseline": ["source", "runs", "mismatches", "metrics"],
         "metric": ["metric", "baseline", "baseline_min", "baseline_max", "baseline_runs", "current", "delta", "relative_change_pct", "verdict"],
-        "deadlocks": ["client", "server_delta", "agree", "groups"],
-        "group": ["signature", "count", "cycle_length", "participants", "lock_kinds", "summary", "sample_participants", "sample_detail", "first_seen_s"],
+        "deadlocks": ["client", "server_delta", "agree", "groups", "statement_groups"],
+        "group": [
+            "signature", "count", "group", "group_reason", "cycle_length", "participants", "lock_kinds", "summary", "sample_participants", "sample_waits",
+            "sample_holds", "sample_detail", "first_seen_s",
+        ],
+        "statement_group": ["group", "reason", "count", "signatures", "cycle_lengths"],
         "error": ["sqlstate", "class", "count", "sample_message"],
         "lock_waits": ["samples", "waiting_max", "longest_statement_wait_ms", "longest_wait_ms", "longest_chain"],
     ]
@@ -186,6 +190,9 @@ struct CIPipelineTests {
         for metric in (runObject?["baseline"] as? [String: Any])?["metrics"] as? [Any] ?? [] { expectKeys("metric", metric) }
         expectKeys("deadlocks", runObject?["deadlocks"])
         for group in (runObject?["deadlocks"] as? [String: Any])?["groups"] as? [Any] ?? [] { expectKeys("group", group) }
+        let statementGroups = (runObject?["deadlocks"] as? [String: Any])?["statement_groups"] as? [Any] ?? []
+        #expect(!statementGroups.isEmpty)
+        for group in statementGroups { expectKeys("statement_group", group) }
         for error in runObject?["errors"] as? [Any] ?? [] { expectKeys("error", error) }
         expectKeys("lock_waits", runObject?["lock_waits"])
         // Summary rows carry summary.csv's header, name for name.

@@ -93,17 +93,18 @@ public struct CycleRecord: Sendable {
 /// group with most deadlocks first (`DeadlockGroup`), and within it the most
 /// frequent signature first.
 ///
-/// Version 2 of the schema: `signature, count, group, group_reason,
+/// Version 3 of the schema (results/README.md, "Schema version 3"; the
+/// other result files are at 2): `signature, count, group, group_reason,
 /// cycle_length, participants, lock_kinds, summary, sample_participants,
 /// sample_waits, sample_holds, sample_detail, first_seen_s`.
 /// `participants` lists `template:step` (1-based) around the cycle;
 /// `sample_participants` the first occurrence's sessions with their SQL
 /// values; `sample_waits` the lock each waited for (tables by name) and the
 /// statement with its row or key; `sample_holds` what each had already run
-/// in its transaction. Version 1 had no `group`, `group_reason`,
+/// in its transaction. Earlier versions had no `group`, `group_reason`,
 /// `sample_waits` or `sample_holds`, and listed rows by count alone.
 public enum DeadlockTable {
-    public static let schemaVersion = 2
+    public static let schemaVersion = 3
 
     public enum Column: String, CaseIterable, Sendable {
         case signature, count, group
