@@ -373,9 +373,13 @@ public enum HTMLReport {
             groups[cycle.group]?.shapes += 1
         }
         var html = "<section id=\"deadlocks\">\n<h2>Deadlock cycles</h2>\n"
-        html += "<p class=\"note\">\(e(HTMLText.count(total))) deadlocks"
-        if !groups.isEmpty { html += " in \(e(HTMLText.count(groups.count))) group\(groups.count == 1 ? "" : "s") of like statements" }
-        html += ", \(e(HTMLText.count(cycles.count))) exact shapes, reconstructed from each victim's DETAIL: which transactions at which steps waited for which locks.</p>\n"
+        if groups.isEmpty {
+            html += "<p class=\"note\">\(e(HTMLText.count(total))) deadlocks in \(e(HTMLText.count(cycles.count))) distinct shapes, "
+        } else {
+            html += "<p class=\"note\">\(e(HTMLText.count(total))) deadlocks in \(e(HTMLText.count(groups.count))) group\(groups.count == 1 ? "" : "s") of like statements, "
+            html += "\(e(HTMLText.count(cycles.count))) exact shapes, "
+        }
+        html += "reconstructed from each victim's DETAIL: which transactions at which steps waited for which locks.</p>\n"
         if !groups.isEmpty {
             let sorted = order.sorted { (groups[$0]?.count ?? 0, $1) > (groups[$1]?.count ?? 0, $0) }
             html += "<div class=\"scroll\">\n<table class=\"errors\" id=\"deadlock-groups-table\">\n<thead>\n<tr><th scope=\"col\" class=\"num\">count</th><th scope=\"col\" class=\"num\">share</th><th scope=\"col\">statements</th><th scope=\"col\">why</th><th scope=\"col\" class=\"num\">shapes</th></tr>\n</thead>\n<tbody>\n"
