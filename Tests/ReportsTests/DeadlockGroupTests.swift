@@ -111,6 +111,17 @@ import TestSupport
         #expect(record.signature.participants.contains { $0.name == "book step ?" })
     }
 
+    @Test func anUncertainParticipantWhoseStatementIsKnownIsGroupedByItWithoutAStep() {
+        var uncertain = SyntheticDeadlock.cart(3, step: 2, product: 4)
+        uncertain.step = nil
+        uncertain.certainty = .uncertain
+        let record = SyntheticDeadlock.record([uncertain, SyntheticDeadlock.cart(2, step: 2, product: 3)])
+        let explained = record.explainedParticipants
+        #expect(explained[0].name == "cart3 step ?" && explained[0].step == nil && explained[0].holds.isEmpty)
+        #expect(explained[0].wants == "ShareLock on transaction 9 for UPDATE inventory (product_id=4)")
+        #expect(DeadlockGroup.groups([record]).map(\.key) == ["UPDATE inventory ↔ UPDATE inventory"])
+    }
+
     @Test func deadlocksCSVRowsCarryTheGroupAndComeGroupByGroup() throws {
         let rows = DeadlockTable.rows(SyntheticDeadlock.checkoutLike)
         let columns = DeadlockTable.columns

@@ -54,8 +54,10 @@ extension CycleRecord {
         return sampleParticipants.map { participant in
             let edge = byWaiter[participant.pid]
             let lock = edge.map { "\($0.mode) on \($0.lock.summary(names: relationNames))" } ?? participant.waitsFor
+            // An uncertain participant's step is not known; its statement may
+            // be (the same SQL at two steps), and then it is grouped by it.
             let known = participant.certainty != .uncertain
-            let sql = known ? participant.sql : nil
+            let sql = participant.sql
             let shape = sql.flatMap(StatementShape.init(sql:))
             var earlier = participant.transaction.filter { $0.step != nil }
             if let last = earlier.last, last.step == participant.step, last.sql == participant.sql { earlier.removeLast() }
