@@ -138,10 +138,19 @@ public enum SummaryReport {
             }
             guard index < groupsShown else { continue }
             let sessions = group.cycleLengths.count > 1 ? "cycles of \(group.cycleLengths.map(String.init).joined(separator: ", ")) sessions; " : ""
-            var shapes = group.records.prefix(shapesShown).map { "\($0.count)× " + shapeNames($0.signature) }
-            if group.records.count > shapesShown { shapes.append("… \(group.records.count - shapesShown) more") }
+            // Each shape as words that wrap between participants, so a long ring is never cut.
+            var words: [String] = []
+            for (index, record) in group.records.prefix(shapesShown).enumerated() {
+                let names = shapeNames(record.signature).components(separatedBy: " → ")
+                for (position, name) in names.enumerated() {
+                    let last = position == names.count - 1
+                    let end = last ? (index < min(shapesShown, group.records.count) - 1 || group.records.count > shapesShown ? ";" : "") : " →"
+                    words.append((position == 0 ? "\(record.count)× " : "") + name + end)
+                }
+            }
+            if group.records.count > shapesShown { words.append("… \(group.records.count - shapesShown) more") }
             let lead = indent + sessions + (group.records.count == 1 ? "1 shape: " : "\(group.records.count) shapes: ")
-            out += wrap(lead, shapes, separator: ";", continuation: indent + "  ", width: width, fit: fit)
+            out += wrap(lead, words, separator: "", continuation: indent + "  ", width: width, fit: fit)
             guard let sample = group.records.first else { continue }
             for (position, participant) in sample.explainedParticipants.enumerated() {
                 let lead = position == 0 ? "e.g. " : "     "
