@@ -31,10 +31,10 @@ COPY . .
 RUN make build
 
 # The binary and the Swift runtime libraries it links (the runtime stage has
-# no Swift toolchain): every library ldd resolves under /usr/lib/swift.
+# no Swift toolchain): every library ldd resolves in lib/swift/linux.
 RUN mkdir -p /image/lib \
     && cp .build/release/lockstorm /image/lockstorm \
-    && ldd .build/release/lockstorm | awk '$3 ~ /^\/usr\/lib\/swift\// { print $3 }' | xargs -r cp -t /image/lib/
+    && ldd .build/release/lockstorm | awk '$3 ~ /\/lib\/swift\/linux\// { print $3 }' | xargs -r cp -t /image/lib/
 
 
 FROM debian:bookworm-slim
