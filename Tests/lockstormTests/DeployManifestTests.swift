@@ -146,7 +146,9 @@ struct DeployManifestTests {
         #expect(!resources.contains("secret.example.yaml"))
         let run = try Self.generatedConfigMap("lockstorm-run")
         #expect(Set(run.keys) == ["START_AT", "RUN_ID", "SEED"])
-        #expect(ISO8601DateFormatter().date(from: try #require(run["START_AT"])) != nil, "START_AT \(run["START_AT"] ?? "") is not RFC 3339")
+        // --start-at's two forms: +DURATION after shard 0's setup, or an RFC 3339 time.
+        let start = try #require(run["START_AT"])
+        #expect(start.wholeMatch(of: /\+[0-9]+(ms|s|min|h)?/) != nil || ISO8601DateFormatter().date(from: start) != nil, "START_AT \(start) is neither +DURATION nor RFC 3339")
         #expect(UInt64(try #require(run["SEED"])) != nil)
     }
 
@@ -167,9 +169,10 @@ struct DeployManifestTests {
         let index = try Self.environment(container, "JOB_COMPLETION_INDEX")
         #expect(Self.value(index, ["valueFrom", "fieldRef", "fieldPath"]) as? String == "metadata.annotations['batch.kubernetes.io/job-completion-index']")
 
-        // One start and one seed for every shard, from the run's ConfigMap.
+        // One start, one seed and one run id for every shard, from the run's ConfigMap.
         #expect(try Self.argument(after: "--start-at", in: arguments) == "$(START_AT)")
         #expect(try Self.argument(after: "--seed", in: arguments) == "$(SEED)")
+        #expect(try Self.argument(after: "--run-id", in: arguments) == "$(RUN_ID)")
         for name in ["START_AT", "SEED", "RUN_ID"] {
             let variable = try Self.environment(container, name)
             #expect(Self.value(variable, ["valueFrom", "configMapKeyRef", "name"]) as? String == "lockstorm-run")
@@ -188,19 +191,22 @@ struct DeployManifestTests {
         }
     }
 
-    @Test("the DSN comes from the Secret as DATABASE_URL, never on the command line")
+    @Test("the shards' DSN comes from the Secret as DATABASE_URL, never on the command line; the merge has none")
     func dsnFromSecret() throws {
         let secret = try Self.object("Secret", "lockstorm-db")
         let placeholder = try #require(Self.value(secret, ["stringData", "dsn"]) as? String)
         #expect(placeholder.contains("CHANGE-ME"), "the example Secret holds a placeholder, not a password")
-        for name in ["lockstorm-shards", "lockstorm-merge"] {
-            let (_, container) = try Self.pod(try Self.object("Job", name))
-            let dsn = try Self.environment(container, "DATABASE_URL")
-            #expect(Self.value(dsn, ["valueFrom", "secretKeyRef", "name"]) as? String == "lockstorm-db")
-            #expect(Self.value(dsn, ["valueFrom", "secretKeyRef", "key"]) as? String == "dsn")
-            #expect(dsn["value"] == nil)
+        let (_, shard) = try Self.pod(try Self.object("Job", "lockstorm-shards"))
+        let dsn = try Self.environment(shard, "DATABASE_URL")
+        #expect(Self.value(dsn, ["valueFrom", "secretKeyRef", "name"]) as? String == "lockstorm-db")
+        #expect(Self.value(dsn, ["valueFrom", "secretKeyRef", "key"]) as? String == "dsn")
+        #expect(dsn["value"] == nil)
+        // The merge reads files only: it is given no access to the database.
+        let (_, merge) = try Self.pod(try Self.object("Job", "lockstorm-merge"))
+        #expect(!(merge["env"] as? [[String: Any]] ?? []).contains { Self.value($0, ["valueFrom", "secretKeyRef"]) != nil })
+        for container in [shard, merge] {
             let arguments = try Self.arguments(container)
-            #expect(!arguments.contains("--dsn") && !arguments.contains { $0.contains("postgres") }, "\(name): a DSN in the args")
+            #expect(!arguments.contains("--dsn") && !arguments.contains { $0.contains("postgres") }, "a DSN in the args \(arguments)")
         }
     }
 
