@@ -80,7 +80,7 @@ struct ExploreTests {
             let unordered = try workload.plan(variant: "unordered", overrides: [], file: "transfers.yaml")
             // Fuzz until the two-account cycle shows up (at most 10 rounds); other
             // shapes (three transfers in a ring, queued row locks) may come first.
-            let twoAccounts = "transfer:2/ShareLock/transaction -> transfer:2/ShareLock/transaction"
+            let twoAccounts = "transfer:3/ShareLock/transaction -> transfer:3/ShareLock/transaction"
             let stop = StopSignal()
             let outcome = try Fuzzer.run(plan: unordered, workload: workload, dsn: server.dsn, options: options, stop: stop, onFinding: { finding in
                 if finding.record.signature.text == twoAccounts { stop.set() }
