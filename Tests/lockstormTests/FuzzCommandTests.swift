@@ -44,8 +44,9 @@ struct FuzzCommandTests {
 
         let file = try #require(reproductions(under: tmp + "/results").first, "no reproduction written: \(out)")
         let text = try String(contentsOfFile: file, encoding: .utf8)
-        #expect(text.contains("CREATE TEMP TABLE lockstorm_into_1 (\"order_id\") ON COMMIT DROP AS WITH captured AS (INSERT INTO orders"), "\(text)")
-        #expect(text.contains("(SELECT \"order_id\" FROM lockstorm_into_1 LIMIT 1)"), "\(text)")
+        // YAML double-quoted: the identifier's quotes are escaped in the file.
+        #expect(text.contains("CREATE TEMP TABLE lockstorm_into_1 (\\\"order_id\\\") ON COMMIT DROP AS WITH captured AS (INSERT INTO orders"), "\(text)")
+        #expect(text.contains("(SELECT \\\"order_id\\\" FROM lockstorm_into_1 LIMIT 1)"), "\(text)")
 
         let replay = try ChildProcess(LockstormBinary.path, ["replay", file, "--runs", "10"], environment: ["TMPDIR": tmp + "/server"])
         #expect(replay.wait(timeout: 180) == 0, "stderr: \(replay.standardError)\nstdout: \(replay.standardOutput)")

@@ -83,6 +83,14 @@ public struct DeadlockTimeoutProbe: Sendable, Hashable {
     /// The server's answer when it refused.
     public var refusal: String?
 
+    public init(serverText: String, serverMilliseconds: Int?, wantedMilliseconds: Int, lowered: Bool, refusal: String? = nil) {
+        self.serverText = serverText
+        self.serverMilliseconds = serverMilliseconds
+        self.wantedMilliseconds = wantedMilliseconds
+        self.lowered = lowered
+        self.refusal = refusal
+    }
+
     /// The value the sessions run with.
     public var effectiveMilliseconds: Int? { lowered ? wantedMilliseconds : serverMilliseconds }
 
