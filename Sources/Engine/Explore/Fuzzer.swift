@@ -22,8 +22,8 @@ public struct FuzzOptions: Sendable {
     /// `SET LOCAL deadlock_timeout` in every fuzzed transaction: a server that
     /// is not lockstorm's, whose role may lower it (see `DeadlockTimeoutProbe`).
     public var sessionDeadlockTimeoutMilliseconds: Int?
-    /// Replays a reproduction gets to deadlock with the same signature before it is saved.
-    public var verifyAttempts = 2
+    /// Replays in a row that must all deadlock with the same signature before a reproduction is saved.
+    public var verifyAttempts = 3
     public var scenarioOptions = ScenarioRunOptions()
 
     public init(seed: UInt64) {
@@ -216,11 +216,12 @@ public enum Fuzzer {
         return outcome
     }
 
-    /// Builds the reproduction of `record` and replays it until it deadlocks
-    /// with the same signature (up to `verifyAttempts` times per order): first
-    /// in the order the statements were sent during the run, then in the
-    /// order that takes every earlier lock first and closes the cycle last.
-    /// No replay starts after `deadline`.
+    /// Builds the reproduction of `record` and replays it: an order is kept
+    /// when every one of `verifyAttempts` replays deadlocks with the same
+    /// signature (one that reproduces only now and then is not a
+    /// reproduction). First the order the statements were sent in during
+    /// the run, then the order that takes every earlier lock first and
+    /// closes the cycle last. No replay starts after `deadline`.
     static func reproduce(
         _ record: CycleRecord, plan: RunPlan, workload: Workload, dsn: ConnectionString, options: FuzzOptions, deadline: UInt64? = nil
     ) throws(Reproduction.Unavailable) -> Reproduction {
@@ -242,6 +243,7 @@ public enum Fuzzer {
             do {
                 let runner = try ScenarioRunner(scenario: scenario, dsn: dsn, options: options.scenarioOptions)
                 defer { runner.finish() }
+                var matched = 0
                 for _ in 0..<max(options.verifyAttempts, 1) {
                     if let deadline, MonotonicClock.now() >= deadline {
                         var spent = Reproduction.Unavailable(description: replays == 0 ? "not replayed: the time budget (-T) was spent" : "not verified: the time budget (-T) was spent after \(replays) replay\(replays == 1 ? "" : "s") (\(last))")
@@ -250,9 +252,13 @@ public enum Fuzzer {
                     }
                     let result = try runner.run(order)
                     replays += 1
-                    if result.deadlock?.signature.text == record.signature.text { return reproduction }
-                    last = describe(result, scenario: scenario)
+                    guard result.deadlock?.signature.text == record.signature.text else {
+                        last = describe(result, scenario: scenario)
+                        break
+                    }
+                    matched += 1
                 }
+                if matched == max(options.verifyAttempts, 1) { return reproduction }
             } catch let error as Reproduction.Unavailable {
                 throw error
             } catch {
