@@ -162,10 +162,12 @@ public enum Fuzzer {
             }
             var load = LoadOptions(clients: round.clients, threads: min(round.clients, 2), transactionsPerClient: options.transactionsPerClient, seed: round.loadSeed, graceSeconds: 2)
             load.sampleIntervalSeconds = 0
-            // The round that runs into the budget is cut short there.
+            // The round that runs into the budget is cut short there: what is
+            // in flight then gets half a second to finish (a deadlock found
+            // then is still counted), then it is canceled.
             if let left = remaining() {
                 load.durationSeconds = left
-                load.graceSeconds = min(load.graceSeconds, max(left / 4, 0.2))
+                load.graceSeconds = 0.5
             }
             let roundStart = elapsed()
             let result = try LoadRunner.run(plan: perturbed.plan, dsn: dsn, options: load, stop: stop)
