@@ -15,6 +15,8 @@ public struct CycleParticipant: Sendable, Hashable {
     /// Its transaction as sent so far, from BEGIN through the statement it
     /// waited in (what fuzz needs to write a reproduction); empty when unknown.
     public var transaction: [Statement] = []
+    public var certainty: Certainty = .inferred
+    public enum Certainty: String, Sendable, Hashable { case serverLog = "server-log", inferred, uncertain }
 
     /// One statement a participant sent: the step (nil for BEGIN and settings), SQL and values.
     public struct Statement: Sendable, Hashable {
