@@ -165,6 +165,7 @@ public struct ComparePipeline {
                 done += 1
                 var options = cell.options
                 options.seed = seed &+ UInt64(repetition - 1)
+                options.serverLogPath = database.serverLog
                 let where_ = ([cell.plan.variantLabel] + cell.point.map(\.description)).joined(separator: ", ")
                 if !request.quiet { output.note("[\(done)/\(total)] \(where_)\(repeats > 1 ? ", run \(repetition)" : ""): \(options.clients) clients") }
                 let outcome: RunOutcome

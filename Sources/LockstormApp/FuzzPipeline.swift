@@ -64,6 +64,7 @@ public struct FuzzPipeline {
         options.deadlockTimeoutMilliseconds = timeout
         let database = try session.scenarioDatabase(request.database, deadlockTimeoutMilliseconds: timeout, connections: FuzzRound.clientChoices.upperBound + 4)
         options.scenarioOptions = database.scenarioOptions
+        options.serverLogPath = database.serverLog
         if !database.isEmbedded { output.note("fuzzing \(database.dsn): deadlock_timeout is the server's; lower it (e.g. 20ms) so each deadlock costs milliseconds") }
 
         let budget = request.iterations.map { "\($0) rounds" } ?? "\(Format.fixed(options.durationSeconds ?? 0, digits: 0)) s"

@@ -166,6 +166,7 @@ public struct RunPipeline {
             if session.stop.isSet { break }
             var options = options
             configureProgress(&options, request: request)
+            options.serverLogPath = database.serverLog
             output.note("running \(plan.workloadName)/\(plan.variantLabel): \(options.clients) clients, \(min(options.threads, options.clients)) threads, \(LoadSettings.length(options)), seed \(options.seed)")
             // From here to the written results a second signal hurries the run instead of ending it.
             let (outcome, run) = try session.gathering { () throws -> (RunOutcome, RunArtifacts) in
@@ -264,6 +265,7 @@ public struct RunPipeline {
             try created.markIncomplete()
             writer = created
             try created.writeAll(summary: outcome.summary, timeseries: outcome.timeseries, record: record)
+            if !outcome.deadlockEvents.isEmpty { try created.write(DeadlockEventFile.name, DeadlockEventFile.document(outcome.deadlockEvents)) }
             try created.writeReport()
             directory = DisplayPath.relative(created.directory.path)
         } catch {

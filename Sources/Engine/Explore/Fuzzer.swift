@@ -17,6 +17,8 @@ public struct FuzzOptions: Sendable {
     /// Replays a reproduction gets to deadlock with the same signature before it is saved.
     public var verifyAttempts = 2
     public var scenarioOptions = ScenarioRunOptions()
+    /// The server's log, for deadlock attribution (`LoadOptions.serverLogPath`).
+    public var serverLogPath: String?
 
     public init(seed: UInt64) {
         self.seed = seed
@@ -63,6 +65,7 @@ public enum Fuzzer {
             let perturbed = PerturbedPlan(plan, round: round)
             var load = LoadOptions(clients: round.clients, threads: min(round.clients, 2), transactionsPerClient: options.transactionsPerClient, seed: round.loadSeed, graceSeconds: 2)
             load.sampleIntervalSeconds = 0
+            load.serverLogPath = options.serverLogPath
             let roundStart = elapsed()
             let result = try LoadRunner.run(plan: perturbed.plan, dsn: dsn, options: load, stop: stop)
             let total = result.summary.rows.last?.stats ?? result.summary.stats.total  // the summary made it already
