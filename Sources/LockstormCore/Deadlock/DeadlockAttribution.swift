@@ -9,7 +9,7 @@
 /// `D` inside the victim's window, and every backend in the cycle was
 /// blocked in one statement from before `D` until the victim's transaction
 /// aborted, after `D`. So a participant's statement is one that was sent
-/// before the error was received and had not completed before the victim's
+/// before the error was received and had not completed when the victim's
 /// statement was sent: those are its *candidates*. No estimate of `D` is
 /// made (a statement can wait on a tuple lock, then a transaction lock; a
 /// deadlock can be found the moment a lock is requested).
@@ -69,7 +69,11 @@ public enum DeadlockAttribution {
         statements.indices.filter { index in
             let statement = statements[index]
             guard statement.sentAt <= witness.errorAt else { return false }
-            if let completed = statement.completedAt, completed < witness.victimSentAt { return false }
+            // A completion is timed when its result was read, after the
+            // server finished it; a statement that completed at the very
+            // time the victim's was sent (one clock reading for both) was
+            // done before the victim's even went out.
+            if let completed = statement.completedAt, completed <= witness.victimSentAt { return false }
             return true
         }
     }
