@@ -185,6 +185,7 @@ public struct ComparePipeline {
                     do {
                         try writer.markIncomplete()
                         try writer.writeAll(summary: outcome.summary, timeseries: outcome.timeseries, record: record)
+                        if !outcome.deadlockEvents.isEmpty { try writer.write(DeadlockEventFile.name, DeadlockEventFile.document(outcome.deadlockEvents)) }
                         try writer.writeReport()
                         try writer.markComplete()
                         shown = DisplayPath.relative(url.path)
