@@ -177,6 +177,7 @@ public struct RunPipeline {
                     throw session.failure(.runError, "lockstorm: \(error)")
                 }
                 if let failure = outcome.samplerFailure { output.note("the lock-wait sampler could not run (\(failure)); its timeseries columns are empty") }
+                if let failure = outcome.serverLogFailure { output.note("the server's log could not be read (\(failure)); deadlock participants were attributed from the client side alone") }
                 // Clear the progress bar before the summary.
                 if options.onProgress != nil && stderrIsTerminal { output.writeError("\r\u{1B}[K") }
                 let record = Self.record(plan: plan, options: options, outcome: outcome, file: plans.file, sha256: plans.sha256, commandLine: request.commandLine)
