@@ -169,6 +169,23 @@ struct DeadlockAttributionEngineTests {
         check(try measure(try WorkloadParser.parse(Self.foreignKey, file: "fk.yaml").plan(), name: "fk"))
     }
 
+    @Test("a log that cannot be read: said so, and the client side attributes alone")
+    func unreadableLog() throws {
+        try TestServer.with(deadlockTimeoutMilliseconds: Self.timeout) { server in
+            var options = LoadOptions(clients: 9, threads: 2, durationSeconds: 1.5, seed: 1)
+            options.sampleIntervalSeconds = 0
+            options.serverLogPath = server.directory + "/no-such.log"
+            let plan = try WorkloadParser.parse(Self.upgrade, file: "upgrade.yaml").plan()
+            let outcome = try LoadRunner.run(plan: plan, dsn: server.dsn, options: options, stop: StopSignal())
+            let failure = try #require(outcome.serverLogFailure)
+            #expect(failure.contains("no-such.log"))
+            try #require(!outcome.deadlockEvents.isEmpty)
+            #expect(outcome.deadlockEvents.allSatisfy { !$0.logFound && $0.participants.allSatisfy { $0.certainty != .serverLog } })
+            // LOCK TABLE in two modes: the DETAIL's mode tells the steps apart.
+            #expect(outcome.deadlockEvents.allSatisfy { $0.participants.allSatisfy { $0.step == 2 && $0.certainty == .inferred } })
+        }
+    }
+
     @Test("unordered transfers")
     func unorderedTransfers() throws {
         let workload = try WorkloadParser.parse(try TestServer.workloadText("transfers.yaml"), file: "transfers.yaml")
