@@ -78,6 +78,7 @@ public struct FuzzPipeline {
         options.scenarioOptions.sessionDeadlockTimeoutMilliseconds = probe.lowered ? wanted : nil
         options.sessionDeadlockTimeoutMilliseconds = probe.lowered && !database.isEmbedded ? wanted : nil
         options.deadlockTimeoutMilliseconds = probe.effectiveMilliseconds ?? wanted
+        options.serverLogPath = database.serverLog
 
         let budget = request.iterations.map { "\($0) rounds" } ?? "\(Format.fixed(options.durationSeconds ?? 0, digits: 0)) s"
         output.line("fuzzing \(plan.workloadName)/\(plan.variantLabel): seed \(seed), budget \(budget), deadlock_timeout \(Self.timeoutText(probe, embedded: database.isEmbedded))\(request.stopOnFirst ? ", stop on first verified cycle" : "")\n")

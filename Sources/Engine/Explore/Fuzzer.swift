@@ -25,6 +25,8 @@ public struct FuzzOptions: Sendable {
     /// Replays in a row that must all deadlock with the same signature before a reproduction is saved.
     public var verifyAttempts = 3
     public var scenarioOptions = ScenarioRunOptions()
+    /// The server's log, for deadlock attribution (`LoadOptions.serverLogPath`).
+    public var serverLogPath: String?
 
     public init(seed: UInt64) {
         self.seed = seed
@@ -169,6 +171,7 @@ public enum Fuzzer {
                 load.durationSeconds = left
                 load.graceSeconds = 0.5
             }
+            load.serverLogPath = options.serverLogPath
             let roundStart = elapsed()
             let result = try LoadRunner.run(plan: perturbed.plan, dsn: dsn, options: load, stop: stop)
             let total = result.summary.rows.last?.stats ?? result.summary.stats.total  // the summary made it already

@@ -43,10 +43,11 @@ public struct DeadlockSignature: Hashable, Sendable, CustomStringConvertible {
             return "\(who)/\(Self.escape(mode))/\(Self.escape(lockKind))"
         }
 
-        /// "transfer step 2" (1-based), "transfer", or "outside session".
+        /// "transfer step 2" (1-based), "transfer step ?" (a session of the
+        /// run whose step could not be told), or "outside session".
         public var name: String {
             guard let template else { return "outside session" }
-            return step.map { "\(template) step \($0 + 1)" } ?? template
+            return step.map { "\(template) step \($0 + 1)" } ?? "\(template) step ?"
         }
 
         /// "ShareLock on transaction".
