@@ -47,8 +47,7 @@ public struct CycleParticipant: Sendable, Hashable {
     /// `transfer step 3 (amount=4, dst=7)`-style label, 1-based step.
     public var label: String {
         guard let template else { return "outside session \(pid)" }
-        // An uncertain participant's step is unknown, and said so, never guessed.
-        let stepText = step.map { " step \($0 + 1)" } ?? " step ?"
+        let stepText = step.map { " step \($0 + 1)" } ?? (certainty == .uncertain ? " step ?" : "")
         let values = parameters.enumerated().map { index, value in
             let text = value ?? "NULL"
             return index < parameterNames.count ? "\(parameterNames[index])=\(text)" : text
