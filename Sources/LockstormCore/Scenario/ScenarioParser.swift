@@ -156,7 +156,7 @@ public struct ScenarioParser {
                 if let scalar = value.scalar, scalar.style == .plain, ["true", "false"].contains(scalar.string) {
                     autocommit = scalar.string == "true"
                 } else {
-                    error(value, "'autocommit' must be true or false\(YAMLNodes.found(value))")
+                    error(value, "'autocommit' must be true or false" + (value.scalar.map { ", not '\($0.string)'" } ?? YAMLNodes.found(value)))
                 }
             case "isolation":
                 guard let text = self.text(value, what: "'isolation'", expected: "read committed, repeatable read or serializable") else { continue }

@@ -166,14 +166,14 @@ struct ScenarioParserTests {
         #expect(a.isMultiTransaction)
         // The one-transaction session is unchanged: BEGIN with its first step, COMMIT appended.
         #expect(scenario.sessions[1].steps.map(\.begin) == ["BEGIN", nil])
-        #expect(scenario.sessions[1].steps.allSatisfy(\.inTransaction))
+        #expect(scenario.sessions[1].steps.allSatisfy { $0.inTransaction })
         #expect(!scenario.sessions[1].isMultiTransaction)
         #expect(scenario.stepCounts == [2, 2])
         // An isolation level needs a transaction.
         #expect(scenarioDiagnostics("name: x\nsessions:\n  a:\n    autocommit: true\n    isolation: serializable\n    steps: [SELECT 1]\n")
             == ["s.yaml:6:12: session 'a' is autocommit and has no BEGIN: 'isolation' applies to transactions only"])
         #expect(scenarioDiagnostics("name: x\nsessions:\n  a:\n    autocommit: yes\n    steps: [SELECT 1]\n")
-            == ["s.yaml:4:17: 'autocommit' must be true or false (found yes)"])
+            == ["s.yaml:4:17: 'autocommit' must be true or false, not 'yes'"])
     }
 
     @Test("several transactions per session: BEGIN is sent with the next step and not counted; steps between run in autocommit; an open last transaction gets the COMMIT")
@@ -229,9 +229,9 @@ struct ScenarioParserTests {
         #expect(ScenarioStep.rowsMatch([], expected: []))
         let found = scenarioDiagnostics("name: x\nsessions:\n  a:\n    - { sql: SELECT 1, rows: [1] }\n    - { sql: SELECT 1, rows: 1 }\n    - { sql: SELECT 1, rows: [[[1]]] }\n")
         #expect(found == [
-            "s.yaml:4:31: each row of 'rows' must be a list of values, such as [1, 'a'] (found 1)",
-            "s.yaml:5:30: 'rows' must be a list of rows, each a list of values, such as [[1, 'a'], [2, 'b']] ([] for no row) (found 1)",
-            "s.yaml:6:33: a value in 'rows' must be a number, string, boolean or null",
+            "s.yaml:4:31: each row of 'rows' must be a list of values, such as [1, 'a']",
+            "s.yaml:5:30: 'rows' must be a list of rows, each a list of values, such as [[1, 'a'], [2, 'b']] ([] for no row)",
+            "s.yaml:6:32: a value in 'rows' must be a number, string, boolean or null",
         ])
     }
 
@@ -264,7 +264,7 @@ struct ScenarioParserTests {
             "s.yaml:7:7: ALTER SYSTEM cannot run inside a transaction block, and session 'a' runs this step in one: run it in a session of its own with 'autocommit: true'",
             "s.yaml:8:7: DROP DATABASE cannot run inside a transaction block, and session 'a' runs this step in one: run it in a session of its own with 'autocommit: true'",
             "s.yaml:9:7: REINDEX … CONCURRENTLY cannot run inside a transaction block, and session 'a' runs this step in one: run it in a session of its own with 'autocommit: true'",
-            "s.yaml:16:11: CREATE DATABASE cannot run inside a transaction block, and session 'b' runs this step in one: move it outside BEGIN … COMMIT",
+            "s.yaml:16:9: CREATE DATABASE cannot run inside a transaction block, and session 'b' runs this step in one: move it outside BEGIN … COMMIT",
         ], "\(found)")
         // In autocommit they are fine.
         let scenario = try ScenarioParser.parse("name: x\nsessions:\n  a:\n    autocommit: true\n    steps: [VACUUM t, CREATE INDEX CONCURRENTLY i ON t (v)]\n", file: "s.yaml")
