@@ -93,6 +93,8 @@ public struct ExplorePipeline {
         showSummary(results)
         let deadlocked = results.filter { $0.outcome.kind == .deadlock }.count
         output.line(deadlocked == 0 ? "\nno interleaving deadlocks." : "\n\(deadlocked) of \(results.count) interleavings deadlock.")
+        let wrongRows = results.filter { $0.sessions.contains { $0.wrongRows != nil } }.count
+        if wrongRows > 0 { output.line("\(wrongRows) of \(results.count) interleavings return other rows than a step's 'rows:' expects.") }
         if let csv = request.csv { try write(results, to: csv, scenario: scenario) }
         try session.throwIfSignalled()
         if deadlocked > 0 { throw Failure(.checksFailed, "") }
