@@ -207,7 +207,7 @@ public struct ScenarioParser {
             return nil
         }
         let sessionBegin = isolation?.sql ?? "BEGIN"
-        let explicit = sequence.contains { Self.beginsTransaction(Self.words(($0.scalar ?? ($0.mapping != nil ? $0["sql"]?.scalar : nil))?.string ?? "")) }
+        let explicit = sequence.contains { Self.beginsTransaction(TransactionBlock.words(($0.scalar ?? ($0.mapping != nil ? $0["sql"]?.scalar : nil))?.string ?? "")) }
         let multi = autocommit || explicit
         if multi, isolation != nil, !explicit {
             error(node, "session '\(name)' is autocommit and has no BEGIN: 'isolation' applies to transactions only")
@@ -250,7 +250,7 @@ public struct ScenarioParser {
                 error(textNode, "a step is one statement; split '\(Self.firstLine(text))' into several steps")
                 continue
             }
-            let words = Self.words(text)
+            let words = TransactionBlock.words(text)
             if Self.beginsTransaction(words) {
                 if rows != nil { error(item, "'rows' on a BEGIN: BEGIN is not a step and returns no rows") }
                 if open || pendingBegin != nil {
@@ -272,7 +272,7 @@ public struct ScenarioParser {
                     error(textNode, "'\(Self.firstLine(text))' has no transaction to end: session '\(name)' runs this step in autocommit (write BEGIN before the transaction's first step)")
                     continue
                 }
-            } else if open, let what = Self.cannotRunInTransaction(words) {
+            } else if open, let what = TransactionBlock.refusal(words) {
                 let fix = multi ? "move it outside BEGIN … COMMIT" : "run it in a session of its own with 'autocommit: true'"
                 error(textNode, "\(what) cannot run inside a transaction block, and session '\(name)' runs this step in one: \(fix)")
                 continue
@@ -399,55 +399,6 @@ public struct ScenarioParser {
     /// `BEGIN …` or `START TRANSACTION …`.
     static func beginsTransaction(_ words: [String]) -> Bool {
         words.first == "BEGIN" || words.starts(with: ["START", "TRANSACTION"])
-    }
-
-    /// The keywords of a statement, upper-cased, outside strings, quoted
-    /// names and comments (a quoted name counts as one word, `"`).
-    static func words(_ text: String) -> [String] {
-        let bytes = Array(text.utf8)
-        var words: [String] = []
-        var index = 0
-        while index < bytes.count {
-            if let end = SQLLexer.skipQuotedOrComment(bytes, at: index) {
-                if bytes[index] == 34 { words.append("\"") }
-                index = end
-                continue
-            }
-            let isWordByte = { (byte: UInt8) in (65...90).contains(byte) || (97...122).contains(byte) || byte == 95 || byte >= 128 }
-            if isWordByte(bytes[index]) {
-                let start = index
-                while index < bytes.count, isWordByte(bytes[index]) || (48...57).contains(bytes[index]) { index += 1 }
-                words.append(String(decoding: bytes[start..<index], as: UTF8.self).uppercased())
-                continue
-            }
-            index += 1
-        }
-        return words
-    }
-
-    /// What makes a statement one PostgreSQL refuses inside a transaction
-    /// block ("cannot run inside a transaction block"), or `nil`.
-    static func cannotRunInTransaction(_ words: [String]) -> String? {
-        guard let first = words.first else { return nil }
-        let second = words.count > 1 ? words[1] : ""
-        switch first {
-        case "VACUUM": return "VACUUM"
-        case "ALTER" where second == "SYSTEM": return "ALTER SYSTEM"
-        case "ALTER" where second == "DATABASE" && words.contains("TABLESPACE"): return "ALTER DATABASE … SET TABLESPACE"
-        case "ALTER" where second == "TABLE" && words.contains("DETACH") && words.contains("CONCURRENTLY"): return "DETACH PARTITION … CONCURRENTLY"
-        case "CREATE", "DROP":
-            if second == "DATABASE" || second == "TABLESPACE" { return "\(first) \(second)" }
-            // CREATE [UNIQUE] INDEX CONCURRENTLY, DROP INDEX CONCURRENTLY.
-            let object = second == "UNIQUE" ? (words.count > 2 ? words[2] : "") : second
-            if object == "INDEX", words.contains("CONCURRENTLY") { return "\(first) INDEX CONCURRENTLY" }
-        case "REINDEX":
-            if words.contains("CONCURRENTLY") { return "REINDEX … CONCURRENTLY" }
-            if ["SCHEMA", "DATABASE", "SYSTEM"].contains(second) { return "REINDEX \(second)" }
-        case "CLUSTER" where words.count == 1 || (words.count == 2 && second == "VERBOSE"): return "CLUSTER without a table"
-        case "DISCARD" where second == "ALL": return "DISCARD ALL"
-        default: break
-        }
-        return nil
     }
 
     static func firstLine(_ text: String) -> String {
