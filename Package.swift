@@ -72,8 +72,9 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["Engine", "PostgresClient"], path: "Tests/TestSupport"),
         .testTarget(name: "PostgresClientTests", dependencies: ["PostgresClient", "TestSupport"]),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "LockstormCore", "PostgresClient", "TestSupport"]),
-        // Fixtures/ holds workload files the tests read by path (#filePath), not resources.
-        .testTarget(name: "lockstormTests", dependencies: ["lockstorm", "Reports", "TestSupport"], exclude: ["Fixtures"]),
+        // Fixtures/ holds workload files the tests read by path (#filePath), not resources;
+        // Yams reads deploy/k8s's manifests (DeployManifestTests).
+        .testTarget(name: "lockstormTests", dependencies: ["lockstorm", "Reports", "TestSupport", .product(name: "Yams", package: "Yams")], exclude: ["Fixtures"]),
     ],
     swiftLanguageModes: [.v6]
 )

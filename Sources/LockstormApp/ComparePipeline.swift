@@ -165,6 +165,7 @@ public struct ComparePipeline {
                 done += 1
                 var options = cell.options
                 options.seed = seed &+ UInt64(repetition - 1)
+                options.serverLogPath = database.serverLog
                 let where_ = ([cell.plan.variantLabel] + cell.point.map(\.description)).joined(separator: ", ")
                 if !request.quiet { output.note("[\(done)/\(total)] \(where_)\(repeats > 1 ? ", run \(repetition)" : ""): \(options.clients) clients") }
                 let outcome: RunOutcome
@@ -184,6 +185,7 @@ public struct ComparePipeline {
                     do {
                         try writer.markIncomplete()
                         try writer.writeAll(summary: outcome.summary, timeseries: outcome.timeseries, record: record)
+                        if !outcome.deadlockEvents.isEmpty { try writer.write(DeadlockEventFile.name, DeadlockEventFile.document(outcome.deadlockEvents)) }
                         try writer.writeReport()
                         try writer.markComplete()
                         shown = DisplayPath.relative(url.path)

@@ -48,7 +48,7 @@ public struct ReplayPipeline {
         defer { runner.finish() }
 
         let names = scenario.sessions.map(\.name)
-        output.line("\(scenario.name): order \(order.label(names: names))")
+        output.line("\(scenario.name): order \(Self.orderLabel(order, scenario: scenario))")
         output.line("expect: \(expectation.outcome.label)" + (expectation.signature.map { " with signature \($0)" } ?? "") + "\n")
         var reproduced = 0
         var completed = 0
@@ -61,6 +61,9 @@ public struct ReplayPipeline {
                 throw Failure(.runError, "lockstorm: run \(run): \(error)")
             }
             completed += 1
+            if run == 1, let refused = runner.deadlockTimeoutRefused {
+                output.note("could not lower deadlock_timeout on \(database.dsn) (\(refused)); each deadlock takes the server's deadlock_timeout to detect")
+            }
             if request.verbose || run == 1 { output.line(Self.trace(result, scenario: scenario)) }
             let matched = Self.matches(result, expectation)
             if matched { reproduced += 1 }
@@ -68,6 +71,8 @@ public struct ReplayPipeline {
             if let deadlock = result.deadlock {
                 line += " — victim \(names[deadlock.victim]); \(deadlock.sessionSignature.summary)"
                 line += "\n       signature \(deadlock.signature.text)"
+            } else if let session = result.outcome.session, let failure = result.sessions[session].failure {
+                line += " — \(Self.stepLabel(scenario, session: session, step: failure.step)): \(failure.sqlState.map { "\($0) " } ?? "")\(failure.message)"
             } else {
                 let detail = ScenarioText.detail(result, scenario: scenario)
                 if !detail.isEmpty { line += " — \(detail)" }
@@ -90,11 +95,12 @@ public struct ReplayPipeline {
         var rows: [[String]] = []
         for event in result.events {
             let session = scenario.sessions[event.session]
-            let label = "\(session.name).\(event.step + 1)"
+            let label = stepLabel(scenario, session: event.session, step: event.step)
             let time = Format.fixed(Double(event.at) / 1e6, digits: 1) + " ms"
             switch event.kind {
             case .issued:
-                rows.append([time, label, "issued", oneLine(session.steps[event.step].text)])
+                let statement = session.steps[event.step].statement
+                rows.append([time, label, "issued", oneLine(Reproduction.showingValues(statement.sql, parameters: statement.parameters))])
             case .blocked(let by):
                 rows.append([time, label, "blocked", "waits for backend " + by.map(String.init).joined(separator: ", ")])
             case .completed:
@@ -104,6 +110,23 @@ public struct ReplayPipeline {
             }
         }
         return TextTable.render(header: ["time", "step", "event", "statement / detail"], rows: rows, indent: "  ", rightAlignFrom: 0, rightAlignTo: 0)
+    }
+
+    /// `checkout_1 step 3` for a reproduction's session (its template's step,
+    /// counted as run and fuzz count them, pauses included), `a.2` for a
+    /// plain scenario's, `checkout_1 COMMIT` for the COMMIT lockstorm adds.
+    static func stepLabel(_ scenario: Scenario, session: Int, step: Int) -> String {
+        let definition = scenario.sessions[session]
+        guard definition.template != nil, step < definition.steps.count else { return scenario.stepLabel(session: session, step: step) }
+        if definition.steps[step].isImplicitCommit { return "\(definition.name) COMMIT" }
+        guard let templateStep = definition.steps[step].templateStep else { return scenario.stepLabel(session: session, step: step) }
+        return "\(definition.name) step \(templateStep + 1)"
+    }
+
+    /// The order as step labels (`stepLabel`).
+    static func orderLabel(_ order: Interleaving, scenario: Scenario) -> String {
+        guard scenario.sessions.contains(where: { $0.template != nil }) else { return order.label(names: scenario.sessions.map(\.name)) }
+        return order.steps.map { stepLabel(scenario, session: $0.session, step: $0.step) }.joined(separator: ", ")
     }
 
     /// A statement on one line of at most 80 characters.

@@ -166,6 +166,7 @@ public struct RunPipeline {
             if session.stop.isSet { break }
             var options = options
             configureProgress(&options, request: request)
+            options.serverLogPath = database.serverLog
             output.note("running \(plan.workloadName)/\(plan.variantLabel): \(options.clients) clients, \(min(options.threads, options.clients)) threads, \(LoadSettings.length(options)), seed \(options.seed)")
             // From here to the written results a second signal hurries the run instead of ending it.
             let (outcome, run) = try session.gathering { () throws -> (RunOutcome, RunArtifacts) in
@@ -176,6 +177,7 @@ public struct RunPipeline {
                     throw session.failure(.runError, "lockstorm: \(error)")
                 }
                 if let failure = outcome.samplerFailure { output.note("the lock-wait sampler could not run (\(failure)); its timeseries columns are empty") }
+                if let failure = outcome.serverLogFailure { output.note("the server's log could not be read (\(failure)); deadlock participants were attributed from the client side alone") }
                 // Clear the progress bar before the summary.
                 if options.onProgress != nil && stderrIsTerminal { output.writeError("\r\u{1B}[K") }
                 let record = Self.record(plan: plan, options: options, outcome: outcome, file: plans.file, sha256: plans.sha256, commandLine: request.commandLine)
@@ -264,6 +266,7 @@ public struct RunPipeline {
             try created.markIncomplete()
             writer = created
             try created.writeAll(summary: outcome.summary, timeseries: outcome.timeseries, record: record)
+            if !outcome.deadlockEvents.isEmpty { try created.write(DeadlockEventFile.name, DeadlockEventFile.document(outcome.deadlockEvents)) }
             try created.writeReport()
             directory = DisplayPath.relative(created.directory.path)
         } catch {

@@ -46,6 +46,9 @@ public struct Database: Sendable {
     public var isEmbedded: Bool
     /// For explore, replay and fuzz: how their sessions lower `deadlock_timeout` on a server not their own.
     public var scenarioOptions = ScenarioRunOptions()
+    /// The server's log, when lockstorm can read it (the embedded server's):
+    /// deadlocks are attributed from the server's own reports there.
+    public var serverLog: String?
 }
 
 /// One command's run: the signal trap (first signal stops gracefully, a
@@ -151,7 +154,9 @@ public final class Session {
             output.note("starting an embedded PostgreSQL\(version)\(explicit == nil ? "" : " from \(binDirectory)") (\(settings))…")
             let server = try EmbeddedServer.start(options)
             servers.append(server)
-            return Database(dsn: server.dsn, isEmbedded: true)
+            var database = Database(dsn: server.dsn, isEmbedded: true)
+            database.serverLog = server.logPath
+            return database
         } catch {
             throw failure(.runError, "lockstorm: cannot start the embedded server: \(error)")
         }

@@ -13,7 +13,15 @@ struct FuzzCommand: ParsableCommand {
             the same decisions and the same draws; how the server interleaves them still varies from run to run.
 
             Each new cycle is printed when found, with a reproduction (a scenario file with an order) verified by \
-            replaying it before it is saved in the output directory. Replay it with 'lockstorm replay FILE'.
+            replaying it before it is saved in the output directory. Replay it with 'lockstorm replay FILE'. \
+            Drawn values are fixed in the reproduction; a step that captures values (into:) is re-run and what it \
+            returns is used by the later steps, so generated keys reproduce. A cycle whose participants' statements \
+            could not all be told is counted as unattributed, never reported as found. Steps are numbered as the \
+            template lists them (pauses included), as 'lockstorm run' numbers them.
+
+            -T is the budget of the whole command: rounds and the replays that verify reproductions stop when it \
+            is spent, and the output says what was skipped. On a --dsn server, fuzz reads the server's \
+            deadlock_timeout and lowers it per session where the role may (the header says which).
 
             Exit codes: 0 no deadlock found, 1 at least one found, 2 usage or workload error, 3 run error.
             """
@@ -25,7 +33,7 @@ struct FuzzCommand: ParsableCommand {
     @Option(name: .long, help: "Variant to fuzz (default: the workload's default variant).")
     var variant: String?
 
-    @Option(name: [.customShort("T"), .long], help: ArgumentHelp("Fuzz for this long (seconds or a duration such as 30s); default 30s.", valueName: "duration"))
+    @Option(name: [.customShort("T"), .long], help: ArgumentHelp("Budget of the whole command, verification included (seconds or a duration such as 30s); default 30s.", valueName: "duration"))
     var time: TimeSpan?
 
     @Option(name: .long, help: "Fuzz for this many rounds instead of a time.")
@@ -34,7 +42,7 @@ struct FuzzCommand: ParsableCommand {
     @Option(name: .long, help: "Seed of every fuzzing decision (default: random, printed).")
     var seed: UInt64?
 
-    @Flag(name: .customLong("stop-on-first"), help: "Stop after the round that finds the first cycle.")
+    @Flag(name: .customLong("stop-on-first"), help: "Stop at the first cycle whose reproduction is verified.")
     var stopOnFirst = false
 
     @Option(name: .customLong("round-transactions"), help: "Transactions each client runs per round.")

@@ -43,7 +43,9 @@ struct DeadlockCycleTests {
     }
 
     private func run(_ plan: RunPlan, sessions: Int, on server: EmbeddedServer) throws -> RunOutcome {
-        let options = LoadOptions(clients: sessions, threads: 2, transactionsPerClient: 1, seed: 1)
+        var options = LoadOptions(clients: sessions, threads: 2, transactionsPerClient: 1, seed: 1)
+        // As lockstorm runs on its embedded server: participants from the server's own report.
+        options.serverLogPath = server.logPath
         return try LoadRunner.run(plan: plan, dsn: server.dsn, options: options, stop: StopSignal())
     }
 
@@ -68,6 +70,12 @@ struct DeadlockCycleTests {
                 signatures.append(cycle.signature.text)
             }
             #expect(Set(signatures).count == 1)
+            // The client side alone (no log) cannot see into gate(): it may
+            // decline to name a step, but never names a wrong one.
+            let outcome = try run(try ring(sessions: 2), sessions: 2, on: server)
+            let event = try #require(outcome.deadlockEvents.first)
+            #expect(event.participants.allSatisfy { $0.certainty == .serverLog && $0.step == 3 })
+            #expect(event.clientSide.allSatisfy { ($0.certainty == .inferred && $0.step == 3) || ($0.certainty == .uncertain && $0.step == nil) })
         }
     }
 
@@ -112,7 +120,8 @@ struct DeadlockCycleTests {
             var counts: [DeadlockSignature: Int] = [:]
             var total = 0
             for round in 0..<6 where total < 10 {
-                let options = LoadOptions(clients: 4, threads: 2, durationSeconds: 4, seed: 21 + UInt64(round))
+                var options = LoadOptions(clients: 4, threads: 2, durationSeconds: 4, seed: 21 + UInt64(round))
+                options.serverLogPath = server.logPath
                 let unordered = try LoadRunner.run(
                     plan: try workload.plan(variant: "unordered", overrides: [("accounts", .int(20))]), dsn: server.dsn, options: options, stop: StopSignal())
                 let cycles = unordered.summary.stats.cyclesByFrequency

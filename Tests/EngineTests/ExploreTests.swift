@@ -34,7 +34,7 @@ struct ExploreTests {
                 #expect((result.outcome.kind == .deadlock) == bothFirst, "\(result.interleaving.label(names: ["t1", "t2"]))")
                 if let deadlock = result.deadlock {
                     // Each waits in its second step for the other's first.
-                    #expect(deadlock.sessionSignature.text == "t1:1/ShareLock/transaction -> t2:1/ShareLock/transaction")
+                    #expect(deadlock.sessionSignature.text == "t1:2/ShareLock/transaction -> t2:2/ShareLock/transaction")
                     #expect(deadlock.report.isClosedCycle)
                     #expect(result.sessions[deadlock.victim].failure?.step == 1)
                     #expect(result.sessions.filter { $0.failure == nil }.count == 1)
@@ -61,7 +61,7 @@ struct ExploreTests {
             for _ in 0..<5 {
                 let result = try runner.run(order)
                 #expect(result.outcome.kind == .deadlock)
-                #expect(result.deadlock?.signature.text == "t1:1/ShareLock/transaction -> t2:1/ShareLock/transaction")
+                #expect(result.deadlock?.signature.text == "t1:2/ShareLock/transaction -> t2:2/ShareLock/transaction")
                 // Blocked was seen from the server before the cycle closed, not guessed.
                 let blocked = result.events.filter { if case .blocked = $0.kind { true } else { false } }
                 #expect(blocked.count == 2)
@@ -80,7 +80,7 @@ struct ExploreTests {
             let unordered = try workload.plan(variant: "unordered", overrides: [], file: "transfers.yaml")
             // Fuzz until the two-account cycle shows up (at most 10 rounds); other
             // shapes (three transfers in a ring, queued row locks) may come first.
-            let twoAccounts = "transfer:2/ShareLock/transaction -> transfer:2/ShareLock/transaction"
+            let twoAccounts = "transfer:3/ShareLock/transaction -> transfer:3/ShareLock/transaction"
             let stop = StopSignal()
             let outcome = try Fuzzer.run(plan: unordered, workload: workload, dsn: server.dsn, options: options, stop: stop, onFinding: { finding in
                 if finding.record.signature.text == twoAccounts { stop.set() }

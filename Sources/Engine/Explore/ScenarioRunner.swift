@@ -309,9 +309,12 @@ public final class ScenarioRunner {
             guard let session = bySession[edge.waiter] else { return (nil, nil) }
             return (session, step(session))
         }
+        // A reproduction's session counts its template's steps (pauses
+        // included), as run and fuzz do; a plain scenario's its own.
         let named = DeadlockSignature(report: report) { pid in
             guard let session = bySession[pid] else { return nil }
-            return (scenario.sessions[session].name, step(session))
+            let definition = scenario.sessions[session]
+            return (definition.name, definition.template == nil ? step(session) : step(session).flatMap { definition.steps[$0].templateStep })
         }
         let templated = DeadlockSignature(report: report) { pid in
             guard let session = bySession[pid] else { return nil }

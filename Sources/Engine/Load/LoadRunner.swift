@@ -41,6 +41,12 @@ public struct LoadOptions: Sendable {
     /// Errors the workload does not declare are counted without stopping a
     /// run whose first attempts all fail with them (`--allow-unexpected-errors`).
     public var allowUnexpectedErrors = false
+    /// The server's log (stderr format), when lockstorm can read it (the
+    /// embedded server's): each deadlock's participants are taken from the
+    /// server's own report there. nil: from the client side alone.
+    public var serverLogPath: String?
+    /// Deadlocks kept one by one for `deadlock-events.csv` (the first so many).
+    public var deadlockEventLimit = 10_000
     /// Calls `onProgress` every this many seconds (`-P`).
     public var progressSeconds: Double?
     public var onProgress: (@Sendable (ProgressReport) -> Void)?
@@ -124,6 +130,11 @@ public struct RunOutcome: Sendable {
     /// Why the run was stopped early as broken: a transaction's first
     /// attempts all failed with an error the workload did not declare.
     public var brokenWorkload: String?
+    /// The first `LoadOptions.deadlockEventLimit` deadlocks, one by one, in time order.
+    public var deadlockEvents: [DeadlockEventRecord] = []
+    /// Why the server's log could not be read for deadlock reports (then
+    /// participants were attributed from the client side alone).
+    public var serverLogFailure: String? = nil
 }
 
 /// Runs a compiled workload against a server: setup, load over event-loop
@@ -161,6 +172,8 @@ public enum LoadRunner {
         }
         let board = SessionBoard(plan: plan, clients: options.clients)
         let deadlockTimeout = server.settings.first { $0.name == "deadlock_timeout" }.flatMap { Self.nanoseconds(postgresSetting: $0.value) } ?? 1_000_000_000
+        let serverLog = options.serverLogPath.map(ServerLogTail.init(path:))
+        let eventBudget = DeadlockEventBudget(limit: max(options.deadlockEventLimit, 0))
         let timeseries = TimeseriesCollector(workers: threadCount, intervalNanoseconds: UInt64(max(options.intervalSeconds, 0.01) * 1e9))
         let deadlocksBefore = serverDeadlocks(admin)
         let startedAt = Date()
@@ -182,7 +195,8 @@ public enum LoadRunner {
                 lateLimitNanoseconds: options.lateLimitMilliseconds.map { UInt64($0 * 1e6) },
                 reconnectLimitNanoseconds: UInt64(options.reconnectTimeoutSeconds * 1e9), board: board,
                 deadlockTimeoutNanoseconds: deadlockTimeout, combineBegin: options.combineBegin, abort: abort,
-                allowUnexpectedErrors: options.allowUnexpectedErrors || plan.allowUnexpectedErrors
+                allowUnexpectedErrors: options.allowUnexpectedErrors || plan.allowUnexpectedErrors,
+                serverLog: serverLog, deadlockEvents: eventBudget
             )
             connected.enter()
             finished.enter()
@@ -250,6 +264,7 @@ public enum LoadRunner {
         var lostConnections = 0
         var reconnects = 0
         var unreachable = false
+        var deadlockEvents: [DeadlockEventRecord] = []
         // The measurement window ends at the deadline or the stop, whichever
         // came first; work finishing in the grace period after it is counted
         // (`TransactionStats.graceCommitted`) but does not stretch the window.
@@ -258,6 +273,7 @@ public enum LoadRunner {
         for result in results.withLock({ $0 }) {
             if let stoppedAt = result.stoppedAt { windowEnd = min(windowEnd, max(stoppedAt, start)) }
             stats.merge(result.stats)
+            deadlockEvents += result.deadlockEvents
             lostConnections += result.lostConnections
             reconnects += result.reconnects
             unreachable = unreachable || result.serverUnreachable
@@ -298,11 +314,15 @@ public enum LoadRunner {
             stats: stats, invariants: invariants, partial: stop.isSet || abort.isSet || !adminHealthy, counterNames: plan.counterNames
         )
         summary.separateBegin = !options.combineBegin
-        return RunOutcome(
+        deadlockEvents.sort { $0.seconds < $1.seconds }
+        var outcome = RunOutcome(
             summary: summary, server: server, lostConnections: lostConnections, reconnects: reconnects, serverLost: !adminHealthy, timeseries: rows,
             intervalSeconds: Double(timeseries.intervalNanoseconds) / 1e9, startedAt: startedAt, endedAt: endedAt,
             serverDeadlocksDelta: serverDelta, samplerFailure: samplerFailure, lockSampling: lockSampling, brokenWorkload: abort.reason
         )
+        outcome.deadlockEvents = deadlockEvents
+        outcome.serverLogFailure = serverLog?.failure
+        return outcome
     }
 
     private static func runScript(_ statements: [BoundStatement], on connection: PostgresConnection, what: String) throws(RunError) {

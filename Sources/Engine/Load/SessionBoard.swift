@@ -564,6 +564,11 @@ final class SessionBoard: @unchecked Sendable {
         return Array(recent[begin...end])
     }
 
+    /// The client behind backend `pid` (nil: not one of the run's).
+    func client(pid: Int32) -> Int? {
+        clientByPID.withLock { $0[pid] }
+    }
+
     /// The statement `client` sent last.
     func current(client: Int) -> Statement? {
         statements(client: client).last

@@ -97,6 +97,8 @@ final class Worker {
     var measurementStart: UInt64 = 0
     @exclusivity(unchecked) var stats: RunStats
     @exclusivity(unchecked) var lostConnections = 0
+    /// Deadlocks as attributed, for `deadlock-events.csv` (within the run's cap).
+    var deadlockEvents: [DeadlockEventRecord] = []
     var reconnects = 0
     var serverUnreachable = false
     /// The run is ending: no more reconnects.
@@ -422,30 +424,34 @@ final class Worker {
         return StepResult(rowCount: query.rows.count, firstRow: values, firstRowText: row)
     }
 
-    /// Records the cycle of a deadlock this client was the victim of
-    /// (`CycleRecord(report:…)`): every PID in the victim's DETAIL is looked
-    /// up on the session board.
+    /// Records the cycle of a deadlock this client was the victim of: every
+    /// PID in the victim's DETAIL is looked up on the session board, its
+    /// recent statements copied, and each participant's statement decided by
+    /// `DeadlockAttribution`, from the server's own report when its log is
+    /// read (`ServerLogTail`), else from the client side alone.
     private func recordCycle(victim index: Int, detail: String, context: String?, now: UInt64) {
         guard let report = DeadlockReport.parse(detail: detail, context: context) else { return }
+        let errorAt = max(now, MonotonicClock.now())
         let board = assignment.board
         let victimClient = clients[index].machine.clientIndex
         let victimPID = clients[index].connection?.backendPID
-        // The victim ran the check itself, deadlock_timeout after its statement
-        // began to wait: see SessionBoard.lookup.
-        let victimStatement = board.current(client: victimClient)
-        let detection = min((victimStatement?.sentAt ?? now) &+ assignment.deadlockTimeoutNanoseconds, now)
-        let seen = Double(now > measurementStart ? now - measurementStart : 0) / 1e9
-        let record = CycleRecord(report: report, detail: detail, plan: assignment.plan, firstSeenSeconds: seen) { pid in
-            let found = pid == victimPID ? (client: victimClient, statement: victimStatement) : board.lookup(pid: pid, detection: detection)
-            guard let found, let statement = found.statement else { return nil }
-            return CycleSession(
-                transaction: statement.transaction,
-                statement: CycleParticipant.Statement(step: statement.step, sql: statement.sql, parameters: Array(statement.parameters), sentAt: statement.sentAt),
-                attempt: board.attempt(client: found.client, through: statement).map {
-                    CycleParticipant.Statement(step: $0.step, sql: $0.sql, parameters: Array($0.parameters), sentAt: $0.sentAt)
-                }
-            )
+        var sessions: [Int32: [DeadlockAttribution.SessionStatement]] = [:]
+        for pid in Set(report.cycle) {
+            guard let client = pid == victimPID ? victimClient : board.client(pid: pid) else { continue }
+            sessions[pid] = board.attributionStatements(client: client)
         }
-        stats.recordCycle(record)
+        let victimSentAt = board.current(client: victimClient)?.sentAt ?? now
+        let witness = DeadlockAttribution.Witness(report: report, victimSentAt: min(victimSentAt, errorAt), errorAt: errorAt, sessions: sessions)
+        let plan = assignment.plan
+        let log = assignment.serverLog?.claim(report)
+        let clientSide = DeadlockAttribution.participants(witness, log: nil, plan: plan)
+        let participants = log.map { DeadlockAttribution.participants(witness, log: $0, plan: plan) } ?? clientSide
+        let seen = Double(now > measurementStart ? now - measurementStart : 0) / 1e9
+        stats.recordCycle(CycleRecord(participants: participants, report: report, detail: detail, firstSeenSeconds: seen))
+        if assignment.deadlockEvents.reserve() {
+            deadlockEvents.append(DeadlockEventRecord(
+                seconds: seen, victimPID: victimPID ?? report.victim ?? 0, report: report, participants: participants, clientSide: clientSide, logFound: log != nil
+            ))
+        }
     }
 }

@@ -30,6 +30,10 @@ struct WorkerAssignment: Sendable {
     var abort = RunAbort()
     /// Errors the workload does not declare do not stop the run (`LoadOptions.allowUnexpectedErrors`).
     var allowUnexpectedErrors = false
+    /// The server's log, for its deadlock reports (`LoadOptions.serverLogPath`).
+    var serverLog: ServerLogTail? = nil
+    /// How many deadlocks the run's workers may still keep as events.
+    var deadlockEvents = DeadlockEventBudget(limit: 0)
 }
 
 /// What a worker hands back when its clients are done.
@@ -46,6 +50,8 @@ struct WorkerResult: Sendable {
     /// When the worker saw the deadline or the stop (monotonic ns): the end
     /// of the measurement window; nil when its clients finished first.
     var stoppedAt: UInt64?
+    /// Deadlocks as attributed (`Worker.deadlockEvents`).
+    var deadlockEvents: [DeadlockEventRecord] = []
 }
 
 /// Shared timing of a run, set by the coordinator and read by workers.

@@ -63,6 +63,10 @@ public final class EmbeddedServer: Sendable {
     /// has begun: no helper starts after it.
     private let helpers = Mutex<(running: [pid_t: pid_t], stopping: Bool)>(([:], false))
 
+    /// The server's log (stderr format; deadlock reports name every
+    /// participant's query there, see `ServerLogReader`).
+    public var logPath: String { directory + "/server.log" }
+
     /// The superuser created by initdb.
     public static let superuser = "lockstorm"
 
@@ -250,6 +254,11 @@ public final class EmbeddedServer: Sendable {
             "max_locks_per_transaction": "128",
             "logging_collector": "off",
             "log_min_messages": "warning",
+            // Deadlock reports are read back from the log (`ServerLogReader`):
+            // a prefix with time and PID, and whole query texts in them.
+            "log_line_prefix": "'%m [%p] '",
+            "log_min_error_statement": "error",
+            "track_activity_query_size": "8192",
         ]
         if let deadlock = options.deadlockTimeoutMilliseconds { settings["deadlock_timeout"] = "\(deadlock)ms" }
         for (key, value) in options.extraSettings { settings[key] = value }

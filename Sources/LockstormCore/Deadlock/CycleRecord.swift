@@ -15,6 +15,8 @@ public struct CycleParticipant: Sendable, Hashable {
     /// Its transaction as sent so far, from BEGIN through the statement it
     /// waited in (what fuzz needs to write a reproduction); empty when unknown.
     public var transaction: [Statement] = []
+    public var certainty: Certainty = .inferred
+    public enum Certainty: String, Sendable, Hashable { case serverLog = "server-log", inferred, uncertain }
 
     /// One statement a participant sent: the step (nil for BEGIN and settings), SQL and values.
     public struct Statement: Sendable, Hashable {
@@ -45,7 +47,7 @@ public struct CycleParticipant: Sendable, Hashable {
     /// `transfer step 3 (amount=4, dst=7)`-style label, 1-based step.
     public var label: String {
         guard let template else { return "outside session \(pid)" }
-        let stepText = step.map { " step \($0 + 1)" } ?? ""
+        let stepText = step.map { " step \($0 + 1)" } ?? (certainty == .uncertain ? " step ?" : "")
         let values = parameters.enumerated().map { index, value in
             let text = value ?? "NULL"
             return index < parameterNames.count ? "\(parameterNames[index])=\(text)" : text

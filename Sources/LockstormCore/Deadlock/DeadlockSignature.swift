@@ -6,9 +6,10 @@
 /// The text joins one token per participant with " -> ", each waiting for
 /// the next and the last for the first:
 ///
-///     transfer:1/ShareLock/transaction -> transfer:1/ShareLock/transaction
+///     transfer:2/ShareLock/transaction -> transfer:2/ShareLock/transaction
 ///
-/// A token is `template:step/mode/kind`, with the step 0-based as stored,
+/// A token is `template:step/mode/kind`, with the step 1-based as people
+/// count it everywhere (the template's steps as listed, pauses included),
 /// `template` alone when the step is unknown, and `outside` for a session
 /// lockstorm did not open. The cycle is rotated to start at its
 /// lexicographically smallest rotation, so where PostgreSQL happened to start
@@ -38,14 +39,15 @@ public struct DeadlockSignature: Hashable, Sendable, CustomStringConvertible {
         /// `template:step/mode/kind`, with the separators escaped inside the
         /// fields so different participants never share a token.
         var token: String {
-            let who = template.map { Self.escape($0) + (step.map { ":\($0)" } ?? "") } ?? "outside"
+            let who = template.map { Self.escape($0) + (step.map { ":\($0 + 1)" } ?? "") } ?? "outside"
             return "\(who)/\(Self.escape(mode))/\(Self.escape(lockKind))"
         }
 
-        /// "transfer step 2" (1-based), "transfer", or "outside session".
+        /// "transfer step 2" (1-based), "transfer step ?" (a session of the
+        /// run whose step could not be told), or "outside session".
         public var name: String {
             guard let template else { return "outside session" }
-            return step.map { "\(template) step \($0 + 1)" } ?? template
+            return step.map { "\(template) step \($0 + 1)" } ?? "\(template) step ?"
         }
 
         /// "ShareLock on transaction".

@@ -127,6 +127,8 @@ extension Reproduction {
     /// Why a cycle could not be turned into a reproduction.
     public struct Unavailable: Error, Sendable, CustomStringConvertible {
         public var description: String
+        /// No replay of it ran: the time budget was spent first.
+        public var notReplayed = false
 
         public init(description: String) {
             self.description = description
@@ -135,8 +137,19 @@ extension Reproduction {
 
     /// The reproduction of `record` (steps already mapped to `plan`'s):
     /// one session per participant, in cycle order, each with its
-    /// transaction's statements up to the one it waited in and the values
-    /// they were sent with.
+    /// transaction's statements up to the one it waited in.
+    ///
+    /// Drawn values (and parameters) are fixed as the values they were sent
+    /// with. A value a step captured (`into:`) is not: it may be a key the
+    /// server generates (`INSERT … RETURNING order_id`), different on every
+    /// run, so a capture whose variable a later statement uses is re-run and
+    /// its first row kept in a temporary table for the transaction
+    /// (`CREATE TEMP TABLE lockstorm_into_N (order_id) ON COMMIT DROP AS
+    /// WITH captured AS (…) SELECT * FROM captured`), and the later
+    /// statements read it from there (`(SELECT "order_id" FROM
+    /// lockstorm_into_N LIMIT 1)`), typed as the server returned it. The
+    /// temporary table is the session's own: it takes no lock another
+    /// session could wait for.
     public static func from(
         _ record: CycleRecord, plan: RunPlan, workload: Workload, deadlockTimeoutMilliseconds: Int?
     ) throws(Unavailable) -> Reproduction {
@@ -145,21 +158,42 @@ extension Reproduction {
             guard let template = participant.template, let transaction = plan.transactions.first(where: { $0.name == template }) else {
                 throw Unavailable(description: "participant \(index + 1) (backend \(participant.pid)) is not one of lockstorm's sessions")
             }
-            let statements = participant.transaction.filter { $0.step != nil }
+            let statements = participant.transaction.filter { $0.step.map { $0 < transaction.stepParameterNames.count && $0 < transaction.steps.count } ?? false }
             guard !statements.isEmpty, participant.transaction.first?.step == nil else {
                 throw Unavailable(description: "the statements of \(template)'s transaction (backend \(participant.pid)) were not recorded")
             }
             var steps: [(text: String, templateStep: Int?)] = []
             var values: [(name: String, value: String?)] = []
-            for statement in statements {
-                guard let step = statement.step, step < transaction.stepParameterNames.count else { continue }
+            /// Variable → the temporary table holding what its capture returned.
+            var captured: [String: String] = [:]
+            for (position, statement) in statements.enumerated() {
+                guard let step = statement.step else { continue }
                 let names = transaction.stepParameterNames[step]
-                steps.append((restoringNames(statement.sql, names: names), step))
-                for (name, value) in zip(names, statement.parameters) where !values.contains(where: { $0.name == name }) {
+                var replacements: [String: String] = [:]
+                for name in names {
+                    if let table = captured[name] { replacements[name] = "(SELECT \(quotedIdentifier(name)) FROM \(table) LIMIT 1)" }
+                }
+                var text = restoringNames(statement.sql, names: names, replacing: replacements)
+                if case .sql(_, _, let options) = transaction.steps[step], !options.captureSlots.isEmpty {
+                    let into = options.captureSlots.compactMap { $0 < transaction.variableNames.count ? transaction.variableNames[$0] : nil }
+                    let usedLater = statements[(position + 1)...].contains { later in
+                        later.step.map { transaction.stepParameterNames[$0].contains(where: into.contains) } ?? false
+                    }
+                    for name in into { captured[name] = nil }
+                    if usedLater {
+                        let table = "lockstorm_into_\(step + 1)"
+                        let query = text.trimmingWhitespace().trimmingSuffix(";")
+                        text = "CREATE TEMP TABLE \(table) (\(into.map(quotedIdentifier).joined(separator: ", "))) ON COMMIT DROP AS "
+                            + "WITH captured AS (\(query)) SELECT * FROM captured"
+                        for name in into { captured[name] = table }
+                    }
+                }
+                steps.append((text, step))
+                for (name, value) in zip(names, statement.parameters) where replacements[name] == nil && !values.contains(where: { $0.name == name }) {
                     values.append((name, value))
                 }
             }
-            let isolation = IsolationLevel.allCases.first { $0.sql == transaction.begin }
+        let isolation = IsolationLevel.allCases.first { $0.sql == transaction.begin }
             let settings = transaction.settings.compactMap { setting -> Setting? in
                 guard setting.parameters.count == 2, let name = setting.parameters[0], let value = setting.parameters[1] else { return nil }
                 return Setting(name: name, value: value)
@@ -190,5 +224,27 @@ extension Reproduction {
         }
         guard Set(sends.map(\.at)).count == sends.count else { return nil }
         return sends.sorted { $0.at < $1.at }.map(\.session)
+    }
+}
+
+extension CycleRecord {
+    /// Why the cycle cannot be filed under `plan`'s steps, or nil when it can:
+    /// every participant is one of lockstorm's sessions, runs a transaction of
+    /// the plan, sits at one of its SQL steps, and was not left uncertain by
+    /// the attribution. Fuzz reports only attributed cycles as found; a shape
+    /// with a guessed or missing step is one the workload may not produce.
+    public func unattributedReason(in plan: RunPlan) -> String? {
+        for (index, participant) in sampleParticipants.enumerated() {
+            let who = "participant \(index + 1) (backend \(participant.pid))"
+            if participant.certainty == .uncertain { return "\(who): which statement it waited in is uncertain" }
+            guard let template = participant.template else { return "\(who) is not one of lockstorm's sessions" }
+            guard let transaction = plan.transactions.first(where: { $0.name == template }) else { return "\(who) runs '\(template)', not a transaction of the workload" }
+            guard let step = participant.step else { return "\(who) (\(template)) waited outside any step" }
+            guard step < transaction.steps.count, case .sql = transaction.steps[step] else { return "\(who): \(template) step \(step + 1) is not a SQL step" }
+        }
+        for participant in signature.participants where participant.template == nil || participant.step == nil {
+            return "the cycle names \(participant.name) without a step"
+        }
+        return nil
     }
 }

@@ -61,19 +61,14 @@ public struct Reproduction: Sendable, Hashable {
     public static func == (lhs: Reproduction, rhs: Reproduction) -> Bool { lhs.yaml == rhs.yaml }
     public func hash(into hasher: inout Hasher) { hasher.combine(yaml) }
 
-    /// The order written: the statements as they were sent in the run
+    /// The order written, as session names (each stands for its session's
+    /// next step): the statements as they were sent in the run
     /// (`recordedOrder`), or else `closingOrder`. In `closingOrder`, every session's steps but its last,
     /// session by session (these locks were all held at once when the
     /// deadlock happened, so none of them waits), then each session's last
     /// step in turn: each waits for the next, and the last one closes the cycle.
     public var order: [String] {
-        if let recordedOrder {
-            var next = Array(repeating: 0, count: sessions.count)
-            return recordedOrder.map { session in
-                next[session] += 1
-                return "\(sessions[session].name).\(next[session])"
-            }
-        }
+        if let recordedOrder { return recordedOrder.map { sessions[$0].name } }
         return closingOrder
     }
 
@@ -82,9 +77,9 @@ public struct Reproduction: Sendable, Hashable {
     public var closingOrder: [String] {
         var order: [String] = []
         for session in sessions {
-            for index in 0..<max(session.steps.count - 1, 0) { order.append("\(session.name).\(index + 1)") }
+            order += Array(repeating: session.name, count: max(session.steps.count - 1, 0))
         }
-        for session in sessions where !session.steps.isEmpty { order.append("\(session.name).\(session.steps.count)") }
+        for session in sessions where !session.steps.isEmpty { order.append(session.name) }
         return order
     }
 
@@ -124,6 +119,9 @@ public struct Reproduction: Sendable, Hashable {
                 }
             }
         }
+        // Session names only: each takes its session's next step. Steps are
+        // numbered one way, by `template_step` (the template's steps as
+        // listed, pauses included), as run and fuzz print them.
         out += "order: [\(order.joined(separator: ", "))]\n"
         out += "expect:\n  outcome: deadlock\n  signature: \(Self.quoted(signature))\n"
         return out
@@ -163,6 +161,28 @@ public struct Reproduction: Sendable, Hashable {
         }
     }
 
+    /// A bound statement for people to read: each `$n` (outside quotes and
+    /// comments) shown as the value it is bound to, numbers as they are,
+    /// other text as a SQL literal, NULL for nil. For display only: values
+    /// still reach the server as bind parameters.
+    public static func showingValues(_ sql: String, parameters: [String?]) -> String {
+        let names = parameters.indices.map { "\u{1}\($0)" }
+        var replacements: [String: String] = [:]
+        for (name, value) in zip(names, parameters) {
+            guard let value else {
+                replacements[name] = "NULL"
+                continue
+            }
+            replacements[name] = Int64(value) != nil || (Double(value) != nil && value.allSatisfy { $0.isNumber || $0 == "." || $0 == "-" }) ? value : "'" + value.replacingAll("'", with: "''") + "'"
+        }
+        return restoringNames(sql, names: names, replacing: replacements)
+    }
+
+    /// A SQL identifier in double quotes (so its case and any reserved word survive).
+    public static func quotedIdentifier(_ name: String) -> String {
+        "\"" + name.replacingAll("\"", with: "\"\"") + "\""
+    }
+
     /// A literal block scalar, indented by two spaces.
     static func block(_ text: String) -> String {
         let lines = text.trimmingWhitespace().split(separator: "\n", omittingEmptySubsequences: false)
@@ -170,8 +190,9 @@ public struct Reproduction: Sendable, Hashable {
     }
 
     /// Turns `$1`, `$2`… back into the `:name` each stands for (outside
-    /// quotes and comments), so a reproduction reads like its workload.
-    public static func restoringNames(_ sql: String, names: [String]) -> String {
+    /// quotes and comments), so a reproduction reads like its workload; a
+    /// name in `replacing` becomes its SQL expression instead.
+    public static func restoringNames(_ sql: String, names: [String], replacing: [String: String] = [:]) -> String {
         let bytes = Array(sql.utf8)
         var output: [UInt8] = []
         var index = 0
@@ -185,8 +206,12 @@ public struct Reproduction: Sendable, Hashable {
                 var end = index + 1
                 while end < bytes.count, (48...57).contains(bytes[end]) { end += 1 }
                 if let number = Int(String(decoding: bytes[(index + 1)..<end], as: UTF8.self)), number >= 1, number <= names.count {
-                    output.append(58)
-                    output.append(contentsOf: Array(names[number - 1].utf8))
+                    if let expression = replacing[names[number - 1]] {
+                        output.append(contentsOf: Array(expression.utf8))
+                    } else {
+                        output.append(58)
+                        output.append(contentsOf: Array(names[number - 1].utf8))
+                    }
                     index = end
                     continue
                 }
@@ -195,5 +220,19 @@ public struct Reproduction: Sendable, Hashable {
             index += 1
         }
         return String(decoding: output, as: UTF8.self)
+    }
+}
+
+extension String {
+    /// The text with one trailing `suffix` removed, if it ends with it.
+    func trimmingSuffix(_ suffix: String) -> String {
+        hasSuffix(suffix) ? String(dropLast(suffix.count)).trimmingWhitespace() : self
+    }
+
+    /// Every occurrence of `target` replaced (LockstormCore does not import Foundation).
+    func replacingAll(_ target: Character, with replacement: String) -> String {
+        var out = ""
+        for character in self { if character == target { out += replacement } else { out.append(character) } }
+        return out
     }
 }

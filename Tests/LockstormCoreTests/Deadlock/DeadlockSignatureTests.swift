@@ -22,7 +22,7 @@ import Testing
         let sample = DeadlockSamples.rowUpdates
         let report = try #require(DeadlockReport.parse(detail: sample.detail, context: sample.context))
         let signature = DeadlockSignature(report: report) { _ in (template: "transfer", step: 1) }
-        #expect(signature.text == "transfer:1/ShareLock/transaction -> transfer:1/ShareLock/transaction")
+        #expect(signature.text == "transfer:2/ShareLock/transaction -> transfer:2/ShareLock/transaction")
         #expect(signature.description == signature.text)
         #expect(signature.summary == "transfer step 2 ↔ transfer step 2: each waits for a lock (ShareLock on transaction) the other holds")
     }
@@ -39,7 +39,7 @@ import Testing
         let a = DeadlockSignature(report: real) { steps[$0] }
         let b = DeadlockSignature(report: other) { steps[$0] }
         #expect(a == b)
-        #expect(a.text == "lock_a_then_b:1/ExclusiveLock/relation -> lock_b_then_a:1/AccessExclusiveLock/relation")
+        #expect(a.text == "lock_a_then_b:2/ExclusiveLock/relation -> lock_b_then_a:2/AccessExclusiveLock/relation")
         #expect(a.summary == "lock_a_then_b step 2 ↔ lock_b_then_a step 2: each waits for a lock the other holds "
             + "(lock_a_then_b step 2: ExclusiveLock on relation; lock_b_then_a step 2: AccessExclusiveLock on relation)")
     }
@@ -54,7 +54,7 @@ import Testing
         let a = DeadlockSignature(report: original) { templates[$0] }
         let b = DeadlockSignature(report: rotated) { templates[$0] }
         #expect(a == b)
-        #expect(a.text == "bump:0/ExclusiveLock/tuple -> bump:0/ShareLock/transaction -> bump:1/ShareLock/transaction")
+        #expect(a.text == "bump:1/ExclusiveLock/tuple -> bump:1/ShareLock/transaction -> bump:2/ShareLock/transaction")
         #expect(a.summary == "bump step 1 → bump step 1 → bump step 2 → bump step 1: each waits for a lock held by the next "
             + "(bump step 1: ExclusiveLock on tuple; bump step 1: ShareLock on transaction; bump step 2: ShareLock on transaction)")
     }
@@ -64,13 +64,13 @@ import Testing
         let signatures = Set(Self.rotations(cycle).map { DeadlockSignature(participants: $0) })
         #expect(signatures.count == 1)
         #expect(signatures.first?.text
-            == "a:0/ShareLock/transaction -> b:0/ShareLock/transaction -> a:2/ShareLock/transaction -> c:1/ExclusiveLock/tuple -> outside/ShareLock/transaction")
+            == "a:1/ShareLock/transaction -> b:1/ShareLock/transaction -> a:3/ShareLock/transaction -> c:2/ExclusiveLock/tuple -> outside/ShareLock/transaction")
     }
 
     @Test func repeatingCycleHasOneSignature() {
         let cycle = [Self.p("a", 0), Self.p("b", 0), Self.p("a", 0), Self.p("b", 0)]
         let texts = Set(Self.rotations(cycle).map { DeadlockSignature(participants: $0).text })
-        #expect(texts == ["a:0/ShareLock/transaction -> b:0/ShareLock/transaction -> a:0/ShareLock/transaction -> b:0/ShareLock/transaction"])
+        #expect(texts == ["a:1/ShareLock/transaction -> b:1/ShareLock/transaction -> a:1/ShareLock/transaction -> b:1/ShareLock/transaction"])
     }
 
     @Test func randomCyclesAreRotationInvariant() {
@@ -123,10 +123,10 @@ import Testing
     }
 
     @Test func separatorsInNamesCannotForgeAnotherSignature() {
-        let forged = DeadlockSignature(participants: [Self.p("a:0/ShareLock/transaction -> a", 0)])
+        let forged = DeadlockSignature(participants: [Self.p("a:1/ShareLock/transaction -> a", 0)])
         let real = DeadlockSignature(participants: [Self.p("a", 0), Self.p("a", 0)])
         #expect(forged != real)
-        #expect(forged.text == "a%3A0%2FShareLock%2Ftransaction%20->%20a:0/ShareLock/transaction")
+        #expect(forged.text == "a%3A1%2FShareLock%2Ftransaction%20->%20a:1/ShareLock/transaction")
         let namedOutside = DeadlockSignature(participants: [Self.p("outside", nil)])
         let outside = DeadlockSignature(participants: [Self.p(nil, nil)])
         #expect(namedOutside != outside)
@@ -135,7 +135,7 @@ import Testing
 
     @Test func outsideSessionsAreNamedAsSuch() {
         let signature = DeadlockSignature(participants: [Self.p("transfer", 0), Self.p(nil, nil)])
-        #expect(signature.text == "outside/ShareLock/transaction -> transfer:0/ShareLock/transaction")
+        #expect(signature.text == "outside/ShareLock/transaction -> transfer:1/ShareLock/transaction")
         #expect(signature.summary == "outside session ↔ transfer step 1: each waits for a lock (ShareLock on transaction) the other holds")
     }
 
@@ -143,7 +143,7 @@ import Testing
         let three = DeadlockSignature(participants: [Self.p("t", 0), Self.p("t", 1), Self.p("t", 2)])
         #expect(three.summary == "t step 1 → t step 2 → t step 3 → t step 1: each waits for a lock (ShareLock on transaction) held by the next")
         let one = DeadlockSignature(participants: [Self.p("t", nil, "ExclusiveLock", "advisory")])
-        #expect(one.summary == "t waits for a lock (ExclusiveLock on advisory) it already holds")
+        #expect(one.summary == "t step ? waits for a lock (ExclusiveLock on advisory) it already holds", "no step: uncertain, shown as such")
         let none = DeadlockSignature(participants: [])
         #expect(none.text == "")
         #expect(none.summary == "empty cycle")

@@ -61,7 +61,7 @@ struct FuzzPlanTests {
         ])
         let seen = CycleRecord(signature: signature, count: 1, firstSeenSeconds: 0.1, sampleDetail: "", sampleParticipants: [participant(10, src: "1", dst: "2"), participant(11, src: "2", dst: "1")])
         let record = perturbed.original(seen)
-        #expect(record.signature.text == "transfer:2/ShareLock/transaction -> transfer:2/ShareLock/transaction")
+        #expect(record.signature.text == "transfer:3/ShareLock/transaction -> transfer:3/ShareLock/transaction")
         #expect(record.sampleParticipants[0].transaction.map(\.step) == [nil, 0, 2])
 
         let reproduction = try Reproduction.from(record, plan: plan, workload: workload, deadlockTimeoutMilliseconds: 20)
