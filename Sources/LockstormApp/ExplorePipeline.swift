@@ -8,7 +8,8 @@ public struct ExploreRequest: Sendable {
     /// The scenario file or shipped scenario name, as given.
     public var scenario: String
     /// Refuse scenarios with more interleavings than this.
-    public var limit = 1000
+    public var limit = ExploreRequest.defaultLimit
+    public static let defaultLimit = 1000
     /// Also write one row per interleaving to this CSV file.
     public var csv: String?
     public var database = DatabaseTarget()
@@ -52,7 +53,8 @@ public struct ExplorePipeline {
 
         let names = scenario.sessions.map(\.name)
         let steps = scenario.sessions.map { "\($0.name) \($0.steps.count)" }.joined(separator: ", ")
-        output.line("\(scenario.name): \(scenario.sessions.count) sessions (steps: \(steps); the last of each is its COMMIT), \(interleavings.count) interleavings\n")
+        let commits = scenario.sessions.contains(where: \.isMultiTransaction) ? "each COMMIT is a step" : "the last of each is its COMMIT"
+        output.line("\(scenario.name): \(scenario.sessions.count) sessions (steps: \(steps); \(commits)), \(interleavings.count) interleavings\n")
         let numberWidth = max(1, String(interleavings.count).count)
         let orderWidth = max(5, interleavings.map { $0.label(names: names).count }.max() ?? 0)
         let outcomeWidth = OutcomeKind.allCases.map(\.label.count).max() ?? 0
@@ -91,6 +93,8 @@ public struct ExplorePipeline {
         showSummary(results)
         let deadlocked = results.filter { $0.outcome.kind == .deadlock }.count
         output.line(deadlocked == 0 ? "\nno interleaving deadlocks." : "\n\(deadlocked) of \(results.count) interleavings deadlock.")
+        let wrongRows = results.filter { $0.sessions.contains { $0.wrongRows != nil } }.count
+        if wrongRows > 0 { output.line("\(wrongRows) of \(results.count) interleavings return other rows than a step's 'rows:' expects.") }
         if let csv = request.csv { try write(results, to: csv, scenario: scenario) }
         try session.throwIfSignalled()
         if deadlocked > 0 { throw Failure(.checksFailed, "") }

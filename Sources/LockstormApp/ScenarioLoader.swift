@@ -44,6 +44,23 @@ public enum ScenarioLoader {
         }
     }
 
+    /// What explore and replay will run, for `validate`: the listed
+    /// interleavings when the scenario lists them, else all of them (with
+    /// explore's default limit), and the recorded order replay runs.
+    public static func ordersToRun(_ scenario: Scenario) -> String {
+        var text: String
+        if let listed = scenario.interleavings {
+            text = "explore runs the \(listed.count) listed interleaving\(listed.count == 1 ? "" : "s")"
+        } else if let total = Interleavings.count(stepCounts: scenario.stepCounts) {
+            text = "explore runs all \(TextLayout.grouped(total)) interleaving\(total == 1 ? "" : "s")"
+            if total > ExploreRequest.defaultLimit { text += " (more than the default --limit \(TextLayout.grouped(ExploreRequest.defaultLimit)))" }
+        } else {
+            text = "more interleavings than can be counted: list the ones to run under 'interleavings:'"
+        }
+        if scenario.order != nil { text += "; replay runs its 1 recorded order" }
+        return text
+    }
+
     /// The default `deadlock_timeout` for explore, replay and fuzz: short, so a
     /// deadlock costs milliseconds, yet long enough that a step is seen
     /// blocked well before the check runs.
@@ -63,6 +80,10 @@ enum ScenarioText {
         case .lockNotAvailable, .otherError:
             guard let session = result.outcome.session, let failure = result.sessions[session].failure else { return "" }
             return "\(names[session]).\(failure.step + 1): \(failure.sqlState.map { "\($0) " } ?? "")\(failure.message)"
+        case .wrongRows:
+            guard let session = result.outcome.session, let wrong = result.sessions[session].wrongRows else { return "" }
+            let expected = scenario.sessions[session].steps[wrong.step].expectedRows ?? []
+            return "\(names[session]).\(wrong.step + 1) returned \(rowsText(wrong.rows)), expected \(rowsText(expected.map { $0.map(\.bindText) }))"
         case .blocked:
             let waited = result.events.compactMap { event -> String? in
                 if case .blocked = event.kind { return "\(names[event.session]).\(event.step + 1)" }
@@ -72,6 +93,11 @@ enum ScenarioText {
         case .committed:
             return ""
         }
+    }
+
+    /// `[[1, a], [2, NULL]]`: rows as the server sent them.
+    static func rowsText(_ rows: [[String?]]) -> String {
+        "[" + rows.map { "[" + $0.map { $0 ?? "NULL" }.joined(separator: ", ") + "]" }.joined(separator: ", ") + "]"
     }
 
     /// `t1.2 → t2.2 → t1.2 (ShareLock on transaction)`, in PostgreSQL's cycle order.

@@ -22,8 +22,7 @@ public struct WorkloadCatalog {
                     let data = try InputFile.read(try WorkloadLoader.resolve(name), name: name, what: "workload")
                     if ScenarioLoader.isScenario(data) {
                         let scenario = try ScenarioLoader.parse(data, name: name)
-                        let count = Interleavings.count(stepCounts: scenario.stepCounts).map(String.init) ?? "too many"
-                        output.line("\(label): ok (scenario: \(scenario.sessions.count) session(s), \(count) interleavings)")
+                        output.line("\(label): ok (scenario: \(scenario.sessions.count) session(s); \(ScenarioLoader.ordersToRun(scenario)))")
                         continue
                     }
                     report(try WorkloadLoader.parse(data, name: name), label: label)

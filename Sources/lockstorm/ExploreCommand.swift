@@ -19,7 +19,7 @@ struct ExploreCommand: ParsableCommand {
     var scenario: String
 
     @Option(name: .long, help: "Refuse scenarios with more interleavings than this.")
-    var limit = 1000
+    var limit = ExploreRequest.defaultLimit
 
     @Option(name: .long, help: ArgumentHelp("Also write one row per interleaving to this CSV file.", valueName: "file"))
     var csv: String?

@@ -341,6 +341,112 @@ struct ShippedWorkloadTests {
         #expect(summary.stats.errors["40001"]?.sampleMessage == "could not serialize access due to concurrent update")
     }
 
+    // MARK: The deadlock zoo (zoo-*.yaml)
+
+    /// A zoo variant at 9 clients for 2 s, the server's deadlock_timeout
+    /// 100 ms: every deadlocking variant deadlocks many times over in that
+    /// time (tens of cycles when run by hand), so "> 0" is not luck.
+    private func zoo(_ file: String, _ variant: String) throws -> RunSummary {
+        try run(file, variant, [:], clients: 9, seconds: 2)
+    }
+
+    /// The server's DETAIL of every distinct cycle seen.
+    private func details(_ summary: RunSummary) -> [String] {
+        summary.stats.cyclesByFrequency.map(\.sampleDetail)
+    }
+
+    /// A fix variant: no deadlock, work committed, invariants hold, and
+    /// nothing failed but what `allowed` names.
+    private func expectFixed(_ summary: RunSummary, allowing allowed: ErrorClass? = nil, sourceLocation: Testing.SourceLocation = #_sourceLocation) {
+        expectAllPass(summary, sourceLocation: sourceLocation)
+        let total = summary.stats.total
+        #expect(total.count(.deadlock) == 0, "\(describe(summary))", sourceLocation: sourceLocation)
+        #expect(total.committed > 0, "\(describe(summary))", sourceLocation: sourceLocation)
+        #expect(total.failed == allowed.map { total.count($0) } ?? 0, "\(describe(summary))", sourceLocation: sourceLocation)
+    }
+
+    /// A deadlocking variant: deadlocks, only deadlocks fail, invariants hold.
+    private func expectDeadlocks(_ summary: RunSummary, sourceLocation: Testing.SourceLocation = #_sourceLocation) {
+        expectAllPass(summary, sourceLocation: sourceLocation)
+        let total = summary.stats.total
+        #expect(total.count(.deadlock) > 0, "\(describe(summary))", sourceLocation: sourceLocation)
+        #expect(total.failed == total.count(.deadlock), "\(describe(summary))", sourceLocation: sourceLocation)
+        #expect(total.committed > 0, "\(describe(summary))", sourceLocation: sourceLocation)
+    }
+
+    @Test("zoo-ring ring: three templates deadlock in cycles of three or more; units conserved")
+    func zooRing() throws {
+        let summary = try zoo("zoo-ring.yaml", "ring")
+        expectDeadlocks(summary)
+        // No two templates lock a pair of rows in opposite orders: every
+        // cycle the server reports has at least three members.
+        for detail in details(summary) {
+            #expect(detail.components(separatedBy: " waits for ").count - 1 >= 3, "\(detail)")
+        }
+    }
+
+    @Test("zoo-ring global-order: the same work in one global order never deadlocks")
+    func zooRingGlobalOrder() throws {
+        expectFixed(try zoo("zoo-ring.yaml", "global-order"))
+    }
+
+    @Test("zoo-upgrade for-share: FOR SHARE then UPDATE deadlocks on one row; every unit in stock or sold")
+    func zooUpgradeForShare() throws {
+        let summary = try zoo("zoo-upgrade.yaml", "for-share")
+        expectDeadlocks(summary)
+        #expect(details(summary).allSatisfy { $0.contains("ShareLock on transaction") }, "\(details(summary))")
+    }
+
+    @Test("zoo-upgrade for-update and for-no-key-update: the strong lock up front never deadlocks", arguments: ["for-update", "for-no-key-update"])
+    func zooUpgradeFixed(variant: String) throws {
+        expectFixed(try zoo("zoo-upgrade.yaml", variant))
+    }
+
+    @Test("zoo-foreign-key for-update and key-update: FOR KEY SHARE from child inserts, then a stronger parent lock, deadlocks", arguments: ["for-update", "key-update"])
+    func zooForeignKey(variant: String) throws {
+        expectDeadlocks(try zoo("zoo-foreign-key.yaml", variant))
+    }
+
+    @Test("zoo-foreign-key no-key-update and parent-first: never deadlock; totals match their lines", arguments: ["no-key-update", "parent-first"])
+    func zooForeignKeyFixed(variant: String) throws {
+        expectFixed(try zoo("zoo-foreign-key.yaml", variant))
+    }
+
+    @Test("zoo-advisory two-int and bigint: advisory locks in request order deadlock, on keys of the variant's kind", arguments: ["two-int", "bigint"])
+    func zooAdvisory(variant: String) throws {
+        let summary = try zoo("zoo-advisory.yaml", variant)
+        expectDeadlocks(summary)
+        // PostgreSQL names an advisory lock [database,key1,key2,type]: type 2
+        // for two int4 keys (7, account), type 1 for one bigint split into
+        // its high and low halves (5000000000 + account: high 1, low 705032704 + account).
+        let key = variant == "two-int" ? #/advisory lock \[\d+,7,[1-4],2\]/# : #/advisory lock \[\d+,1,70503270[5-8],1\]/#
+        for detail in details(summary) {
+            #expect(detail.contains(key), "\(detail)")
+        }
+    }
+
+    @Test("zoo-advisory ordered keys: never deadlock", arguments: ["two-int-ordered", "bigint-ordered"])
+    func zooAdvisoryOrdered(variant: String) throws {
+        expectFixed(try zoo("zoo-advisory.yaml", variant))
+    }
+
+    @Test("zoo-ddl reverse-order: ALTER TABLE against the application's table order deadlocks on relation locks")
+    func zooDDL() throws {
+        let summary = try zoo("zoo-ddl.yaml", "reverse-order")
+        expectDeadlocks(summary)
+        for detail in details(summary) {
+            #expect(detail.contains("AccessExclusiveLock on relation") && detail.contains("RowExclusiveLock on relation"), "\(detail)")
+        }
+    }
+
+    @Test("zoo-ddl app-order and strongest-first: never deadlock; the job only gives up on lock_timeout", arguments: ["app-order", "strongest-first"])
+    func zooDDLFixed(variant: String) throws {
+        let summary = try zoo("zoo-ddl.yaml", variant)
+        expectFixed(summary, allowing: .lockNotAvailable)
+        #expect(stats(summary, "ship").failed == 0, "\(describe(summary))")
+        #expect(stats(summary, "maintain").committed > 0, "the job never got its locks: \(describe(summary))")
+    }
+
     // MARK: Helpers
 
     /// Runs `variant` of a shipped workload on the suite's server.

@@ -261,6 +261,30 @@ func planDiagnostics(_ workload: Workload, variant: String? = nil, overrides: [(
     }
 }
 
+@Suite struct NonTransactionalStepTests {
+    @Test("VACUUM or CREATE INDEX CONCURRENTLY in a transaction is rejected at its place; in an autocommit transaction it is fine")
+    func rejectedInsideATransactionOnly() throws {
+        let yaml = """
+            name: t
+            transactions:
+              maintain:
+                steps:
+                  - VACUUM t
+                  - CREATE INDEX CONCURRENTLY i ON t (v)
+                  - SELECT 'VACUUM'
+              fine:
+                autocommit: true
+                steps: [VACUUM t]
+            """
+        let error = #expect(throws: WorkloadError.self) { try WorkloadParser.parse(yaml, file: "w.yaml") }
+        #expect(error?.diagnostics.map(\.description) == [
+            "w.yaml:5:9: VACUUM cannot run inside a transaction block, and transaction 'maintain' runs its steps in one: give it 'autocommit: true'",
+            "w.yaml:6:9: CREATE INDEX CONCURRENTLY cannot run inside a transaction block, and transaction 'maintain' runs its steps in one: give it 'autocommit: true'",
+        ])
+        _ = try WorkloadParser.parse(yaml.replacingOccurrences(of: "  maintain:\n    steps:", with: "  maintain:\n    autocommit: true\n    steps:"), file: "w.yaml")
+    }
+}
+
 @Suite struct CopyStepTests {
     @Test func copyFromStdinIsRejectedWithAReason() {
         let yaml = """

@@ -88,9 +88,38 @@ struct ScenarioValidateTests {
         let file = TestServer.repositoryRoot.appendingPathComponent("workloads/scenarios/transfer-unordered.yaml").path
         let child = try ChildProcess(LockstormBinary.path, ["validate", file])
         #expect(child.wait(timeout: 60) == 0, "stderr: \(child.standardError)")
-        #expect(child.standardOutput.contains("ok (scenario: 2 session(s), 20 interleavings)"))
+        #expect(child.standardOutput.contains("ok (scenario: 2 session(s); explore runs all 20 interleavings)"), "\(child.standardOutput)")
         let list = try ChildProcess(LockstormBinary.path, ["list"], environment: ["LOCKSTORM_WORKLOADS": TestServer.repositoryRoot.appendingPathComponent("workloads").path])
         #expect(list.wait(timeout: 60) == 0)
-        #expect(list.standardOutput.contains("scenarios (lockstorm explore NAME): nowait, transfer-ordered, transfer-unordered"))
+        #expect(list.standardOutput.contains("scenarios (lockstorm explore NAME): nowait, transfer-ordered, transfer-unordered, zoo-advisory, zoo-ddl, zoo-foreign-key, zoo-ring, zoo-upgrade"), "\(list.standardOutput)")
+    }
+
+    @Test("validate counts the orders that will run: the listed interleavings, not the multinomial; a recorded order for replay")
+    func validateCountsWhatRuns() throws {
+        let tmp = "/tmp/lst-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: tmp, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: tmp) }
+        let ring = TestServer.repositoryRoot.appendingPathComponent("workloads/scenarios/zoo-ring.yaml").path
+        let unordered = TestServer.repositoryRoot.appendingPathComponent("workloads/scenarios/transfer-unordered.yaml").path
+        let reproduction = tmp + "/reproduction.yaml"
+        try (try String(contentsOfFile: unordered, encoding: .utf8) + "\norder: [t1, t2, t1, t2]\n").write(toFile: reproduction, atomically: true, encoding: .utf8)
+        let child = try ChildProcess(LockstormBinary.path, ["validate", ring, reproduction])
+        #expect(child.wait(timeout: 60) == 0, "stderr: \(child.standardError)")
+        // The ring has 1,680 interleavings; it lists four.
+        #expect(child.standardOutput.contains("zoo-ring.yaml: ok (scenario: 3 session(s); explore runs the 4 listed interleavings)\n"), "\(child.standardOutput)")
+        #expect(child.standardOutput.contains("reproduction.yaml: ok (scenario: 2 session(s); explore runs all 20 interleavings; replay runs its 1 recorded order)\n"), "\(child.standardOutput)")
+    }
+
+    @Test("validate rejects VACUUM inside a session's transaction with file:line:col and exit 2")
+    func validateRejectsNonTransactional() throws {
+        let tmp = "/tmp/lst-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: tmp, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: tmp) }
+        let file = tmp + "/vacuum.yaml"
+        try "name: v\nsessions:\n  a: [VACUUM t]\n  b:\n    autocommit: true\n    steps: [VACUUM t]\n".write(toFile: file, atomically: true, encoding: .utf8)
+        let child = try ChildProcess(LockstormBinary.path, ["validate", file])
+        #expect(child.wait(timeout: 60) == 2, "stdout: \(child.standardOutput)")
+        #expect(child.standardError.contains("vacuum.yaml:3:7: VACUUM cannot run inside a transaction block, and session 'a' runs this step in one"), "\(child.standardError)")
+        #expect(!child.standardError.contains("session 'b'"), "\(child.standardError)")
     }
 }

@@ -8,7 +8,7 @@ import TestSupport
 struct ShippedWorkloadCLITests {
     let workloads = TestServer.repositoryRoot.appendingPathComponent("workloads").path
 
-    /// The files and variants issue #3 fixes, in file order.
+    /// The files and variants issues #3 and #17 fix, in file order.
     static let shipped: [(file: String, variants: [String])] = [
         ("advisory.yaml", ["session", "xact", "xact-in-autocommit"]),
         ("checkout.yaml", ["cart-order", "id-order"]),
@@ -18,6 +18,12 @@ struct ShippedWorkloadCLITests {
         ("row-lock-modes.yaml", ["for-update", "for-no-key-update", "for-share", "for-key-share"]),
         ("serializable.yaml", ["retry", "no-retry", "repeatable-read"]),
         ("transfers.yaml", ["unordered", "ordered", "advisory", "retry"]),
+        // The deadlock zoo (issue 17): each deadlock shape and its fixes.
+        ("zoo-advisory.yaml", ["two-int", "bigint", "two-int-ordered", "bigint-ordered"]),
+        ("zoo-ddl.yaml", ["reverse-order", "app-order", "strongest-first"]),
+        ("zoo-foreign-key.yaml", ["for-update", "key-update", "no-key-update", "parent-first"]),
+        ("zoo-ring.yaml", ["ring", "global-order"]),
+        ("zoo-upgrade.yaml", ["for-share", "for-update", "for-no-key-update"]),
     ]
 
     @Test("list prints every shipped workload with a description, and each of its variants with one")

@@ -75,7 +75,7 @@ public struct InterleavingResult: Sendable {
 ///
 /// Blocking libpq calls are fine here: this runs on the caller's thread, one
 /// scenario at a time, and only admin statements (which take no contended
-/// locks) and ROLLBACK ever block.
+/// locks), a transaction's BEGIN and SET LOCAL, and ROLLBACK ever block.
 public final class ScenarioRunner {
     private let scenario: Scenario
     private let dsn: ConnectionString
@@ -95,6 +95,8 @@ public final class ScenarioRunner {
         var result = SessionResult()
         var done = false
         var pendingError: PostgresError?
+        /// The rows of the step in flight, kept when it has a `rows:` check.
+        var rows: [[String?]]?
     }
 
     private var sessions: [Session] = []
@@ -142,11 +144,12 @@ public final class ScenarioRunner {
                         deadlockTimeoutRefused = (error as? PostgresError)?.message ?? "\(error)"
                     }
                 }
-                try connection.execute(session.begin)
-                for setting in session.settings { try connection.execute(setting.sql, setting.parameters) }
+                // Settings of a session with autocommit steps hold for the
+                // whole session; a transaction's BEGIN goes with its first step.
+                for setting in session.sessionSettings { try connection.execute(setting.sql, setting.parameters) }
                 try connection.setNonBlocking(true)
             } catch {
-                throw RunError(.setup, "session '\(session.name)' could not begin its transaction: \(error)")
+                throw RunError(.setup, "session '\(session.name)' could not apply its settings: \(error)")
             }
             sessions.append(Session(connection: connection))
         }
@@ -176,12 +179,21 @@ public final class ScenarioRunner {
 
     private func issue(session index: Int) throws(RunError) {
         let step = sessions[index].next
-        let statement = scenario.sessions[index].steps[step].statement
+        let definition = scenario.sessions[index]
+        let statement = definition.steps[step].statement
         sessions[index].inFlight = step
         sessions[index].lastIssued = step
+        sessions[index].rows = nil
         events.append(StepEvent(session: index, step: step, kind: .issued, at: elapsed))
         let connection = sessions[index].connection
         do {
+            // BEGIN and SET LOCAL take no locks: sent (and awaited) just
+            // before the step that opens the transaction, not interleaved.
+            // (PQexec blocks whatever the nonblocking mode.)
+            if let begin = definition.steps[step].begin {
+                try connection.execute(begin)
+                for setting in definition.settings { try connection.execute(setting.sql, setting.parameters) }
+            }
             try connection.send(statement.sql, statement.parameters)
             while try !connection.flush() { _ = waitForSockets([connection.socket], events: Int16(POLLOUT), milliseconds: 10) }
         } catch {
@@ -238,12 +250,16 @@ public final class ScenarioRunner {
                 complete(session: index, error: error)
                 continue
             }
-            while sessions[index].inFlight != nil, !connection.isBusy {
-                guard let result = connection.nextResult(copyRows: false) else {
+            while let step = sessions[index].inFlight, !connection.isBusy {
+                let checksRows = scenario.sessions[index].steps[step].expectedRows != nil
+                guard let result = connection.nextResult(copyRows: checksRows) else {
                     complete(session: index, error: sessions[index].pendingError)
                     break
                 }
-                if case .failure(let error) = result, sessions[index].pendingError == nil { sessions[index].pendingError = error }
+                switch result {
+                case .failure(let error): if sessions[index].pendingError == nil { sessions[index].pendingError = error }
+                case .success(let rows): if checksRows, sessions[index].rows == nil { sessions[index].rows = rows.rows }
+                }
             }
         }
     }
@@ -254,6 +270,10 @@ public final class ScenarioRunner {
         sessions[index].pendingError = nil
         guard let error else {
             events.append(StepEvent(session: index, step: step, kind: .completed, at: elapsed))
+            if let expected = scenario.sessions[index].steps[step].expectedRows, sessions[index].result.wrongRows == nil {
+                let rows = sessions[index].rows ?? []
+                if !ScenarioStep.rowsMatch(rows, expected: expected) { sessions[index].result.wrongRows = (step, rows) }
+            }
             sessions[index].next = step + 1
             if sessions[index].next >= scenario.sessions[index].steps.count { sessions[index].done = true }
             return

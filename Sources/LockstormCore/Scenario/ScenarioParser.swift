@@ -8,8 +8,8 @@ public struct ScenarioParser {
     private var diagnostics: [Diagnostic] = []
 
     static let topLevelKeys = ["name", "description", "params", "setup", "teardown", "deadlock_timeout", "sessions", "interleavings", "order", "expect"]
-    static let sessionKeys = ["isolation", "settings", "params", "template", "steps"]
-    static let stepKeys = ["sql", "template_step"]
+    static let sessionKeys = ["isolation", "settings", "params", "template", "autocommit", "steps"]
+    static let stepKeys = ["sql", "template_step", "rows"]
     static let expectKeys = ["outcome", "signature"]
 
     private init(file: String) {
@@ -142,15 +142,22 @@ public struct ScenarioParser {
 
     private mutating func session(name: String, _ node: Node, parameters globals: [String: Value]) -> ScenarioSession? {
         // A bare list is shorthand for { steps: [...] }.
-        if node.sequence != nil { return session(name: name, steps: node, isolation: nil, settings: [], template: nil, parameters: globals) }
+        if node.sequence != nil { return session(name: name, steps: node, isolation: nil, settings: [], template: nil, autocommit: false, parameters: globals) }
         guard let items = mapping(node, what: "session '\(name)'", allowed: Self.sessionKeys) else { return nil }
         var parameters = globals
         var isolation: IsolationLevel?
         var settings: [Setting] = []
         var template: String?
+        var autocommit = false
         var stepsNode: Node?
         for (key, _, value) in items {
             switch key {
+            case "autocommit":
+                if let scalar = value.scalar, scalar.style == .plain, ["true", "false"].contains(scalar.string) {
+                    autocommit = scalar.string == "true"
+                } else {
+                    error(value, "'autocommit' must be true or false" + (value.scalar.map { ", not '\($0.string)'" } ?? YAMLNodes.found(value)))
+                }
             case "isolation":
                 guard let text = self.text(value, what: "'isolation'", expected: "read committed, repeatable read or serializable") else { continue }
                 let normalized = text.lowercased().split(whereSeparator: { $0 == " " || $0 == "_" || $0 == "-" }).joined(separator: " ")
@@ -176,10 +183,17 @@ public struct ScenarioParser {
             error(node, "session '\(name)' needs 'steps': a list of SQL statements")
             return nil
         }
-        return session(name: name, steps: stepsNode, isolation: isolation, settings: settings, template: template, parameters: parameters)
+        return session(name: name, steps: stepsNode, isolation: isolation, settings: settings, template: template, autocommit: autocommit, parameters: parameters)
     }
 
-    private mutating func session(name: String, steps node: Node, isolation: IsolationLevel?, settings: [Setting], template: String?, parameters: [String: Value]) -> ScenarioSession? {
+    /// A session's steps. Without `BEGIN` lines or `autocommit: true` the
+    /// session is one transaction, opened before its first step, with a
+    /// COMMIT appended. Otherwise steps outside `BEGIN` … `COMMIT` run in
+    /// autocommit; each `BEGIN` is not a step but is sent with the step after
+    /// it, and a transaction left open at the end gets the COMMIT.
+    private mutating func session(
+        name: String, steps node: Node, isolation: IsolationLevel?, settings: [Setting], template: String?, autocommit: Bool, parameters: [String: Value]
+    ) -> ScenarioSession? {
         guard let sequence = node.sequence else {
             error(node, "'steps' of session '\(name)' must be a list of SQL statements")
             return nil
@@ -192,22 +206,37 @@ public struct ScenarioParser {
             error(node, InputLimits.tooMany(sequence.count, "steps in session '\(name)'"))
             return nil
         }
+        let sessionBegin = isolation?.sql ?? "BEGIN"
+        let explicit = sequence.contains { Self.beginsTransaction(TransactionBlock.words(($0.scalar ?? ($0.mapping != nil ? $0["sql"]?.scalar : nil))?.string ?? "")) }
+        let multi = autocommit || explicit
+        if multi, isolation != nil, !explicit {
+            error(node, "session '\(name)' is autocommit and has no BEGIN: 'isolation' applies to transactions only")
+        }
+        // Legacy sessions are one transaction, open from the first step.
+        var open = !multi
+        var pendingBegin: String? = multi ? nil : sessionBegin
         var steps: [ScenarioStep] = []
         for (index, item) in sequence.enumerated() {
             var text: String?
             var templateStep: Int?
+            var rows: [[Value]]?
             var textNode = item
             if item.scalar != nil {
                 text = self.sql(item, what: "a step", expected: "a SQL statement, or a mapping with 'sql'")?.trimmingWhitespace()
             } else if let entries = mapping(item, what: "a step", allowed: Self.stepKeys) {
                 for (key, _, value) in entries {
-                    if key == "sql" {
+                    switch key {
+                    case "sql":
                         text = self.sql(value, what: "'sql'", expected: "a SQL statement")?.trimmingWhitespace()
                         textNode = value
-                    } else if let number = value.scalar.flatMap({ Int($0.string) }), number >= 1 {
-                        templateStep = number - 1
-                    } else {
-                        error(value, "'template_step' must be a whole number from 1 (the step of the template this step is)")
+                    case "rows":
+                        rows = expectedRows(value)
+                    default:
+                        if let number = value.scalar.flatMap({ Int($0.string) }), number >= 1 {
+                            templateStep = number - 1
+                        } else {
+                            error(value, "'template_step' must be a whole number from 1 (the step of the template this step is)")
+                        }
                     }
                 }
                 if !entries.contains(where: { $0.0 == "sql" }) { error(item, "a step written as a mapping needs 'sql'") }
@@ -221,21 +250,79 @@ public struct ScenarioParser {
                 error(textNode, "a step is one statement; split '\(Self.firstLine(text))' into several steps")
                 continue
             }
-            let word = Self.firstWord(text)
-            if word == "BEGIN" || word == "START" {
-                error(textNode, "steps must not begin the transaction: lockstorm sends BEGIN before a session's first step (use 'isolation:' for the level)")
+            let words = TransactionBlock.words(text)
+            if Self.beginsTransaction(words) {
+                if rows != nil { error(item, "'rows' on a BEGIN: BEGIN is not a step and returns no rows") }
+                if open || pendingBegin != nil {
+                    error(textNode, "'\(Self.firstLine(text))' inside a transaction that is still open in session '\(name)': end it with COMMIT or ROLLBACK first")
+                    continue
+                }
+                // A bare BEGIN takes the session's isolation level; one with options is sent as written.
+                pendingBegin = words.count == 1 || words == ["START", "TRANSACTION"] ? sessionBegin : text
+                open = true
                 continue
             }
-            if Self.endsTransaction(word) && index != sequence.count - 1 {
-                error(textNode, "'\(Self.firstLine(text))' ends the transaction, so it can only be the last step of session '\(name)'")
+            let word = words.first ?? ""
+            if Self.endsTransaction(word) && !words.contains("PREPARED") {
+                if !multi && index != sequence.count - 1 {
+                    error(textNode, "'\(Self.firstLine(text))' ends the transaction, so it can only be the last step of session '\(name)' (to run more than one transaction, write each one's BEGIN as a step)")
+                    continue
+                }
+                if !open {
+                    error(textNode, "'\(Self.firstLine(text))' has no transaction to end: session '\(name)' runs this step in autocommit (write BEGIN before the transaction's first step)")
+                    continue
+                }
+            } else if open, let what = TransactionBlock.refusal(words) {
+                let fix = multi ? "move it outside BEGIN … COMMIT" : "run it in a session of its own with 'autocommit: true'"
+                error(textNode, "\(what) cannot run inside a transaction block, and session '\(name)' runs this step in one: \(fix)")
                 continue
             }
             guard let statement = bind(text, parameters: parameters, at: textNode, what: "session '\(name)'") else { continue }
-            steps.append(ScenarioStep(text: text, statement: statement, templateStep: templateStep))
+            steps.append(ScenarioStep(text: text, statement: statement, templateStep: templateStep, begin: pendingBegin, inTransaction: open, expectedRows: rows))
+            pendingBegin = nil
+            if Self.endsTransaction(word) { open = false }
         }
-        if let last = steps.last, !Self.endsTransaction(Self.firstWord(last.text)) { steps.append(.commit) }
-        let settingStatements = settings.map { BoundStatement(sql: "SELECT set_config($1, $2, true)", parameters: [$0.name, $0.value]) }
-        return ScenarioSession(name: name, template: template, begin: isolation?.sql ?? "BEGIN", settings: settingStatements, steps: steps)
+        if open {
+            var commit = ScenarioStep.commit
+            commit.begin = pendingBegin
+            steps.append(commit)
+        }
+        let settingStatements = settings.map { BoundStatement(sql: "SELECT set_config($1, $2, \(multi ? "false" : "true"))", parameters: [$0.name, $0.value]) }
+        return ScenarioSession(
+            name: name, template: template, begin: sessionBegin, settings: multi ? [] : settingStatements, sessionSettings: multi ? settingStatements : [],
+            steps: steps
+        )
+    }
+
+    /// `rows:` — a list of rows, each a list of values (numbers, strings,
+    /// booleans, null); `[]` means no row.
+    private mutating func expectedRows(_ node: Node) -> [[Value]]? {
+        let shape = "a list of rows, each a list of values, such as [[1, 'a'], [2, 'b']] ([] for no row)"
+        guard let rows = node.sequence else {
+            error(node, "'rows' must be \(shape)\(YAMLNodes.found(node))")
+            return nil
+        }
+        guard rows.count <= InputLimits.maxEntries else {
+            error(node, InputLimits.tooMany(rows.count, "rows"))
+            return nil
+        }
+        var result: [[Value]] = []
+        for row in rows {
+            guard let cells = row.sequence else {
+                error(row, "each row of 'rows' must be a list of values, such as [1, 'a']\(YAMLNodes.found(row))")
+                return nil
+            }
+            var values: [Value] = []
+            for cell in cells {
+                guard let scalar = cell.scalar else {
+                    error(cell, "a value in 'rows' must be a number, string, boolean or null")
+                    return nil
+                }
+                values.append(Self.scalarValue(scalar))
+            }
+            result.append(values)
+        }
+        return result
     }
 
     /// An order: session names (`a`) or session steps (`a.2`), as a list or
@@ -306,11 +393,13 @@ public struct ScenarioParser {
 
     // MARK: Helpers
 
-    static func firstWord(_ text: String) -> String {
-        String(text.drop(while: { $0.isWhitespace }).prefix(while: { $0.isLetter })).uppercased()
-    }
 
     static func endsTransaction(_ word: String) -> Bool { ["COMMIT", "END", "ROLLBACK", "ABORT"].contains(word) }
+
+    /// `BEGIN …` or `START TRANSACTION …`.
+    static func beginsTransaction(_ words: [String]) -> Bool {
+        words.first == "BEGIN" || words.starts(with: ["START", "TRANSACTION"])
+    }
 
     static func firstLine(_ text: String) -> String {
         let line = text.split(separator: "\n").first.map(String.init) ?? text

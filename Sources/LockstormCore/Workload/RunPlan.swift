@@ -512,6 +512,9 @@ struct PlanCompiler {
                 if template.autocommit, let first = words.first, ["BEGIN", "COMMIT", "ROLLBACK", "START", "END"].contains(String(first)) {
                     error(location, "\(context) is autocommit: a step cannot be \(first); drop 'autocommit' to run the steps in one transaction")
                 }
+                if !template.autocommit, let what = TransactionBlock.refusal(TransactionBlock.words(text)) {
+                    error(location, "\(what) cannot run inside a transaction block, and \(context) runs its steps in one: give it 'autocommit: true'")
+                }
                 let sqlTemplate = SQLTemplate(text)
                 var sources: [ParameterSource] = []
                 for name in sqlTemplate.names {
