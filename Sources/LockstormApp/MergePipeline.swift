@@ -50,6 +50,7 @@ public struct MergePipeline {
             try writer.markIncomplete()
             try writer.writeAll(summary: merge.summary, timeseries: merge.timeseries, record: record)
             try writer.write(ShardFile.hlogFileName, merge.log.text())
+            try writer.write(ShardFile.fileName, try Self.shardFile(merge).json())
             try writer.write(Self.shardsFile, try Self.shardsJSON(merge))
             try writer.writeReport()
             try writer.markComplete()
@@ -68,6 +69,29 @@ public struct MergePipeline {
         }
         if !problems.isEmpty { throw Failure(.checksFailed, "lockstorm merge: " + problems.joined(separator: "; ")) }
         return merge
+    }
+
+    /// The merged run's `shard.json`, as a whole run's (shard 0 of 1): every
+    /// shard's PIDs, the server's counters at the earliest start and latest end.
+    static func shardFile(_ merge: ShardMerge) -> ShardFile {
+        let shards = merge.shards.map(\.shard)
+        var facts = ShardFile.Facts(workloadSHA256: shards[0].workloadSHA256, clients: shards[0].clients, measurementStart: merge.log.startTime)
+        facts.runID = shards[0].runID
+        facts.startAt = shards[0].startAt
+        facts.lateSeconds = shards.map(\.lateSeconds).max() ?? 0
+        facts.checkedInvariants = shards.contains { $0.checkedInvariants }
+        facts.ranTeardown = shards.contains { $0.ranTeardown }
+        facts.countersStart = shards.compactMap(\.countersStart).min { $0.at < $1.at }
+        facts.countersEnd = shards.compactMap(\.countersEnd).max { $0.at < $1.at }
+        var dedicated: [Int: String] = [:]
+        for shard in shards {
+            for session in shard.sessions {
+                facts.sessions[session.pid] = session.client
+                if let name = session.dedicated { dedicated[session.client] = name }
+            }
+        }
+        facts.dedicated = { [dedicated] in dedicated[$0] }
+        return ShardFile(summary: merge.summary, timeseries: merge.timeseries, facts: facts)
     }
 
     /// `shards.json`: which folders were merged, each shard's window and lateness.
