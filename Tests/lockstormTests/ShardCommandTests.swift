@@ -165,4 +165,42 @@ struct ShardCommandTests {
             #expect(Set(one.values.map { $0.joined(separator: ";") }).count == 4)
         }
     }
+
+    @Test("a shard that comes up after --start-at starts at once and records how late; one without shard 0 gives up after --shard-wait, saying why")
+    func lateAndAlone() throws {
+        try Self.withServer { url, scratch in
+            let workload = Self.fixtures.appendingPathComponent("draws.yaml").path
+            let formatter = ISO8601DateFormatter()
+            let past = formatter.string(from: Date().addingTimeInterval(-30))
+            let late = try ChildProcess(LockstormBinary.path, ["run", workload, "-c", "1", "-t", "1", "--seed", "3", "--shard", "0/1", "--start-at", past, "--out", scratch + "/late", "-q"], environment: ["DATABASE_URL": url])
+            #expect(late.wait(timeout: 120) == 0, "\(late.standardError)")
+            #expect(late.standardError.contains("shard 0/1 began its load"))
+            let folder = scratch + "/late/" + (try #require(try FileManager.default.contentsOfDirectory(atPath: scratch + "/late").first))
+            let shard = try ShardResult.load(directory: URL(fileURLWithPath: folder)).shard
+            #expect(shard.lateSeconds >= 29)
+
+            let alone = try ChildProcess(LockstormBinary.path, ["run", workload, "-c", "2", "-t", "1", "--seed", "3", "--shard", "1/2", "--shard-wait", "1s", "--out", scratch + "/alone", "-q"], environment: ["DATABASE_URL": url])
+            #expect(alone.wait(timeout: 60) == 3)
+            #expect(alone.standardError.contains("shard 1/2: shard 0 of run"))
+            #expect(alone.standardError.contains("did not make its setup visible within 1 s"))
+        }
+    }
+
+    @Test("--shard mistakes are usage errors that say what is allowed")
+    func flagMistakes() throws {
+        let workload = Self.fixtures.appendingPathComponent("draws.yaml").path
+        let cases: [([String], String)] = [
+            (["--shard", "1/2"], "needs --seed"),
+            (["--shard", "2/2", "--seed", "1"], "K is 0-based and must be below N"),
+            (["--start-at", "+5s"], "--start-at needs --shard"),
+            (["--shard", "0/2", "--seed", "1", "--start-at", "soon"], "neither an RFC 3339 time"),
+            (["--shard", "0/3", "--seed", "1", "-c", "2"], "give -c of at least 3"),
+        ]
+        for (arguments, message) in cases {
+            let process = try ChildProcess(LockstormBinary.path, ["run", workload] + arguments, environment: ["DATABASE_URL": "postgresql:///nowhere?host=/nonexistent"])
+            #expect(process.wait(timeout: 60) == 2, "\(arguments)")
+            #expect(process.standardError.contains(message), "\(arguments): \(process.standardError)")
+        }
+    }
 }
+
