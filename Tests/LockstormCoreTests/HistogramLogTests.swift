@@ -47,6 +47,24 @@ import Testing
         }
     }
 
+    @Test("a histogram encoded by HdrHistogram's Python implementation (hdrh, zlib-compressed) decodes to the same figures")
+    func decodesReferenceEncoding() throws {
+        // hdrh 0.10: HdrHistogram(1, 3_600_000_000, 3), values (i * 7919) % 250000 + 1
+        // for i in 1...5000, then 3_000_000; its encode(); and its own figures.
+        let text = "HISTFAAAAXd4nM1TUU7DMAxtXK8w9WNC04SQ+EXAB9ovf5wBcQDEXZA4wK6AxMeOwR04B0cgabOlTtzWSbay1Ynj1xf7Oemu3zfLoljcFe2vtF6Z6WfzWTz9tsBWwRV8RU/fMeQPBTU86/Fm/YvAvw6+P4NbmNlRwr0ea+t9nIvXQp4ZD0LeLnarG1BwoccStO2WBFrxMLNpNZrLLi9HU51QfQ5fgL5cZ/PGPISEWPvAnL724jDdsQswJQ9ZoP73/CFCE86wdA+Yi98bBzhm2bORje2TWAx7i52Syv5iCthMWSqHqh3oTMg+/5CyZQ5WS9wXXGWHyCcaq4YK9dSawjZq/D6ScAi3sarDoTvpi3xOKNgRJIIjmhII9um8YEnKaMFVSlOBmHTBR2kq4NBC2qb5ynhOICZe8LRN0cPWf9MK8RzROLu0oQTpuE4SCWKWaYhFE5BJmgrPU4JkNcUIliC0+V4kuymvtARJVxDfVOQhpn+4iU3B9hH+AAdqWes="
+        let histogram = try HistogramEncoding.decode(try #require(Base64.decode(text)))
+        #expect(histogram.totalCount == 5_001)
+        #expect(histogram.valueAtPercentile(50) == 124_799)
+        #expect(histogram.valueAtPercentile(99) == 247_679)
+        #expect(histogram.max == 3_000_319)
+        #expect(histogram.min == 86)
+        // And the same samples recorded here encode to what decodes identically.
+        var own = Self.latencyHistogram()
+        for i in 1...5_000 { own.record(UInt64((i * 7_919) % 250_000 + 1)) }
+        own.record(3_000_000)
+        #expect(histogram == own)
+    }
+
     @Test("an empty histogram round-trips")
     func empty() throws {
         let decoded = try HistogramEncoding.decode(HistogramEncoding.encode(Self.latencyHistogram()))
