@@ -28,12 +28,14 @@ struct ShardCommandTests {
     }
 
     /// Runs the shards of one run at once; returns each shard's result folder.
-    static func runShards(_ count: Int, arguments: [String], url: String, root: String) throws -> [String] {
+    /// With `progress`, each shard prints -P lines, which must name it.
+    static func runShards(_ count: Int, arguments: [String], url: String, root: String, progress: Bool = false) throws -> [String] {
         let processes = try (0..<count).map { index in
-            try ChildProcess(LockstormBinary.path, ["run"] + arguments + ["--shard", "\(index)/\(count)", "--out", "\(root)/shard\(index)", "-q"], environment: ["DATABASE_URL": url])
+            try ChildProcess(LockstormBinary.path, ["run"] + arguments + ["--shard", "\(index)/\(count)", "--out", "\(root)/shard\(index)"] + (progress ? ["-P", "1"] : ["-q"]), environment: ["DATABASE_URL": url])
         }
         for (index, process) in processes.enumerated() {
             #expect(process.wait(timeout: 180) == 0, "shard \(index): \(process.standardError)")
+            if progress { #expect(process.standardError.contains("shard \(index)/\(count)  elapsed"), "shard \(index): \(process.standardError)") }
         }
         return try (0..<count).map { index in
             let folder = "\(root)/shard\(index)"
@@ -53,7 +55,7 @@ struct ShardCommandTests {
     func threeShards() throws {
         try Self.withServer { url, scratch in
             let workload = Self.fixtures.appendingPathComponent("sharded.yaml").path
-            let folders = try Self.runShards(3, arguments: [workload, "-c", "3", "-T", "3s", "--seed", "11", "-j", "1", "--start-at", "+1s"], url: url, root: scratch)
+            let folders = try Self.runShards(3, arguments: [workload, "-c", "3", "-T", "3s", "--seed", "11", "-j", "1", "--start-at", "+1s"], url: url, root: scratch, progress: true)
             let out = scratch + "/merged"
             let merge = try Self.merge(folders, out: out)
             #expect(merge.wait(timeout: 0) == 0, "merge: \(merge.standardError)")
