@@ -161,8 +161,7 @@ public struct ShardMerge: Sendable {
             }
         }
         var mergedLog = HistogramLog(startTime: earliest)
-        timeseries = rows.keys.sorted().map { index in
-            let row = rows[index]!
+        timeseries = rows.sorted { $0.key < $1.key }.map { index, row in
             var timeseriesRow = TimeseriesRow(interval: index, startSeconds: row.start, endSeconds: max(row.end, row.start), stats: row.stats)
             timeseriesRow.lockWaits = row.waits
             mergedLog.entries.append(.init(tag: nil, startSeconds: row.start, lengthSeconds: max(row.end, row.start) - row.start, histogram: row.stats.latency))
