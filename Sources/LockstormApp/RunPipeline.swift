@@ -38,6 +38,9 @@ public struct RunRequest: Sendable {
     /// Errors the workload does not declare are counted without failing the
     /// run (`--allow-unexpected-errors`; the workload's `allow_unexpected_errors`).
     public var allowUnexpectedErrors = false
+    /// `--shard K/N` (with `--start-at`, `--run-id`, `--shard-wait`): this
+    /// process runs one shard of a run split over N.
+    public var sharding: ShardRequest?
 
     public init(workload: String) {
         self.workload = workload
@@ -99,11 +102,17 @@ public struct RunPipeline {
             options.intervalSeconds = request.interval.seconds
             options.sampleIntervalSeconds = request.sampleInterval.seconds
             options.allowUnexpectedErrors = request.allowUnexpectedErrors || plan.allowUnexpectedErrors
+            if let sharding = request.sharding {
+                options.sharding = try sharding.options(workloadSHA256: hash, plan: plan, load: options)
+            }
             runs.append((plan, options))
         }
         for (plan, options) in runs where options.clients < plan.minimumClients {
             let dedicated = plan.transactions.filter { $0.dedicatedClients > 0 }.map { "\($0.name) \($0.dedicatedClients)" }.joined(separator: ", ")
             throw Failure(.usage, "\(plan.workloadName)/\(plan.variantLabel) needs at least \(plan.minimumClients) clients (dedicated: \(dedicated)\(plan.hasSharedTransactions ? ", plus one for the shared transactions" : "")); -c is \(options.clients)")
+        }
+        if let sharding = request.sharding, let (plan, options) = runs.first(where: { $0.options.clients < sharding.shard.count }) {
+            throw Failure(.usage, "\(plan.workloadName)/\(plan.variantLabel): --shard \(sharding.shard.index)/\(sharding.shard.count) splits \(options.clients) clients over \(sharding.shard.count) shards; give -c of at least \(sharding.shard.count)")
         }
         return Plans(workload: workload, file: url, sha256: hash, runs: runs)
     }
@@ -167,7 +176,12 @@ public struct RunPipeline {
             var options = options
             configureProgress(&options, request: request)
             options.serverLogPath = database.serverLog
-            output.note("running \(plan.workloadName)/\(plan.variantLabel): \(options.clients) clients, \(min(options.threads, options.clients)) threads, \(LoadSettings.length(options)), seed \(options.seed)")
+            if let sharding = options.sharding {
+                let own = sharding.shard.clients(of: options.clients).count
+                output.note("running \(plan.workloadName)/\(plan.variantLabel) as \(sharding.shard): \(own) of \(options.clients) clients, \(min(options.threads, own)) threads, \(LoadSettings.length(options)), seed \(options.seed), run id \(sharding.runID)")
+            } else {
+                output.note("running \(plan.workloadName)/\(plan.variantLabel): \(options.clients) clients, \(min(options.threads, options.clients)) threads, \(LoadSettings.length(options)), seed \(options.seed)")
+            }
             // From here to the written results a second signal hurries the run instead of ending it.
             let (outcome, run) = try session.gathering { () throws -> (RunOutcome, RunArtifacts) in
                 let outcome: RunOutcome
@@ -178,6 +192,10 @@ public struct RunPipeline {
                 }
                 if let failure = outcome.samplerFailure { output.note("the lock-wait sampler could not run (\(failure)); its timeseries columns are empty") }
                 if let failure = outcome.serverLogFailure { output.note("the server's log could not be read (\(failure)); deadlock participants were attributed from the client side alone") }
+                if let shard = outcome.shard {
+                    if shard.lateSeconds > 0.05 { output.note("\(shard.shard) began its load \(Format.fixed(shard.lateSeconds, digits: 2)) s after --start-at (recorded as late_s in shard.json)") }
+                    if let note = shard.note { output.note("\(shard.shard): \(note)") }
+                }
                 // Clear the progress bar before the summary.
                 if options.onProgress != nil && stderrIsTerminal { output.writeError("\r\u{1B}[K") }
                 let record = Self.record(plan: plan, options: options, outcome: outcome, file: plans.file, sha256: plans.sha256, commandLine: request.commandLine)
@@ -267,6 +285,7 @@ public struct RunPipeline {
             writer = created
             try created.writeAll(summary: outcome.summary, timeseries: outcome.timeseries, record: record)
             if !outcome.deadlockEvents.isEmpty { try created.write(DeadlockEventFile.name, DeadlockEventFile.document(outcome.deadlockEvents)) }
+            try Self.writeShardFiles(created, plan: plan, outcome: outcome, record: record)
             try created.writeReport()
             directory = DisplayPath.relative(created.directory.path)
         } catch {
@@ -284,6 +303,31 @@ public struct RunPipeline {
             directory = nil
         }
         return RunArtifacts(plan: plan, record: record, directory: directory, gate: report)
+    }
+
+    /// `shard.json` and `latency.hlog`: what `lockstorm merge` reads back exactly.
+    static func writeShardFiles(_ writer: ResultWriter, plan: RunPlan, outcome: RunOutcome, record: RunRecord) throws {
+        var facts = ShardFile.Facts(workloadSHA256: record.workload?.sha256 ?? "", clients: record.clients ?? outcome.summary.clients, measurementStart: outcome.measurementStart)
+        if let shard = outcome.shard {
+            facts.shard = shard.shard.index
+            facts.shards = shard.shard.count
+            facts.runID = shard.runID
+            facts.startAt = shard.startAt
+            facts.lateSeconds = shard.lateSeconds
+            facts.ranSetup = shard.ranSetup
+            facts.ranTeardown = shard.ranTeardown
+            facts.checkedInvariants = shard.checkedInvariants
+            facts.note = shard.note
+        }
+        if let options = outcome.loadClients { facts.clients = options }
+        facts.countersStart = outcome.countersStart.map { .init(at: $0.at, xactCommit: $0.xactCommit, xactRollback: $0.xactRollback, deadlocks: $0.deadlocks) }
+        facts.countersEnd = outcome.countersEnd.map { .init(at: $0.at, xactCommit: $0.xactCommit, xactRollback: $0.xactRollback, deadlocks: $0.deadlocks) }
+        facts.sessions = outcome.sessions
+        let total = facts.clients
+        facts.dedicated = { client in plan.dedicatedTransaction(client: client, of: total).map { plan.transactions[$0].name } }
+        try writer.write(ShardFile.fileName, try ShardFile(summary: outcome.summary, timeseries: outcome.timeseries, facts: facts).json())
+        let log = ShardFile.histogramLog(summary: outcome.summary, measurementStart: outcome.measurementStart, intervals: outcome.intervalLatency)
+        try writer.write(ShardFile.hlogFileName, log.text())
     }
 
     /// Says which file could not be written, and marks its folder incomplete.
@@ -315,6 +359,7 @@ public struct RunPipeline {
         guard request.progressSeconds != nil || showBar else { return }
         options.progressSeconds = showBar ? min(request.progressSeconds ?? 1, 1) : request.progressSeconds
         let lineEvery = request.progressSeconds
+        let shardPrefix = request.sharding.map { "shard \($0.shard.index)/\($0.shard.count)  " } ?? ""
         let state = ProgressState()
         let output = self.output
         options.onProgress = { report in
@@ -324,7 +369,7 @@ public struct RunPipeline {
                 // The tick after the deadline may come before the last interval is in: skip an empty line there.
                 let finalEmpty = report.window.attempts == 0 && report.plannedSeconds.map { report.elapsedSeconds >= $0 } == true
                 if due && !finalEmpty {
-                    text += (showBar ? "\r\u{1B}[K" : "") + ProgressLine.line(elapsedSeconds: report.elapsedSeconds, window: window, windowSeconds: seconds, waiting: report.lockWaits?.waiting) + "\n"
+                    text += (showBar ? "\r\u{1B}[K" : "") + shardPrefix + ProgressLine.line(elapsedSeconds: report.elapsedSeconds, window: window, windowSeconds: seconds, waiting: report.lockWaits?.waiting) + "\n"
                 }
             }
             if showBar, let planned = report.plannedSeconds {

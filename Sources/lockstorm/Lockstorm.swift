@@ -17,7 +17,7 @@ struct Lockstorm: ParsableCommand {
             3 run error (cannot connect, setup failed, server lost), 130/143 interrupted.
             """,
         version: LockstormVersion.string,
-        subcommands: [RunCommand.self, CompareCommand.self, ValidateCommand.self, ListCommand.self, ServerCommand.self, ReportCommand.self, ExploreCommand.self, ReplayCommand.self, FuzzCommand.self]
+        subcommands: [RunCommand.self, CompareCommand.self, ValidateCommand.self, ListCommand.self, ServerCommand.self, ReportCommand.self, MergeCommand.self, ExploreCommand.self, ReplayCommand.self, FuzzCommand.self]
     )
 
     /// For `lockstorm rn …`: what the command line's first word should have

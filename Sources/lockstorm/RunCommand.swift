@@ -45,7 +45,10 @@ struct RunCommand: ParsableCommand {
     @Option(name: .customLong("interval"), help: ArgumentHelp("Length of one time-series interval, e.g. 1s or 500ms.", valueName: "duration"))
     var interval = TimeSpan(seconds: 1, text: "1s")
 
+    @OptionGroup(title: "Shards (one run over several processes or machines)") var shards: ShardArguments
+
     func validate() throws {
+        try shards.validate(seed: load.seed)
         if variant != nil && allVariants { throw ValidationError("give either --variant or --all-variants, not both") }
         if let progress, !(progress > 0) { throw ValidationError("-P/--progress must be above 0 seconds") }
         if interval.seconds < 0.01 {
@@ -69,6 +72,7 @@ struct RunCommand: ParsableCommand {
         request.interval = interval
         request.commandLine = CommandLine.arguments
         request.allowUnexpectedErrors = allowUnexpectedErrors
+        request.sharding = shards.request
         try RunPipeline().execute(request)
     }
 }

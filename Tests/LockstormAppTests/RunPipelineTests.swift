@@ -112,7 +112,7 @@ import Testing
         let directory = try #require(artifacts.directory)
         #expect(directory.hasSuffix("/transfers-ordered-20261123T184512Z"))
         let files = try FileManager.default.contentsOfDirectory(atPath: directory).sorted()
-        #expect(files == ["deadlocks.csv", "errors.csv", "latency.csv", "report.html", "run.json", "summary.csv", "timeseries.csv"])
+        #expect(files == ["deadlocks.csv", "errors.csv", "latency.csv", "latency.hlog", "report.html", "run.json", "shard.json", "summary.csv", "timeseries.csv"])
         #expect(!artifacts.gate.passed)
         #expect(output.errors.isEmpty)
 

@@ -50,6 +50,8 @@ public struct LoadOptions: Sendable {
     /// Calls `onProgress` every this many seconds (`-P`).
     public var progressSeconds: Double?
     public var onProgress: (@Sendable (ProgressReport) -> Void)?
+    /// This process runs one shard of a run split over several (`--shard K/N`).
+    public var sharding: ShardOptions?
 
     public init(
         clients: Int, threads: Int, durationSeconds: Double? = nil, transactionsPerClient: Int? = nil, seed: UInt64,
@@ -135,6 +137,20 @@ public struct RunOutcome: Sendable {
     /// Why the server's log could not be read for deadlock reports (then
     /// participants were attributed from the client side alone).
     public var serverLogFailure: String? = nil
+    /// What the shard coordination found (`--shard`); nil for a whole run.
+    public var shard: ShardReport? = nil
+    /// Every backend PID this process's clients used, with the client's
+    /// global index (`--shard` keeps the whole run's numbering).
+    public var sessions: [Int32: Int] = [:]
+    /// The server's counters before the load and after it (`pg_stat_database`).
+    public var countersStart: ServerCounters? = nil
+    public var countersEnd: ServerCounters? = nil
+    /// When measurement started, seconds since 1970 (the server's clock when sharded).
+    public var measurementStart: Double = 0
+    /// Each interval's latency histogram (µs), HdrHistogram's V2 encoding.
+    public var intervalLatency: [(interval: Int, start: Double, end: Double, encoded: [UInt8])] = []
+    /// Clients of the whole run (a shard's summary counts its own).
+    public var loadClients: Int? = nil
 }
 
 /// Runs a compiled workload against a server: setup, load over event-loop
@@ -148,17 +164,34 @@ public enum LoadRunner {
             throw RunError(.connect, "cannot connect to \(dsn): \(error)")
         }
         let server = serverInfo(admin)
-        if options.runSetup {
-            try runScript(plan.teardown, on: admin, what: "teardown")
-            try runScript(plan.setup, on: admin, what: "setup")
+        let shard = options.sharding?.shard ?? .whole
+        var shardReport = options.sharding.map { ShardReport(shard: $0.shard, runID: $0.runID) }
+        // The common start is on the server's clock, the one every shard reads alike.
+        let clockOffset = options.sharding == nil ? 0 : ShardCoordinator.clockOffset(admin)
+        var commonStart: Double?
+        if let sharding = options.sharding, !shard.isFirst {
+            // Setup and teardown are shard 0's: the others wait for its setup.
+            commonStart = try ShardCoordinator.awaitSetup(admin, options: sharding, stop: stop)
+        } else {
+            if let sharding = options.sharding { try ShardCoordinator.begin(admin, options: sharding) }
+            if options.runSetup {
+                try runScript(plan.teardown, on: admin, what: "teardown")
+                try runScript(plan.setup, on: admin, what: "setup")
+                shardReport?.ranSetup = true
+            }
+            if let sharding = options.sharding { commonStart = try ShardCoordinator.ready(admin, options: sharding) }
         }
+        shardReport?.startAt = commonStart
 
         let applicationName = "lockstorm-\(getpid())"
-        let threadCount = max(1, min(options.threads, options.clients))
+        // A shard runs its clients under their global numbers: the same
+        // random streams, dedicated transactions and -R shares as in one process.
+        let ownClients = shard.clients(of: options.clients)
+        let threadCount = max(1, min(options.threads, ownClients.count))
         let warmup = UInt64(max(options.warmupSeconds, 0) * 1e9)
         var schedules: [Int: ArrivalSchedule] = [:]
         if let rate = options.rate, rate > 0 {
-            for client in 0..<options.clients {
+            for client in ownClients {
                 let random = ClientMachine.scheduleRandom(seed: options.seed, clientIndex: client)
                 if let duration = options.durationSeconds {
                     // Exactly rate × (warmup + duration) starts, shared out among the clients.
@@ -175,10 +208,11 @@ public enum LoadRunner {
         let serverLog = options.serverLogPath.map(ServerLogTail.init(path:))
         let eventBudget = DeadlockEventBudget(limit: max(options.deadlockEventLimit, 0))
         let timeseries = TimeseriesCollector(workers: threadCount, intervalNanoseconds: UInt64(max(options.intervalSeconds, 0.01) * 1e9))
-        let deadlocksBefore = serverDeadlocks(admin)
+        let countersStart = ServerCounters.read(admin)
+        let deadlocksBefore = countersStart?.deadlocks ?? serverDeadlocks(admin)
         let startedAt = Date()
         var assignments: [[Int]] = Array(repeating: [], count: threadCount)
-        for client in 0..<options.clients { assignments[client % threadCount].append(client) }
+        for (position, client) in ownClients.enumerated() { assignments[position % threadCount].append(client) }
 
         let abort = RunAbort()
         let connectErrors = Mutex<[PostgresError]>([])
@@ -217,6 +251,10 @@ public enum LoadRunner {
         }
         connected.wait()
         let firstConnectError = connectErrors.withLock { $0.first }
+        if firstConnectError == nil, let commonStart {
+            shardReport?.lateSeconds = ShardCoordinator.sleep(until: commonStart - clockOffset, stop: stop)
+        }
+        let measurementStart = Date().timeIntervalSince1970 + clockOffset + max(options.warmupSeconds, 0)
         let loadStart = MonotonicClock.now()
         let start = loadStart &+ warmup
         if firstConnectError == nil {
@@ -230,7 +268,8 @@ public enum LoadRunner {
                 intervalNanoseconds: timeseries.intervalNanoseconds, start: start
             )
         }
-        let monitor = firstConnectError == nil ? InvariantMonitor(plan: plan, dsn: dsn, start: start) : nil
+        // Invariants are shard 0's, checked once for the whole run.
+        let monitor = firstConnectError == nil && shard.isFirst ? InvariantMonitor(plan: plan, dsn: dsn, start: start) : nil
         for _ in 0..<threadCount { release.signal() }
         if firstConnectError == nil, let every = options.progressSeconds, every > 0, let onProgress = options.onProgress {
             var committed = 0
@@ -257,7 +296,7 @@ public enum LoadRunner {
         }
         let endedAt = Date()
         if let firstConnectError {
-            throw RunError(.connect, "cannot open \(options.clients) connections to \(dsn): \(firstConnectError.message)")
+            throw RunError(.connect, "cannot open \(ownClients.count) connections to \(dsn): \(firstConnectError.message)")
         }
 
         var stats = RunStats(transactionCount: plan.transactions.count)
@@ -284,6 +323,14 @@ public enum LoadRunner {
         // server is lost only if no new connection can be opened.
         let after = unreachable ? nil : try? PostgresConnection(dsn: dsn, connectTimeout: options.connectTimeoutSeconds, applicationName: "lockstorm-admin")
         var adminHealthy = after != nil
+        // Shard 0 goes on once every shard has finished: the invariants and
+        // the teardown are the whole run's.
+        var othersUnfinished: String?
+        if let sharding = options.sharding, let after {
+            ShardCoordinator.finish(after, options: sharding)
+            if shard.isFirst && !shard.isWhole { othersUnfinished = ShardCoordinator.awaitOthers(after, options: sharding, stop: stop) }
+            shardReport?.note = othersUnfinished.map { "invariants not checked and no teardown: \($0)" }
+        }
         let clientDeadlocks = stats.count(.deadlock)
         var serverDelta: Int?
         if let after, let before = deadlocksBefore {
@@ -291,11 +338,18 @@ public enum LoadRunner {
         }
         // Before teardown drops them: the tables the deadlocks name by OID.
         if let after { stats.nameRelations(relationNames(stats.relationOIDs, on: after)) }
+        let countersEnd = after.flatMap { ServerCounters.read($0) }
+        // Other shards' deadlocks move the same counter: `merge` checks it over the union of the windows.
+        if !shard.isWhole { serverDelta = nil }
         var invariants: [InvariantResult] = []
-        for (index, invariant) in plan.invariants.enumerated() {
+        for (index, invariant) in plan.invariants.enumerated() where shard.isFirst {
             let during = invariant.duringInterval == nil ? nil : duringChecks[index] ?? DuringCheck()
             guard let after else {
                 invariants.append(InvariantResult(name: invariant.name, expected: invariant.expected, actual: nil, error: "not checked: the server cannot be reached", during: during))
+                continue
+            }
+            if let othersUnfinished {
+                invariants.append(InvariantResult(name: invariant.name, expected: invariant.expected, actual: nil, error: "not checked: \(othersUnfinished)", during: during))
                 continue
             }
             do {
@@ -306,12 +360,15 @@ public enum LoadRunner {
                 adminHealthy = after.isHealthy
             }
         }
-        if options.runTeardown && adminHealthy, let after {
+        if shard.isFirst && !plan.invariants.isEmpty && othersUnfinished == nil { shardReport?.checkedInvariants = true }
+        if options.runTeardown && adminHealthy && shard.isFirst && othersUnfinished == nil, let after {
             try? runScript(plan.teardown, on: after, what: "teardown")
+            shardReport?.ranTeardown = true
         }
+        if let sharding = options.sharding, shard.isFirst, othersUnfinished == nil, let after { ShardCoordinator.end(after, options: sharding) }
 
         var summary = RunSummary(
-            workload: plan.workloadName, variant: plan.variantLabel, clients: options.clients, threads: threadCount,
+            workload: plan.workloadName, variant: plan.variantLabel, clients: ownClients.count, threads: threadCount,
             durationSeconds: Double(windowEnd &- start) / 1e9, seed: options.seed, transactionNames: plan.transactions.map(\.name),
             stats: stats, invariants: invariants, partial: stop.isSet || abort.isSet || !adminHealthy, counterNames: plan.counterNames
         )
@@ -324,6 +381,13 @@ public enum LoadRunner {
         )
         outcome.deadlockEvents = deadlockEvents
         outcome.serverLogFailure = serverLog?.failure
+        outcome.shard = shardReport
+        outcome.sessions = board.clientsByPID
+        outcome.countersStart = countersStart
+        outcome.countersEnd = countersEnd
+        outcome.measurementStart = measurementStart
+        outcome.intervalLatency = timeseries.intervalLatency
+        outcome.loadClients = options.clients
         return outcome
     }
 

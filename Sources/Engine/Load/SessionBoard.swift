@@ -223,6 +223,10 @@ final class SessionBoard: @unchecked Sendable {
 
     // MARK: Writing (the client's own worker)
 
+    /// Every backend PID a client talked to, with the client (all connections
+    /// and reconnections of the run): the shard's PID map.
+    var clientsByPID: [Int32: Int] { clientByPID.withLock { $0 } }
+
     /// Client `client` now talks to backend `pid` (at connect and reconnect).
     func connected(client: Int, pid: Int32) {
         clientByPID.withLock { $0[pid] = client }

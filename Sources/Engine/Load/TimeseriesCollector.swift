@@ -17,6 +17,9 @@ final class TimeseriesCollector: Sendable {
         var pending: [Int: Pending] = [:]
         var finished: Set<Int> = []
         var rows: [TimeseriesRow] = []
+        /// Each completed interval's latency histogram, encoded (`latency.hlog`):
+        /// a few hundred bytes where the histogram itself is ~25 KB.
+        var latency: [(interval: Int, start: Double, end: Double, encoded: [UInt8])] = []
         /// Completed intervals not yet handed to the progress line.
         var progress = IntervalStats()
         var progressSeconds = 0.0
@@ -69,6 +72,11 @@ final class TimeseriesCollector: Sendable {
         state.withLock { $0.rows }
     }
 
+    /// Each completed interval's latency histogram, in order, as HdrHistogram's V2 encoding.
+    var intervalLatency: [(interval: Int, start: Double, end: Double, encoded: [UInt8])] {
+        state.withLock { $0.latency }
+    }
+
     /// Completes the intervals every worker has accounted for, in order.
     private static func complete(_ state: inout State, workers: Int, interval: UInt64) {
         while let index = state.pending.keys.min(), let pending = state.pending[index] {
@@ -79,6 +87,7 @@ final class TimeseriesCollector: Sendable {
             let nominalEnd = UInt64(index + 1) * interval
             let end = Double(min(max(pending.end, UInt64(index) * interval), nominalEnd)) / 1e9
             state.rows.append(TimeseriesRow(interval: index, startSeconds: start, endSeconds: end, stats: pending.stats))
+            state.latency.append((index, start, end, HistogramEncoding.encode(pending.stats.latency)))
             state.progress.add(pending.stats)
             state.progressSeconds += end - start
         }
