@@ -67,7 +67,7 @@ let package = Package(
         ),
         .testTarget(name: "LockstormCoreTests", dependencies: ["LockstormCore"]),
         .testTarget(name: "ReportsTests", dependencies: ["Reports", "LockstormCore", "TestSupport"]),
-        .testTarget(name: "LockstormAppTests", dependencies: ["LockstormApp", "Engine", "LockstormCore"]),
+        .testTarget(name: "LockstormAppTests", dependencies: ["LockstormApp", "Engine", "LockstormCore", "Reports"]),
         // Helpers for tests that need a real server or the built binary.
         .target(name: "TestSupport", dependencies: ["Engine", "PostgresClient"], path: "Tests/TestSupport"),
         .testTarget(name: "PostgresClientTests", dependencies: ["PostgresClient", "TestSupport"]),

@@ -21,6 +21,9 @@ EDGE = re.compile(r"^Process (\d+) waits for (\S+) on (.+); blocked by process (
 QUERY = re.compile(r"^Process (\d+): (.*)$")
 FIELDS = ("DETAIL:  ", "HINT:  ", "CONTEXT:  ", "STATEMENT:  ")
 MARKER = "ERROR:  deadlock detected"
+# A deadlock found while a statement opens its relations carries the cursor
+# position: "deadlock detected at character 13".
+MARKER_LINE = re.compile(r"^(.*)" + re.escape(MARKER) + r"(?: at character [0-9]+)?$")
 
 
 def read_log(path):
@@ -31,10 +34,11 @@ def read_log(path):
     i = 0
     while i < len(lines):
         line = lines[i].rstrip("\r")
-        if line.startswith("\t") or not line.endswith(MARKER):
+        found = None if line.startswith("\t") else MARKER_LINE.match(line)
+        if not found:
             i += 1
             continue
-        prefix = line[: -len(MARKER)]
+        prefix = found.group(1)
         i += 1
         detail = None
         while i < len(lines):

@@ -11,6 +11,24 @@ public struct MergePipeline {
         self.output = output
     }
 
+    /// The result folder `path` names: itself when it holds `run.json`, else
+    /// the one result folder inside it (what `run --out DIR` made there, e.g.
+    /// a shard's own `--out` on a shared volume). Several inside are refused.
+    static func resultFolder(_ path: String) throws -> URL {
+        let folder = URL(fileURLWithPath: path)
+        let manager = FileManager.default
+        if manager.fileExists(atPath: folder.appendingPathComponent(ResultFiles.runFile).path) { return folder }
+        let inside = ((try? manager.contentsOfDirectory(atPath: folder.path)) ?? []).sorted().filter {
+            manager.fileExists(atPath: folder.appendingPathComponent($0).appendingPathComponent(ResultFiles.runFile).path)
+        }
+        switch inside.count {
+        case 0: return folder  // loading says what is missing
+        case 1: return folder.appendingPathComponent(inside[0])
+        default:
+            throw Failure(.usage, "lockstorm merge: \(path) holds \(inside.count) result folders (\(inside.prefix(3).joined(separator: ", "))\(inside.count > 3 ? ", …" : "")); name the shard's own folder")
+        }
+    }
+
     /// Merges `directories` into `out` (created; it must not exist or be
     /// empty) and prints the merged summary. Exit 2 for folders that are not
     /// shards of one run, 1 when the merged invariants or server cross-check fail.
@@ -19,7 +37,9 @@ public struct MergePipeline {
         var shards: [ShardResult] = []
         for directory in directories {
             do {
-                shards.append(try ShardResult.load(directory: URL(fileURLWithPath: directory)))
+                shards.append(try ShardResult.load(directory: try Self.resultFolder(directory)))
+            } catch let failure as Failure {
+                throw failure
             } catch {
                 throw Failure(.usage, "lockstorm merge: \(error)")
             }

@@ -11,13 +11,29 @@ public struct DatabaseTarget: Sendable {
     /// `--pg-bin`: the directory of the embedded server's programs (else
     /// `LOCKSTORM_PG_BINDIR`, else the one lockstorm finds).
     public var pgBin: String?
+    /// `--server-log`: the log file of the user's server (`--dsn`), read
+    /// for the server's own deadlock reports as the embedded server's is.
+    public var serverLog: String?
     public var environment: [String: String]
 
-    public init(dsn: String? = nil, deadlockTimeout: DeadlockTimeout? = nil, pgBin: String? = nil, environment: [String: String] = ProcessInfo.processInfo.environment) {
+    public init(dsn: String? = nil, deadlockTimeout: DeadlockTimeout? = nil, pgBin: String? = nil, serverLog: String? = nil, environment: [String: String] = ProcessInfo.processInfo.environment) {
         self.dsn = dsn
         self.deadlockTimeout = deadlockTimeout
         self.pgBin = pgBin
+        self.serverLog = serverLog
         self.environment = environment
+    }
+
+    /// Checks a `--server-log` file: a regular file lockstorm may read.
+    /// Returns the message that says what is wrong, or nil.
+    public static func problem(withServerLog path: String) -> String? {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            return "--server-log \(path): no such file (give the log file your server writes, e.g. its log_directory/log_filename or pg_ctl -l file)"
+        }
+        if isDirectory.boolValue { return "--server-log \(path) is a directory; give the log file itself" }
+        if !FileManager.default.isReadableFile(atPath: path) { return "--server-log \(path): lockstorm may not read it (permission denied)" }
+        return nil
     }
 
     /// The server the user named, if any.
@@ -120,7 +136,9 @@ public final class Session {
                 output.note("--deadlock-timeout applies only to the embedded server; set deadlock_timeout on \(external) yourself")
             }
             noteIgnoredPgBin(target, external: external)
-            return Database(dsn: external, isEmbedded: false)
+            var database = Database(dsn: external, isEmbedded: false)
+            database.serverLog = target.serverLog
+            return database
         }
         return try embedded(target, EmbeddedServerOptions(maxConnections: clients + 10, deadlockTimeoutMilliseconds: target.deadlockTimeout?.milliseconds), settings: "max_connections \(clients + 10)")
     }
@@ -132,9 +150,14 @@ public final class Session {
             noteIgnoredPgBin(target, external: external)
             var database = Database(dsn: external, isEmbedded: false)
             database.scenarioOptions.sessionDeadlockTimeoutMilliseconds = deadlockTimeoutMilliseconds
+            database.serverLog = target.serverLog
             return database
         }
         return try embedded(target, EmbeddedServerOptions(maxConnections: connections + 10, deadlockTimeoutMilliseconds: deadlockTimeoutMilliseconds), settings: "deadlock_timeout \(deadlockTimeoutMilliseconds)ms")
+    }
+
+    private func noteIgnoredServerLog(_ target: DatabaseTarget) {
+        if let log = target.serverLog { output.note("--server-log \(log) applies only to a server given by --dsn or DATABASE_URL; the embedded server's own log is read") }
     }
 
     private func noteIgnoredPgBin(_ target: DatabaseTarget, external: ConnectionString) {
@@ -144,6 +167,7 @@ public final class Session {
     /// Starts an embedded server from the binaries the target names (or
     /// finds), saying which PostgreSQL it is before initdb runs.
     private func embedded(_ target: DatabaseTarget, _ options: EmbeddedServerOptions, settings: String) throws -> Database {
+        noteIgnoredServerLog(target)
         var options = options
         do {
             let explicit = target.pgBin ?? target.environment["LOCKSTORM_PG_BINDIR"].flatMap { $0.isEmpty ? nil : $0 }

@@ -20,11 +20,18 @@ struct DatabaseOptions: ParsableArguments {
     ))
     var pgBin: String?
 
+    @Option(name: .customLong("server-log"), help: ArgumentHelp(
+        "With --dsn: your server's log file (stderr format, as pg_ctl -l or the logging collector writes it), if lockstorm can read it: each deadlock's participants are then taken from the server's own report, as on the embedded server.",
+        valueName: "file"
+    ))
+    var serverLog: String?
+
     func validate() throws {
         if let pgBin, let problem = DatabaseTarget.problem(withPgBin: pgBin) { throw ValidationError(problem) }
+        if let serverLog, let problem = DatabaseTarget.problem(withServerLog: serverLog) { throw ValidationError(problem) }
     }
 
-    var target: DatabaseTarget { DatabaseTarget(dsn: dsn, deadlockTimeout: deadlockTimeout, pgBin: pgBin) }
+    var target: DatabaseTarget { DatabaseTarget(dsn: dsn, deadlockTimeout: deadlockTimeout, pgBin: pgBin, serverLog: serverLog) }
 }
 
 /// How much load: pgbench's flags where pgbench has one.

@@ -186,6 +186,19 @@ struct DeadlockAttributionEngineTests {
         }
     }
 
+    /// The deadlocking variants of the zoo shipped in workloads/.
+    static let zoo: [(file: String, variant: String)] = [
+        ("zoo-ring.yaml", "ring"), ("zoo-upgrade.yaml", "for-share"), ("zoo-foreign-key.yaml", "for-update"),
+        ("zoo-foreign-key.yaml", "key-update"), ("zoo-advisory.yaml", "two-int"), ("zoo-advisory.yaml", "bigint"),
+        ("zoo-ddl.yaml", "reverse-order"),
+    ]
+
+    @Test("the deadlock zoo, 9 clients", arguments: zoo)
+    func deadlockZoo(file: String, variant: String) throws {
+        let workload = try WorkloadParser.parse(try TestServer.workloadText(file), file: file)
+        check(try measure(try workload.plan(variant: variant), name: "\(file) \(variant)"))
+    }
+
     @Test("unordered transfers")
     func unorderedTransfers() throws {
         let workload = try WorkloadParser.parse(try TestServer.workloadText("transfers.yaml"), file: "transfers.yaml")

@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import LockstormCore
 import Synchronization
 
@@ -43,13 +46,27 @@ final class ServerLogTail: Sendable {
     /// victim's report is, as the same backends cannot deadlock again before
     /// the victim has had its error. Reads what the log gained first when
     /// none is unclaimed yet.
+    ///
+    /// A user's server (`--server-log`) may log through its logging
+    /// collector, which writes the report a moment after the backend sent
+    /// it: a report not there yet is looked for again, a few times over at
+    /// most `Self.patience` (the victim's worker waits that long, only then).
     func claim(_ report: DeadlockReport) -> ServerLogDeadlock? {
-        state.withLock { state in
-            if let found = Self.take(report, from: &state.unclaimed) { return found }
-            Self.readMore(path: path, state: &state)
-            return Self.take(report, from: &state.unclaimed)
+        for attempt in 0...Self.retries {
+            if attempt > 0 { usleep(Self.retryMicroseconds) }
+            let found = state.withLock { state -> ServerLogDeadlock? in
+                if let found = Self.take(report, from: &state.unclaimed) { return found }
+                Self.readMore(path: path, state: &state)
+                return Self.take(report, from: &state.unclaimed)
+            }
+            if found != nil || failure != nil { return found }
         }
+        return nil
     }
+
+    static let retries = 3
+    static let retryMicroseconds: UInt32 = 5_000
+    static var patience: Double { Double(retries) * Double(retryMicroseconds) / 1e6 }
 
     private static func take(_ report: DeadlockReport, from unclaimed: inout [ServerLogDeadlock]) -> ServerLogDeadlock? {
         guard let index = unclaimed.lastIndex(where: { $0.report.edges == report.edges }) else { return nil }

@@ -54,6 +54,17 @@ public struct ServerLogDeadlock: Sendable, Hashable {
 /// Reads the deadlock reports out of PostgreSQL's stderr log text.
 public enum ServerLogReader {
     static let errorMarker = "ERROR:  deadlock detected"
+    /// The log line prefix of a deadlock's ERROR line, or nil for any other
+    /// line. A deadlock found while a statement opens its relations carries
+    /// the statement's cursor position: `deadlock detected at character 13`.
+    static func prefix(ofErrorLine line: String) -> String? {
+        if line.hasSuffix(errorMarker) { return String(line.dropLast(errorMarker.count)) }
+        guard let range = line.range(of: errorMarker + " at character ", options: .backwards) else { return nil }
+        let position = line[range.upperBound...]
+        guard !position.isEmpty, position.allSatisfy(\.isASCII), position.allSatisfy(\.isNumber) else { return nil }
+        return String(line[..<range.lowerBound])
+    }
+
     static let fields = ["DETAIL:  ", "HINT:  ", "CONTEXT:  ", "STATEMENT:  "]
 
     /// Every deadlock report in `text`, in order. Pure and total: text of
@@ -94,11 +105,10 @@ public enum ServerLogReader {
         var index = 0
         while index < lines.count {
             let line = lines[index]
-            guard line.hasSuffix(errorMarker), !line.hasPrefix("\t") else {
+            guard !line.hasPrefix("\t"), let prefix = Self.prefix(ofErrorLine: String(line)) else {
                 index += 1
                 continue
             }
-            let prefix = String(line.dropLast(errorMarker.count))
             let start = index
             // The message's fields: lines with the same prefix and a known
             // field, each with its tab-continued lines.

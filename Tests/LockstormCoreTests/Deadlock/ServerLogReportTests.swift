@@ -60,6 +60,31 @@ import Testing
         #expect(advisory.queries[20776] == "SELECT pg_advisory_xact_lock(7, 2);")
     }
 
+    /// A deadlock found while a statement opens its relations (an INSERT
+    /// queued behind an ALTER TABLE, from the zoo's DDL workload on
+    /// PostgreSQL 15) reports the statement's cursor position on its ERROR
+    /// line; a line that only looks like one is no report.
+    @Test func aReportWithACursorPositionIsRead() throws {
+        let text = """
+        2026-12-03 20:22:56.379 UTC [24522] ERROR:  deadlock detected at character 13
+        2026-12-03 20:22:56.379 UTC [24522] DETAIL:  Process 24522 waits for RowExclusiveLock on relation 16393 of database 5; blocked by process 24526.
+        \tProcess 24526 waits for AccessExclusiveLock on relation 16384 of database 5; blocked by process 24522.
+        \tProcess 24522: INSERT INTO shipments (order_id) VALUES ($1)
+        \tProcess 24526: ALTER TABLE orders ALTER COLUMN note SET DEFAULT ''
+        2026-12-03 20:22:56.379 UTC [24522] HINT:  See server log for query details.
+        2026-12-03 20:22:56.379 UTC [24522] STATEMENT:  INSERT INTO shipments (order_id) VALUES ($1)
+        2026-12-03 20:22:57.000 UTC [24523] ERROR:  deadlock detected at character x
+        2026-12-03 20:22:57.000 UTC [24523] DETAIL:  Process 24523 waits for RowExclusiveLock on relation 16393 of database 5; blocked by process 24526.
+
+        """
+        let reports = ServerLogReader.deadlocks(in: text)
+        try #require(reports.count == 1)
+        #expect(reports[0].victim == 24522)
+        #expect(reports[0].prefix == "2026-12-03 20:22:56.379 UTC [24522] ")
+        #expect(reports[0].queries[24526] == "ALTER TABLE orders ALTER COLUMN note SET DEFAULT ''")
+        #expect(reports[0].queries[24522] == "INSERT INTO shipments (order_id) VALUES ($1)")
+    }
+
     @Test func aReportStillBeingWrittenIsLeftForTheNextRead() throws {
         // Cut inside the first report's DETAIL: nothing is read, and the
         // bytes consumed stop before its ERROR line.
