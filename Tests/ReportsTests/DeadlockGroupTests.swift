@@ -62,6 +62,18 @@ import TestSupport
             Party(template: "m", step: 1, sql: "LOCK TABLE t IN EXCLUSIVE MODE", before: [(0, "LOCK TABLE t IN SHARE MODE", [])], waits: "ExclusiveLock on relation 16384 of database 5"),
             Party(template: "m", step: 1, sql: "LOCK TABLE t IN EXCLUSIVE MODE", before: [(0, "LOCK TABLE t IN SHARE MODE", [])], waits: "ExclusiveLock on relation 16384 of database 5"),
         ]) == "lock upgrade: both hold a weaker lock on t, then ask for a stronger one")
+        // The zoo's foreign-key case: child rows inserted, then the same parent row locked by both.
+        let child = "INSERT INTO order_lines (order_id, amount) VALUES ($1, $2)"
+        let parent = "SELECT total FROM orders WHERE id = $1 FOR UPDATE"
+        #expect(reason([
+            Party(template: "line", step: 3, sql: parent, values: ["7"], before: [(0, child, ["7", "5"])]),
+            Party(template: "line", step: 3, sql: parent, values: ["7"], before: [(0, child, ["7", "2"])]),
+        ]) == "foreign key: both inserted rows referencing one orders row, then both lock it")
+        // The same row wanted by both without an insert before: a shared lock upgraded.
+        #expect(reason([
+            Party(template: "w", step: 2, sql: parent, values: ["7"], before: [(0, "SELECT 1", [])]),
+            Party(template: "w", step: 2, sql: parent, values: ["7"], before: [(0, "SELECT 1", [])]),
+        ]) == "lock upgrade: both share-locked one orders row, then both want it exclusively")
         // Different statements on different tables: said plainly.
         #expect(reason([
             Party(template: "o", step: 1, sql: "INSERT INTO order_lines (order_id) VALUES ($1)", values: ["1"]),

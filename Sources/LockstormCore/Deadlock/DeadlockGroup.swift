@@ -94,6 +94,17 @@ public struct DeadlockGroup: Sendable {
         if shapes.allSatisfy(\.writesRows) {
             let readLockedFirst = participants.allSatisfy { participant in participant.heldShapes.contains { $0.readLocksRows && $0.table == table } }
             if readLockedFirst { return count == 2 ? "lock upgrade: both read-locked, then both update" : "lock upgrade: all read-locked, then all update" }
+            // All waiting for one row: each already holds a shared lock on
+            // it, which none of them took by name when it inserted a row
+            // that references it (the foreign key's FOR KEY SHARE).
+            let keys = participants.map(\.key)
+            if let key = keys.first ?? nil, keys.allSatisfy({ $0 == key }) {
+                let both = count == 2 ? "both" : "all"
+                if participants.allSatisfy({ $0.heldShapes.contains { $0.kind == .insert && $0.table != nil && $0.table != table } }) {
+                    return "foreign key: \(both) inserted rows referencing one \(table) row, then \(both) lock it"
+                }
+                return "lock upgrade: \(both) share-locked one \(table) row, then \(both) want it exclusively"
+            }
             return "rows taken in different orders"
         }
         return generic(count)

@@ -105,6 +105,8 @@ public struct StatementShape: Hashable, Sendable, CustomStringConvertible {
                 guard let text = value(tokens[index]) else { return nil }
                 arguments.append(text)
                 index += 1
+                // A cast of the key (`:src::int`, `$1::bigint`) names the same key.
+                while index + 1 < tokens.count, tokens[index] == .symbol("::"), tokens[index + 1].word != nil { index += 2 }
                 if index < tokens.count, tokens[index] == .symbol(",") { index += 1; continue }
                 if index < tokens.count, tokens[index] == .symbol(")") { break }
                 return nil

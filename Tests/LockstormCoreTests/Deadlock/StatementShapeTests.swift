@@ -49,6 +49,8 @@ import Testing
         ("SELECT pg_advisory_xact_lock($1, $2)", ["7", "1"], "(7, 1)"),
         ("SELECT pg_advisory_lock(42)", [], "42"),
         ("SELECT pg_advisory_lock($1 + 1)", ["41"], nil),
+        ("SELECT pg_advisory_xact_lock($1::int, $2::int)", ["7", "1"], "(7, 1)"),
+        ("SELECT pg_advisory_xact_lock($1::bigint)", ["5000000004"], "5000000004"),
         ("SELECT * FROM jobs WHERE id = $1 FOR UPDATE", ["5"], "id=5"),
         ("LOCK TABLE a", [], nil),
     ] as [(String, [String?], String?)])
