@@ -168,11 +168,41 @@ public struct ShardFile: Codable, Sendable {
         public var parameters: [String?]
         public var parameterNames: [String]
         public var waitsFor: String
+        /// `CycleParticipant.Certainty`'s raw value; absent in files written before it.
+        public var certainty: String? = nil
+        /// What it held: its transaction as sent so far; absent in older files.
+        public var transaction: [Statement]? = nil
+
+        public struct Statement: Codable, Sendable, Hashable {
+            public var step: Int?
+            public var sql: String
+            public var parameters: [String?]
+        }
 
         enum CodingKeys: String, CodingKey {
-            case pid, template, step, sql, parameters
+            case pid, template, step, sql, parameters, certainty, transaction
             case parameterNames = "parameter_names"
             case waitsFor = "waits_for"
+        }
+
+        init(_ participant: CycleParticipant) {
+            pid = participant.pid
+            template = participant.template
+            step = participant.step
+            sql = participant.sql
+            parameters = participant.parameters
+            parameterNames = participant.parameterNames
+            waitsFor = participant.waitsFor
+            certainty = participant.certainty.rawValue
+            transaction = participant.transaction.map { Statement(step: $0.step, sql: $0.sql, parameters: $0.parameters) }
+        }
+
+        /// The participant as the run recorded it (its statements' send times are not kept).
+        var cycleParticipant: CycleParticipant {
+            var participant = CycleParticipant(pid: pid, template: template, step: step, sql: sql, parameters: parameters, parameterNames: parameterNames, waitsFor: waitsFor)
+            if let certainty = certainty.flatMap(CycleParticipant.Certainty.init(rawValue:)) { participant.certainty = certainty }
+            participant.transaction = (transaction ?? []).map { CycleParticipant.Statement(step: $0.step, sql: $0.sql, parameters: $0.parameters) }
+            return participant
         }
     }
 
@@ -293,9 +323,7 @@ extension ShardFile {
             Cycle(
                 count: record.count, firstSeenSeconds: record.firstSeenSeconds, sampleDetail: record.sampleDetail,
                 signature: record.signature.participants.map { SignatureParticipant(template: $0.template, step: $0.step, lockKind: $0.lockKind, mode: $0.mode) },
-                participants: record.sampleParticipants.map {
-                    Participant(pid: $0.pid, template: $0.template, step: $0.step, sql: $0.sql, parameters: $0.parameters, parameterNames: $0.parameterNames, waitsFor: $0.waitsFor)
-                }
+                participants: record.sampleParticipants.map(Participant.init)
             )
         }
         intervals = timeseries.map { row in

@@ -208,9 +208,7 @@ public struct ShardMerge: Sendable {
     /// looked up in every shard's PID map: a lockstorm client of another
     /// shard gets its template when it is dedicated to one (`clients: N`).
     static func resolve(_ cycle: ShardFile.Cycle, shift: Double, pids: [Int32: (shard: Int, session: ShardFile.Session)]) -> CycleRecord {
-        var participants = cycle.participants.map {
-            CycleParticipant(pid: $0.pid, template: $0.template, step: $0.step, sql: $0.sql, parameters: $0.parameters, parameterNames: $0.parameterNames, waitsFor: $0.waitsFor)
-        }
+        var participants = cycle.participants.map(\.cycleParticipant)
         for index in participants.indices where participants[index].template == nil {
             participants[index].template = pids[participants[index].pid]?.session.dedicated
         }

@@ -51,7 +51,9 @@ import Testing
 
     @Test("an outside session of one shard is named through another shard's PID map when its client is dedicated")
     func resolvesForeignPIDs() throws {
-        let victim = CycleParticipant(pid: 10, template: "pay", step: 1, sql: "UPDATE", parameters: [], waitsFor: "ShareLock on transaction 5")
+        var victim = CycleParticipant(pid: 10, template: "pay", step: 1, sql: "UPDATE", parameters: [], waitsFor: "ShareLock on transaction 5")
+        victim.certainty = .serverLog
+        victim.transaction = [.init(step: 0, sql: "UPDATE t SET v = 1 WHERE id = $1", parameters: ["4"]), .init(step: 1, sql: "UPDATE", parameters: [])]
         let foreign = CycleParticipant(pid: 20, template: nil, step: nil, sql: nil, parameters: [], waitsFor: "ShareLock on transaction 6")
         let signature = DeadlockSignature(participants: [
             .init(template: "pay", step: 1, lockKind: "transaction", mode: "ShareLock"),
@@ -66,5 +68,9 @@ import Testing
         #expect(merged.signature.text.contains("refund/ShareLock/transaction"))
         #expect(!merged.signature.text.contains("outside"))
         #expect(merged.sampleParticipants.map(\.template) == ["pay", "refund"])
+        // What a shard knew of its own participant survives shard.json: how certain, and what it held.
+        #expect(merged.sampleParticipants[0].certainty == .serverLog)
+        #expect(merged.sampleParticipants[0].transaction.map(\.sql) == ["UPDATE t SET v = 1 WHERE id = $1", "UPDATE"])
+        #expect(merged.sampleParticipants[0].transaction.first?.parameters == ["4"])
     }
 }
