@@ -6,7 +6,10 @@
 # script) alternately, REPEAT times each, with the same SQL, account range,
 # clients and threads, and prints per tool: tps, client CPU seconds (user+sys
 # of the tool's process) per 1,000 committed transactions, and the tool's peak
-# RSS, plus the lockstorm/pgbench ratios as median and range over the repeats.
+# RSS, plus the lockstorm/pgbench ratios as median and range over the repeats
+# and a verdict on tps (ahead, behind, parity, undecided). The contended
+# variants add deadlocks per 1,000 committed transactions (counted by the
+# server), retries per 1,000 and failed transactions.
 # Then the scale check: SCALE_CLIENTS clients from one lockstorm process at each
 # of SCALE_DURATIONS (peak RSS, and its growth), pgbench alongside.
 # See bench/README.md.
@@ -23,12 +26,25 @@
 #             combined: BEGIN with the first statement for both (pgbench
 #               \startpipeline around BEGIN and the SELECT): 4 each
 #             pipeline: the whole transaction in one round trip for both
+#             prepared: as separate, with prepared statements for both
+#               (lockstorm --separate-begin --protocol prepared, pgbench -M prepared)
+#             contended: rows locked in request order on CONTENDED_ACCOUNTS
+#               accounts, so transfers deadlock; both retry 40P01 (at most 5
+#               tries, at once); each tool as by default
+#             contended-separate: contended, lockstorm --separate-begin
+#               (the same round trips as pgbench)
 #   ACCOUNTS  accounts in the table (src/dst range)    [100000]
+#   CONTENDED_ACCOUNTS  accounts in the contended variants         [1000]
+#   CONTENDED_DURATION  seconds per run of the contended variants  [20]
+#   CONTENDED_REPEAT    runs per tool and client count there       [6]
+#   PARITY_PCT  the verdict's parity band: every pair within ±this % of 1.0 [5]
+#   DEADLOCK_TIMEOUT_OK=1  run the contended variants although the server's
+#             deadlock_timeout is not PostgreSQL's default 1s
 #   THREADS   -j for both tools                        [2]
 #   SCALE_CLIENTS    clients of the scale check, 0 to skip          [1000]
 #   SCALE_DURATIONS  seconds of the scale check's lockstorm runs    ["10 60"]
 #   QUICK=1   a quick try: CLIENTS="8 64" DURATION=3 REPEAT=1 SCALE_CLIENTS=0
-#             (each still overridable)
+#             CONTENDED_DURATION=3 CONTENDED_REPEAT=1 (each still overridable)
 #   LOCKSTORM_BIN  lockstorm binary to use (default: build bench/../.build-bench release)
 #   PGBENCH        pgbench binary to use (default: $(pg_config --bindir)/pgbench, else PATH)
 set -euo pipefail
@@ -38,6 +54,7 @@ root=$(dirname "$here")
 
 if [[ ${QUICK:-0} == 1 ]]; then
     CLIENTS=${CLIENTS:-"8 64"}; DURATION=${DURATION:-3}; REPEAT=${REPEAT:-1}; SCALE_CLIENTS=${SCALE_CLIENTS:-0}
+    CONTENDED_DURATION=${CONTENDED_DURATION:-3}; CONTENDED_REPEAT=${CONTENDED_REPEAT:-1}
 fi
 CLIENTS=${CLIENTS:-"8 64 256"}
 DURATION=${DURATION:-10}
@@ -47,8 +64,13 @@ SCALE_CLIENTS=${SCALE_CLIENTS:-1000}
 SCALE_DURATIONS=${SCALE_DURATIONS:-"10 60"}
 ACCOUNTS=${ACCOUNTS:-100000}
 THREADS=${THREADS:-2}
+CONTENDED_ACCOUNTS=${CONTENDED_ACCOUNTS:-1000}
+CONTENDED_DURATION=${CONTENDED_DURATION:-20}
+CONTENDED_REPEAT=${CONTENDED_REPEAT:-6}
+PARITY_PCT=${PARITY_PCT:-5}
 MAX_AMOUNT=50
 INITIAL_BALANCE=1000   # as in transfer-bench.yaml
+MAX_TRIES=5            # pgbench --max-tries; transfer-contended-bench.yaml's retry.max_attempts (keep in step)
 
 log() { printf 'vs-pgbench: %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
@@ -68,15 +90,50 @@ is_count "$THREADS" || die "THREADS must be a whole number > 0, got '$THREADS'"
 { is_count "$ACCOUNTS" && (( ACCOUNTS >= 2 )); } || die "ACCOUNTS must be a whole number >= 2, got '$ACCOUNTS'"
 [[ $SCALE_CLIENTS == 0 ]] || is_count "$SCALE_CLIENTS" || die "SCALE_CLIENTS must be a whole number (0: skip), got '$SCALE_CLIENTS'"
 for d in $SCALE_DURATIONS; do is_count "$d" || die "SCALE_DURATIONS must be whole seconds > 0, got '$d'"; done
+{ is_count "$CONTENDED_ACCOUNTS" && (( CONTENDED_ACCOUNTS >= 2 )); } || die "CONTENDED_ACCOUNTS must be a whole number >= 2, got '$CONTENDED_ACCOUNTS'"
+is_count "$CONTENDED_DURATION" || die "CONTENDED_DURATION must be whole seconds > 0, got '$CONTENDED_DURATION'"
+is_count "$CONTENDED_REPEAT" || die "CONTENDED_REPEAT must be a whole number > 0, got '$CONTENDED_REPEAT'"
+[[ $PARITY_PCT =~ ^[0-9]+([.][0-9]+)?$ ]] || die "PARITY_PCT must be a percentage such as 5 or 2.5, got '$PARITY_PCT'"
 [[ -n ${VARIANTS// /} ]] || die "VARIANTS is empty"
+contended=""   # set when a contended variant runs
+prepared=""
 for v in $VARIANTS; do
-    case $v in transfer|separate|combined|pipeline) ;; *) die "VARIANTS takes transfer, separate, combined and/or pipeline, got '$v'" ;; esac
+    case $v in
+        transfer|separate|combined|pipeline) ;;
+        prepared) prepared=1 ;;
+        contended|contended-separate) contended=1 ;;
+        *) die "VARIANTS takes transfer, separate, combined, pipeline, prepared, contended and/or contended-separate, got '$v'" ;;
+    esac
 done
 
-# The files of a variant, and lockstorm's extra options: see VARIANTS above.
-workload_of() { case $1 in transfer|separate|combined) echo "$here/transfer-bench.yaml" ;; pipeline) echo "$here/transfer-pipeline-bench.yaml" ;; esac; }
-script_of() { case $1 in transfer|separate) echo "$here/transfer.pgbench" ;; combined) echo "$here/transfer-begin-pipelined.pgbench" ;; pipeline) echo "$here/transfer-pipeline.pgbench" ;; esac; }
-lockstorm_options_of() { case $1 in separate) echo "--separate-begin" ;; esac; }
+# What a variant runs: see VARIANTS above.
+is_contended() { [[ $1 == contended* ]]; }
+workload_of() {
+    case $1 in
+        transfer|separate|combined|prepared) echo "$here/transfer-bench.yaml" ;;
+        pipeline) echo "$here/transfer-pipeline-bench.yaml" ;;
+        contended|contended-separate) echo "$here/transfer-contended-bench.yaml" ;;
+    esac
+}
+script_of() {
+    case $1 in
+        transfer|separate|prepared) echo "$here/transfer.pgbench" ;;
+        combined) echo "$here/transfer-begin-pipelined.pgbench" ;;
+        pipeline) echo "$here/transfer-pipeline.pgbench" ;;
+        contended|contended-separate) echo "$here/transfer-contended.pgbench" ;;
+    esac
+}
+lockstorm_options_of() {
+    case $1 in
+        separate|contended-separate) echo "--separate-begin" ;;
+        prepared) echo "--separate-begin --protocol prepared" ;;
+    esac
+}
+pgbench_mode_of() { case $1 in prepared) echo prepared ;; *) echo extended ;; esac; }   # pgbench -M
+pgbench_options_of() { if is_contended "$1"; then echo "--max-tries $MAX_TRIES --failures-detailed"; fi; }
+accounts_of() { if is_contended "$1"; then echo "$CONTENDED_ACCOUNTS"; else echo "$ACCOUNTS"; fi; }
+duration_of() { if is_contended "$1"; then echo "$CONTENDED_DURATION"; else echo "$DURATION"; fi; }
+repeat_of() { if is_contended "$1"; then echo "$CONTENDED_REPEAT"; else echo "$REPEAT"; fi; }
 
 # --- tools ---------------------------------------------------------------
 
@@ -109,6 +166,17 @@ psql=""
 if [[ -n $pg_bindir && -x $pg_bindir/psql ]]; then psql=$pg_bindir/psql
 elif [[ -x $(dirname "$pgbench")/psql ]]; then psql=$(dirname "$pgbench")/psql
 elif command -v psql >/dev/null 2>&1; then psql=$(command -v psql); fi
+
+if [[ -n $contended ]]; then
+    # The server counts the deadlocks and shows deadlock_timeout; pgbench retries only from 15 on.
+    [[ -n $psql ]] || die "the contended variants need psql (Debian: apt-get install postgresql-client) to read the server's deadlock count"
+    pgbench_major=$("$pgbench" --version 2>/dev/null | sed -n 's/.* \([0-9][0-9]*\)[.0-9]*.*/\1/p' | head -n 1)
+    [[ -n $pgbench_major ]] && (( pgbench_major >= 15 )) \
+        || die "the contended variants need pgbench 15 or later (--max-tries); $pgbench is '$("$pgbench" --version 2>&1 | head -n 1)'"
+fi
+if [[ -n $prepared ]] && ! "$lockstorm" run --help 2>&1 | grep -q -e '--protocol'; then
+    die "VARIANTS=prepared needs 'lockstorm run --protocol prepared' (-M), which $lockstorm does not have: build lockstorm from a branch with --protocol, or set LOCKSTORM_BIN to one"
+fi
 
 # CPU and peak RSS of one process: GNU time, else a wait4() wrapper in Python.
 if [[ -x /usr/bin/time ]] && /usr/bin/time -o /dev/null -f '%U %S %M' true >/dev/null 2>&1; then
@@ -159,41 +227,85 @@ export DATABASE_URL
 log "server up: $DATABASE_URL"
 
 server_version=""
-if [[ -n $psql ]]; then server_version=$("$psql" -XAtq -c 'SHOW server_version' "$DATABASE_URL" 2>/dev/null | awk '{print $1}' || true); fi
+deadlock_timeout=""
+if [[ -n $psql ]]; then
+    server_version=$("$psql" -XAtq -c 'SHOW server_version' "$DATABASE_URL" 2>/dev/null | awk '{print $1}' || true)
+    deadlock_timeout=$("$psql" -XAtq -c 'SHOW deadlock_timeout' "$DATABASE_URL" 2>/dev/null || true)
+fi
+if [[ -n $contended && $deadlock_timeout != 1s ]]; then
+    # Each deadlock costs a waiting backend deadlock_timeout before it is found:
+    # another value changes what the contended variants measure.
+    if [[ ${DEADLOCK_TIMEOUT_OK:-0} == 1 ]]; then
+        log "warning: the server's deadlock_timeout is '${deadlock_timeout:-?}', not PostgreSQL's default 1s (DEADLOCK_TIMEOUT_OK=1: going on)"
+    else
+        die "the contended variants expect PostgreSQL's default deadlock_timeout of 1s, the server has '${deadlock_timeout:-?}' (set DEADLOCK_TIMEOUT_OK=1 to run anyway)"
+    fi
+fi
 
 # (Re)creates the accounts table with lockstorm's setup: a 1-transaction run that keeps its data.
 reset_table() {
-    local logfile=$work/setup.log
+    local accounts=$1 logfile=$work/setup.log
     if ! "$lockstorm" run "$here/transfer-bench.yaml" -t 1 -c 1 -j 1 --keep-data \
-            --set accounts="$ACCOUNTS" --set max_amount="$MAX_AMOUNT" --out "$work/setup-results" >"$logfile" 2>&1; then
+            --set accounts="$accounts" --set max_amount="$MAX_AMOUNT" --out "$work/setup-results" >"$logfile" 2>&1; then
         cat "$logfile" >&2
         die "lockstorm setup run failed (output above)"
     fi
 }
 
-check_money() {   # after pgbench: the transfers must conserve money
+check_money() {   # after each run: the transfers must conserve money
+    local accounts=$1 tool=$2 total
     [[ -n $psql ]] || return 0
-    local total
     total=$("$psql" -XAtq -c 'SELECT sum(balance) FROM accounts' "$DATABASE_URL" 2>/dev/null || true)
-    [[ $total == $(( ACCOUNTS * INITIAL_BALANCE )) ]] || log "warning: after pgbench sum(balance) = '$total', expected $(( ACCOUNTS * INITIAL_BALANCE ))"
+    [[ $total == $(( accounts * INITIAL_BALANCE )) ]] || log "warning: after $tool sum(balance) = '$total', expected $(( accounts * INITIAL_BALANCE ))"
 }
 
-log "creating the accounts table ($ACCOUNTS accounts) with lockstorm's setup"
-reset_table
+# The server's deadlock counter of the database (pg_stat_database.deadlocks).
+server_deadlocks() {
+    local value
+    value=$("$psql" -XAtq -c 'SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()' "$DATABASE_URL" 2>/dev/null) || return 1
+    [[ $value =~ ^[0-9]+$ ]] || return 1
+    echo "$value"
+}
 
-results=$work/results.tsv   # variant clients tool run tps committed user_s sys_s maxrss_kb duration
+# The counter's rise since $1. A backend reports its deadlocks to the statistics
+# system after its transaction (at most once a second) and at the latest when it
+# exits, which is a moment after the tool has gone: so read until the rise
+# equals $2 (what the tool's clients received) or has not moved for 1 s, 5 s at most.
+settled_deadlocks() {
+    local before=$1 expected=$2 last now stable=0 polls=0
+    last=$(server_deadlocks) || return 1
+    while (( last - before != expected && stable < 5 && polls < 25 )); do
+        sleep 0.2
+        polls=$(( polls + 1 ))
+        now=$(server_deadlocks) || return 1
+        if [[ $now == "$last" ]]; then stable=$(( stable + 1 )); else stable=0; last=$now; fi
+    done
+    echo $(( last - before ))
+}
+
+mismatches=$work/mismatches.txt   # lockstorm runs whose 40P01 count differs from the server's
+: >"$mismatches"
+
+log "creating the accounts table ($ACCOUNTS accounts) with lockstorm's setup"
+reset_table "$ACCOUNTS"
+
+# One row per run: variant clients tool run tps committed user_s sys_s maxrss_kb duration_s
+#   retries failed_tx deadlocks_server deadlocks_client ("-": not measured in that variant)
+results=$work/results.tsv
 : >"$results"
 
 usage_of() { tail -n 1 "$1"; }   # GNU time puts "Command exited with…" first on failure
 
 run_lockstorm() {
-    local variant=$1 clients=$2 threads=$3 run=$4 duration=${5:-$DURATION}
-    local tag=$variant-c$clients-r$run-T$duration out=$work/lockstorm-$variant-$clients-$run-$duration
-    local usage=$work/lockstorm-$tag.usage logfile=$work/lockstorm-$tag.log status=0
+    local variant=$1 clients=$2 threads=$3 run=$4 duration=${5:-$(duration_of "$1")}
+    local accounts tag=$variant-c$clients-r$run-T$duration out=$work/lockstorm-$variant-$clients-$run-$duration
+    local usage=$work/lockstorm-$tag.usage logfile=$work/lockstorm-$tag.log status=0 before=""
+    accounts=$(accounts_of "$variant")
+    if is_contended "$variant"; then before=$(server_deadlocks) || die "cannot read pg_stat_database.deadlocks with psql"; fi
     log "lockstorm: $variant, $clients clients, $threads threads, ${duration}s (run $run)"
     measured "$usage" "$logfile" "$lockstorm" run "$(workload_of "$variant")" \
         -c "$clients" -j "$threads" -T "$duration" --keep-data $(lockstorm_options_of "$variant") \
-        --set accounts="$ACCOUNTS" --set max_amount="$MAX_AMOUNT" --out "$out" || status=$?
+        --set accounts="$accounts" --set max_amount="$MAX_AMOUNT" --out "$out" || status=$?
     if (( status != 0 )); then
         cat "$logfile" >&2
         die "lockstorm exited with status $status (output above)"
@@ -204,49 +316,85 @@ run_lockstorm() {
     [[ -n $dir && -f $csv ]] || { cat "$logfile" >&2; die "lockstorm wrote no summary.csv under $out"; }
     local row
     row=$(awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; next }
-                   $col["transaction"] == "total" { print $col["tps"], $col["committed"], $col["failed"], $col["duration_s"] }' "$csv")
+                   $col["transaction"] == "total" { print $col["tps"], $col["committed"], $col["failed"], $col["duration_s"], $col["retries"], $col["deadlocks"] }' "$csv")
     [[ -n $row ]] || die "no 'total' row in $csv"
-    local tps committed failed measured_s
-    read -r tps committed failed measured_s <<<"$row"
-    (( failed == 0 )) || log "warning: lockstorm had $failed failed transactions"
+    local tps committed failed measured_s retries deadlocks
+    read -r tps committed failed measured_s retries deadlocks <<<"$row"
+    [[ -n $deadlocks ]] || die "no retries/deadlocks columns in $csv"
+    # failed counts attempts; those tried again are not failed transactions (as pgbench counts them).
+    local failed_tx=$(( failed - retries )) server="-"
     local user sys rss
     read -r user sys rss < <(usage_of "$usage")
-    printf '%s\t%s\tlockstorm\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$variant" "$clients" "$run" "$tps" "$committed" "$user" "$sys" "$rss" "$duration" >>"$results"
-    log "  lockstorm: tps $tps, committed $committed in ${measured_s}s, cpu user ${user}s sys ${sys}s, peak RSS ${rss} kB"
+    if is_contended "$variant"; then
+        server=$(settled_deadlocks "$before" "$deadlocks") || die "cannot read pg_stat_database.deadlocks with psql"
+        log "  lockstorm: tps $tps, committed $committed in ${measured_s}s, cpu user ${user}s sys ${sys}s, peak RSS ${rss} kB;" \
+            "40P01 received $deadlocks, counted by the server $server; retries $retries, failed transactions $failed_tx"
+        if [[ $server != "$deadlocks" ]]; then
+            log "WARNING: lockstorm received $deadlocks deadlocks (40P01) but the server counted $server ($variant, $clients clients, run $run): a counting bug?"
+            printf '%s, %s clients, run %s: lockstorm received %s deadlocks (40P01), the server counted %s\n' \
+                "$variant" "$clients" "$run" "$deadlocks" "$server" >>"$mismatches"
+        fi
+        check_money "$accounts" lockstorm
+    else
+        (( failed == 0 )) || log "warning: lockstorm had $failed failed transactions"
+        log "  lockstorm: tps $tps, committed $committed in ${measured_s}s, cpu user ${user}s sys ${sys}s, peak RSS ${rss} kB"
+        deadlocks="-"
+    fi
+    printf '%s\t%s\tlockstorm\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$variant" "$clients" "$run" "$tps" "$committed" \
+        "$user" "$sys" "$rss" "$duration" "$retries" "$failed_tx" "$server" "$deadlocks" >>"$results"
 }
 
 run_pgbench() {
-    local variant=$1 clients=$2 threads=$3 run=$4 duration=${5:-$DURATION}
-    local tag=$variant-c$clients-r$run-T$duration
-    local usage=$work/pgbench-$tag.usage logfile=$work/pgbench-$tag.log status=0
-    reset_table   # a fresh table, as lockstorm's own setup gives it
+    local variant=$1 clients=$2 threads=$3 run=$4 duration=${5:-$(duration_of "$1")}
+    local accounts tag=$variant-c$clients-r$run-T$duration
+    local usage=$work/pgbench-$tag.usage logfile=$work/pgbench-$tag.log status=0 before=""
+    accounts=$(accounts_of "$variant")
+    reset_table "$accounts"   # a fresh table, as lockstorm's own setup gives it
+    if is_contended "$variant"; then before=$(server_deadlocks) || die "cannot read pg_stat_database.deadlocks with psql"; fi
     log "pgbench:   $variant, $clients clients, $threads threads, ${duration}s (run $run)"
-    measured "$usage" "$logfile" "$pgbench" -n -M extended -f "$(script_of "$variant")" \
-        -D accounts="$ACCOUNTS" -D max_amount="$MAX_AMOUNT" \
+    measured "$usage" "$logfile" "$pgbench" -n -M "$(pgbench_mode_of "$variant")" $(pgbench_options_of "$variant") \
+        -f "$(script_of "$variant")" -D accounts="$accounts" -D max_amount="$MAX_AMOUNT" \
         -c "$clients" -j "$threads" -T "$duration" "$DATABASE_URL" || status=$?
     if (( status != 0 )); then
         cat "$logfile" >&2
         die "pgbench exited with status $status (output above)"
     fi
-    local tps committed failed
+    local tps committed failed retries deadlock_failures
     tps=$(sed -n 's/^tps = \([0-9.]*\) (without initial connection time)$/\1/p' "$logfile")
     committed=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' "$logfile")
     failed=$(sed -n 's/^number of failed transactions: \([0-9]*\).*/\1/p' "$logfile")
+    retries=$(sed -n 's/^total number of retries: \([0-9]*\).*/\1/p' "$logfile")
+    deadlock_failures=$(sed -n 's/^number of deadlock failures: \([0-9]*\).*/\1/p' "$logfile")
     [[ -n $tps && -n $committed ]] || { cat "$logfile" >&2; die "cannot read tps / transactions from pgbench's output (above)"; }
-    (( ${failed:-0} == 0 )) || log "warning: pgbench had $failed failed transactions"
-    local user sys rss
+    failed=${failed:-0}; retries=${retries:-0}
+    local user sys rss server="-" client="-"
     read -r user sys rss < <(usage_of "$usage")
-    printf '%s\t%s\tpgbench\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$variant" "$clients" "$run" "$tps" "$committed" "$user" "$sys" "$rss" "$duration" >>"$results"
-    log "  pgbench:   tps $tps, committed $committed, cpu user ${user}s sys ${sys}s, peak RSS ${rss} kB"
-    check_money
+    if is_contended "$variant"; then
+        [[ -n $deadlock_failures ]] || { cat "$logfile" >&2; die "no 'number of deadlock failures' in pgbench's output (above): is it pgbench 15 with --failures-detailed?"; }
+        # The 40P01s pgbench received: each was retried or was a transaction's last
+        # try (plain UPDATEs under READ COMMITTED give no serialization failures).
+        client=$(( retries + deadlock_failures ))
+        server=$(settled_deadlocks "$before" "$client") || die "cannot read pg_stat_database.deadlocks with psql"
+        log "  pgbench:   tps $tps, committed $committed, cpu user ${user}s sys ${sys}s, peak RSS ${rss} kB;" \
+            "40P01 received $client, counted by the server $server; retries $retries, failed transactions $failed"
+        # pgbench drops an error that arrives after -T ran out without counting it.
+        [[ $server == "$client" ]] || log "note: pgbench's retries + deadlock failures ($client) differ from the server's count ($server)"
+    else
+        (( failed == 0 )) || log "warning: pgbench had $failed failed transactions"
+        log "  pgbench:   tps $tps, committed $committed, cpu user ${user}s sys ${sys}s, peak RSS ${rss} kB"
+    fi
+    printf '%s\t%s\tpgbench\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$variant" "$clients" "$run" "$tps" "$committed" \
+        "$user" "$sys" "$rss" "$duration" "$retries" "$failed" "$server" "$client" >>"$results"
+    check_money "$accounts" pgbench
 }
 
 # --- runs ----------------------------------------------------------------
 
 for variant in $VARIANTS; do
+    repeat=$(repeat_of "$variant")
     for clients in $CLIENTS; do
         threads=$(( THREADS < clients ? THREADS : clients ))
-        for (( run = 1; run <= REPEAT; run++ )); do
+        for (( run = 1; run <= repeat; run++ )); do
             # Alternate which tool goes first, so drift on a busy machine is shared.
             if (( run % 2 == 1 )); then
                 run_lockstorm "$variant" "$clients" "$threads" "$run"
@@ -274,14 +422,26 @@ fi
 
 # --- table ---------------------------------------------------------------
 
-echo
-printf 'lockstorm vs pgbench: ordered transfer, %s accounts, %s s per run, -j %s, %s run(s) per cell, tools alternating\n' \
-    "$ACCOUNTS" "$DURATION" "$THREADS" "$REPEAT"
-printf 'one PostgreSQL %s (Unix socket, fsync=off), %s cores, load average %s; pgbench -M extended;\n' \
-    "${server_version:-?}" "$(nproc 2>/dev/null || echo '?')" "$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo '?')"
-printf 'cpu = user+sys of the tool process only (%s); cells are medians, l/p = lockstorm / pgbench per repeat\n' "$timer"
+uncontended=""
+for v in $VARIANTS; do is_contended "$v" || uncontended=1; done
 
-awk -F'\t' -v order="$CLIENTS" -v variants="$VARIANTS" '
+echo
+if [[ -n $uncontended ]]; then
+    printf 'lockstorm vs pgbench: ordered transfer, %s accounts, %s s per run, -j %s, %s run(s) per cell, tools alternating\n' \
+        "$ACCOUNTS" "$DURATION" "$THREADS" "$REPEAT"
+fi
+if [[ -n $contended ]]; then
+    printf 'lockstorm vs pgbench: contended transfer (request order), %s accounts, %s s per run, -j %s, %s run(s) per cell, tools alternating;\n' \
+        "$CONTENDED_ACCOUNTS" "$CONTENDED_DURATION" "$THREADS" "$CONTENDED_REPEAT"
+    printf '  40P01 retried by both at once, at most %s tries (pgbench --max-tries %s, lockstorm retry: {on: [40P01], max_attempts: %s, backoff: none})\n' \
+        "$MAX_TRIES" "$MAX_TRIES" "$MAX_TRIES"
+fi
+printf 'one PostgreSQL %s (Unix socket, fsync=off, deadlock_timeout %s), %s cores, load average %s; pgbench -M extended (prepared: -M prepared);\n' \
+    "${server_version:-?}" "${deadlock_timeout:-?}" "$(nproc 2>/dev/null || echo '?')" "$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo '?')"
+printf 'cpu = user+sys of the tool process only (%s); cells are medians, l/p = lockstorm / pgbench per repeat\n' "$timer"
+printf 'verdict on tps: ahead (every pair > 1), behind (every pair < 1), parity (every pair within ±%s %% of 1), else undecided\n' "$PARITY_PCT"
+
+awk -F'\t' -v order="$CLIENTS" -v variants="$VARIANTS" -v band="$PARITY_PCT" '
     function sorted(list, values,    n, i, j, t) {
         n = split(list, values, " ")
         for (i = 2; i <= n; i++) { t = values[i] + 0; for (j = i - 1; j >= 1 && values[j] + 0 > t; j--) values[j + 1] = values[j]; values[j + 1] = t }
@@ -297,42 +457,84 @@ awk -F'\t' -v order="$CLIENTS" -v variants="$VARIANTS" '
         if (n == 0) return "-"
         return sprintf("%." digits "f-%." digits "f", values[1], values[n])
     }
+    function ratio_median(list) { return list == "" ? "-" : sprintf("%.2f", median(list)) }
+    # The tps verdict of a cell from its per-pair ratios (see bench/README.md).
+    function verdict(list,    n, values, pairs) {
+        n = sorted(list, values)
+        if (n == 0) return "-"
+        pairs = n == 1 ? "1 pair" : n " pairs"
+        if (values[1] > 1) return sprintf("ahead (tps l/p %.2f-%.2f, %s)", values[1], values[n], pairs)
+        if (values[n] < 1) return sprintf("behind (tps l/p %.2f-%.2f, %s)", values[1], values[n], pairs)
+        if (values[1] >= 1 - band / 100 && values[n] <= 1 + band / 100) return sprintf("parity (tps l/p %.2f-%.2f, %s)", values[1], values[n], pairs)
+        return sprintf("undecided (range straddles 1.0: tps l/p %.2f-%.2f, %s)", values[1], values[n], pairs)
+    }
     {
         key = $1 SUBSEP $2 SUBSEP $3 SUBSEP $4
-        tps[key] = $5; cpu[key] = ($7 + $8) * 1000 / ($6 > 0 ? $6 : 1); rss[key] = $9 / 1024
+        committed = $6 > 0 ? $6 : 1
+        tps[key] = $5; cpu[key] = ($7 + $8) * 1000 / committed; rss[key] = $9 / 1024
         cell = $1 SUBSEP $2 SUBSEP $3
         ctps[cell] = ctps[cell] " " tps[key]; ccpu[cell] = ccpu[cell] " " cpu[key]; crss[cell] = crss[cell] " " rss[key]
+        cfailed[cell] = cfailed[cell] " " $12
+        retries[key] = $11 * 1000 / committed; cretries[cell] = cretries[cell] " " retries[key]
+        if ($13 != "-") {
+            deadlocks[key] = $13 * 1000 / committed; cdeadlocks[cell] = cdeadlocks[cell] " " deadlocks[key]
+            server[cell] += $13; client[cell] += $14
+        }
         if ($4 > runs) runs = $4
     }
     END {
         format = "%-8s %-14s %12s %13s %13s\n"
+        cformat = "%-8s %-14s %12s %13s %16s %14s %10s %13s %20s\n"
         nv = split(variants, vs, " ")
         for (v = 1; v <= nv; v++) {
             variant = vs[v]
+            contended = variant ~ /^contended/
             print ""
             if (variant == "pipeline") print "pipeline: BEGIN, SELECT, 2 UPDATEs, COMMIT in one round trip (lockstorm pipeline: true, pgbench \\startpipeline)"
             else if (variant == "separate") print "separate: one statement per round trip, 5 per transaction (lockstorm --separate-begin, pgbench as by default)"
             else if (variant == "combined") print "combined: BEGIN with the SELECT, 4 round trips per transaction (lockstorm as by default, pgbench \\startpipeline around BEGIN and the SELECT)"
+            else if (variant == "prepared") print "prepared: prepared statements, one per round trip, 5 per transaction (lockstorm --separate-begin --protocol prepared, pgbench -M prepared)"
+            else if (variant == "contended") print "contended: 2 UPDATEs in request order, deadlocks retried; each tool as by default (lockstorm: 3 round trips, BEGIN with the first UPDATE; pgbench: 4)"
+            else if (variant == "contended-separate") print "contended-separate: as contended, one statement per round trip, 4 per attempt (lockstorm --separate-begin, pgbench as by default)"
             else print "transfer: each tool as by default (lockstorm sends BEGIN with the SELECT: 4 round trips; pgbench: 5)"
-            printf format, "clients", "tool", "tps", "cpu_s/1k_tx", "peak_rss_MB"
+            if (contended) {
+                print "deadlocks = rise of the server'"'"'s pg_stat_database.deadlocks over the run; 40P01_client/server = totals over the runs"
+                printf cformat, "clients", "tool", "tps", "cpu_s/1k_tx", "deadlocks/1k_tx", "retries/1k_tx", "failed_tx", "peak_rss_MB", "40P01_client/server"
+            } else {
+                printf format, "clients", "tool", "tps", "cpu_s/1k_tx", "peak_rss_MB"
+            }
             n = split(order, clients, " ")
             delete seen
             for (i = 1; i <= n; i++) {
                 c = clients[i]
                 if (seen[c]++) continue
                 p = variant SUBSEP c SUBSEP "pgbench"; l = variant SUBSEP c SUBSEP "lockstorm"
-                printf format, c, "pgbench", sprintf("%.0f", median(ctps[p])), sprintf("%.3f", median(ccpu[p])), sprintf("%.1f", median(crss[p]))
-                printf format, c, "lockstorm", sprintf("%.0f", median(ctps[l])), sprintf("%.3f", median(ccpu[l])), sprintf("%.1f", median(crss[l]))
-                rt = ""; rc = ""; rr = ""
+                rt = ""; rc = ""; rr = ""; rd = ""; rq = ""
                 for (r = 1; r <= runs; r++) {
                     pk = p SUBSEP r; lk = l SUBSEP r
                     if (!(pk in tps) || !(lk in tps)) continue
                     if (tps[pk] > 0) rt = rt " " tps[lk] / tps[pk]
                     if (cpu[pk] > 0) rc = rc " " cpu[lk] / cpu[pk]
                     if (rss[pk] > 0) rr = rr " " rss[lk] / rss[pk]
+                    if (deadlocks[pk] > 0) rd = rd " " deadlocks[lk] / deadlocks[pk]
+                    if (retries[pk] > 0) rq = rq " " retries[lk] / retries[pk]
                 }
-                printf format, c, "l/p median", sprintf("%.2f", median(rt)), sprintf("%.2f", median(rc)), sprintf("%.2f", median(rr))
-                printf format, c, "l/p range", range(rt, 2), range(rc, 2), range(rr, 2)
+                if (contended) {
+                    for (t = 1; t <= 2; t++) {
+                        k = t == 1 ? p : l
+                        printf cformat, c, t == 1 ? "pgbench" : "lockstorm", sprintf("%.0f", median(ctps[k])), sprintf("%.3f", median(ccpu[k])),
+                            sprintf("%.1f", median(cdeadlocks[k])), sprintf("%.1f", median(cretries[k])), sprintf("%.0f", median(cfailed[k])),
+                            sprintf("%.1f", median(crss[k])), sprintf("%d/%d", client[k], server[k])
+                    }
+                    printf cformat, c, "l/p median", ratio_median(rt), ratio_median(rc), ratio_median(rd), ratio_median(rq), "-", ratio_median(rr), "-"
+                    printf cformat, c, "l/p range", range(rt, 2), range(rc, 2), range(rd, 2), range(rq, 2), "-", range(rr, 2), "-"
+                } else {
+                    printf format, c, "pgbench", sprintf("%.0f", median(ctps[p])), sprintf("%.3f", median(ccpu[p])), sprintf("%.1f", median(crss[p]))
+                    printf format, c, "lockstorm", sprintf("%.0f", median(ctps[l])), sprintf("%.3f", median(ccpu[l])), sprintf("%.1f", median(crss[l]))
+                    printf format, c, "l/p median", ratio_median(rt), ratio_median(rc), ratio_median(rr)
+                    printf format, c, "l/p range", range(rt, 2), range(rc, 2), range(rr, 2)
+                }
+                printf "%-8s %-14s %s\n", c, "verdict", verdict(rt)
             }
         }
     }' "$results"
@@ -350,5 +552,12 @@ if [[ -s $scale ]]; then
 fi
 
 echo
-echo "per run (variant, clients, tool, run, tps, committed, user_s, sys_s, peak_rss_kB, duration_s):"
+echo "per run (variant, clients, tool, run, tps, committed, user_s, sys_s, peak_rss_kB, duration_s, retries, failed_tx, deadlocks_server, 40P01_client):"
 sort -t$'\t' -k1,1 -k2,2n -k3,3 -k4,4n "$results" "$scale" | sed 's/^/  /'
+
+if [[ -s $mismatches ]]; then
+    echo
+    echo "WARNING: lockstorm's deadlock count (40P01 received) differs from the server's (pg_stat_database) in these runs: a counting bug?"
+    sed 's/^/  /' "$mismatches"
+    log "WARNING: lockstorm's and the server's deadlock counts differ in $(wc -l <"$mismatches") run(s): see the end of the table"
+fi
