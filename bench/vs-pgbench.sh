@@ -286,8 +286,9 @@ settled_deadlocks() {
 mismatches=$work/mismatches.txt   # lockstorm runs whose 40P01 count differs from the server's
 : >"$mismatches"
 
-log "creating the accounts table ($ACCOUNTS accounts) with lockstorm's setup"
-reset_table "$ACCOUNTS"
+read -r first_variant _ <<<"$VARIANTS"
+log "creating the accounts table ($(accounts_of "$first_variant") accounts) with lockstorm's setup"
+reset_table "$(accounts_of "$first_variant")"
 
 # One row per run: variant clients tool run tps committed user_s sys_s maxrss_kb duration_s
 #   retries failed_tx deadlocks_server deadlocks_client ("-": not measured in that variant)
