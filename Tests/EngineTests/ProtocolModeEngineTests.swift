@@ -190,6 +190,20 @@ struct ProtocolModeEngineTests {
         }
     }
 
+    @Test("-M simple with bind parameters is refused by the engine too, before it connects")
+    func engineRefusesSimpleWithParameters() throws {
+        var options = LoadOptions(clients: 1, threads: 1, transactionsPerClient: 1, seed: 1)
+        options.protocolMode = .simple
+        let plan = try WorkloadParser.parse(Self.ledgerWorkload, file: "protocol.yaml").plan()
+        // Nothing listens there: a refusal that came after connecting would say so instead.
+        let nowhere = ConnectionString("postgresql://nobody@127.0.0.1:1/none?connect_timeout=1")
+        let error = #expect(throws: RunError.self) {
+            try LoadRunner.run(plan: plan, dsn: nowhere, options: options, stop: StopSignal())
+        }
+        #expect(error?.kind == .setup)
+        #expect(error?.message.contains("-M simple cannot send transaction 'transfer': its setting 'lock_timeout'") == true, "\(String(describing: error))")
+    }
+
     @Test("-M simple runs a workload without parameters and commits exactly what the table counts")
     func simpleCommits() throws {
         let text = """

@@ -164,6 +164,8 @@ public struct RunOutcome: Sendable {
 /// threads, invariants, teardown.
 public enum LoadRunner {
     public static func run(plan: RunPlan, dsn: ConnectionString, options: LoadOptions, stop: StopSignal) throws(RunError) -> RunOutcome {
+        // The command line refuses this first, with the workload's path; a Query message cannot carry the parameters.
+        if options.protocolMode == .simple, let refusal = ProtocolMode.simpleRefusal(plan, file: "workload") { throw RunError(.setup, refusal) }
         let admin: PostgresConnection
         do {
             admin = try PostgresConnection(dsn: dsn, connectTimeout: options.connectTimeoutSeconds, applicationName: "lockstorm-admin")
