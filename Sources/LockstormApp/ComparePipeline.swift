@@ -75,6 +75,7 @@ public struct ComparePipeline {
                     }
                     throw Failure(.usage, error.description.replacingOccurrences(of: "--set ", with: parameters.isEmpty ? "--set " : "--set/--sweep "))
                 }
+                if let refusal = request.load.protocolRefusal(plan, file: request.workload) { throw Failure(.usage, "lockstorm: \(refusal)") }
                 var options = request.load.options(for: plan)
                 options.seed = seed
                 if let clients = point.first(where: { $0.name == "clients" }).flatMap({ Int($0.value) }) { options.clients = clients }

@@ -16,6 +16,8 @@ public struct LoadSettings: Sendable {
     public var warmup: TimeSpan?
     public var reconnectTimeout = TimeSpan(seconds: 30)
     public var separateBegin = false
+    /// `-M`: how statements go out.
+    public var protocolMode = ProtocolMode.extended
 
     public init() {}
 
@@ -35,8 +37,16 @@ public struct LoadSettings: Sendable {
         options.lateLimitMilliseconds = latencyLimitMilliseconds
         options.warmupSeconds = warmup?.seconds ?? 0
         options.reconnectTimeoutSeconds = reconnectTimeout.seconds
-        options.combineBegin = !separateBegin
+        // The simple protocol cannot be pipelined: BEGIN waits for its own answer.
+        options.combineBegin = !separateBegin && protocolMode != .simple
+        options.protocolMode = protocolMode
         return options
+    }
+
+    /// Why `plan` cannot run with these settings' protocol (`-M simple` and
+    /// bind parameters or a pipeline), for a usage error before connecting.
+    public func protocolRefusal(_ plan: RunPlan, file: String) -> String? {
+        protocolMode == .simple ? ProtocolMode.simpleRefusal(plan, file: file) : nil
     }
 
     /// A seed when none was given (printed, so the run can be repeated).

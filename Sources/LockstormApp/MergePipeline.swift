@@ -164,6 +164,7 @@ public struct MergePipeline {
         )
         record.parameters = first.parameters
         record.begin = first.begin
+        record.protocolMode = first.protocolMode
         return record
     }
 }

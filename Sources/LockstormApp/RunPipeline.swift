@@ -97,6 +97,7 @@ public struct RunPipeline {
             } catch {
                 throw Failure(.usage, error.description)
             }
+            if let refusal = request.load.protocolRefusal(plan, file: request.workload) { throw Failure(.usage, "lockstorm: \(refusal)") }
             var options = request.load.options(for: plan)
             options.runTeardown = !request.keepData
             options.intervalSeconds = request.interval.seconds
@@ -191,6 +192,10 @@ public struct RunPipeline {
                     throw session.failure(.runError, "lockstorm: \(error)")
                 }
                 if let failure = outcome.samplerFailure { output.note("the lock-wait sampler could not run (\(failure)); its timeseries columns are empty") }
+                for (sql, reason) in outcome.unpreparedStatements {
+                    let line = sql.split(separator: "\n").first.map(String.init) ?? sql
+                    output.note("-M prepared: a statement did not prepare on connecting (\(reason)); it went out unnamed, as with -M extended, on those connections: \(line)")
+                }
                 if let failure = outcome.serverLogFailure { output.note("the server's log could not be read (\(failure)); deadlock participants were attributed from the client side alone") }
                 if let shard = outcome.shard {
                     if shard.lateSeconds > 0.05 { output.note("\(shard.shard) began its load \(Format.fixed(shard.lateSeconds, digits: 2)) s after --start-at (recorded as late_s in shard.json)") }

@@ -120,6 +120,35 @@ public final class PostgresConnection {
         if accepted == 0 { throw connectionError() }
     }
 
+    // MARK: Other protocols (`-M simple`, `-M prepared`)
+
+    /// Queues `sql` as a simple Query message (`PQsendQuery`): no bind
+    /// parameters, and not allowed in pipeline mode.
+    public func sendSimple(_ sql: String) throws {
+        let accepted = sql.withCString { PQsendQuery(handle, $0) }
+        if accepted == 0 { throw connectionError() }
+    }
+
+    /// Queues a Parse of `sql` into the prepared statement `name`
+    /// (`PQsendPrepare`); its result says whether the server accepted it.
+    /// The parameters' types are left to the server, as with `send`.
+    public func sendPrepare(name: String, sql: String) throws {
+        let accepted = name.withCString { namePointer in
+            sql.withCString { PQsendPrepare(handle, namePointer, $0, 0, nil) }
+        }
+        if accepted == 0 { throw connectionError() }
+    }
+
+    /// Like `send(_:parameterCount:buffer:_:)`, for the statement prepared as
+    /// `name` on this connection (`PQsendQueryPrepared`: Bind and Execute only).
+    public func sendPrepared(name: String, parameterCount: Int, buffer: inout ParameterBuffer, _ value: (Int) -> String?) throws {
+        let values = buffer.fill(count: parameterCount, value)
+        let accepted = name.withCString { namePointer in
+            PQsendQueryPrepared(handle, namePointer, Int32(parameterCount), values, nil, nil, 0)
+        }
+        if accepted == 0 { throw connectionError() }
+    }
+
     // MARK: Pipeline mode
 
     /// Enters libpq's pipeline mode: statements queued with `send` go out

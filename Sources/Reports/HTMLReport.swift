@@ -71,6 +71,7 @@ public enum HTMLReport {
         if let warmup = run?.warmupSeconds, warmup > 0 { facts.append(("warmup", HTMLText.seconds(warmup))) }
         if let seed = run?.seed { facts.append(("seed", String(seed))) }
         if run?.begin == RunRecord.beginSeparate { facts.append(("BEGIN", "a round trip of its own (--separate-begin)")) }
+        if let mode = run?.protocolMode { facts.append(("protocol", "-M \(mode)")) }
         if let server = run?.server?.version {
             facts.append(("server", server.first?.isNumber == true ? "PostgreSQL \(server)" : server))
         }

@@ -153,11 +153,14 @@ public struct RunJSON: Codable, Sendable, Hashable {
         public var rate: Double?
         public var latencyLimitMilliseconds: Double?
         public var begin: String?
+        /// `-M` (run.json's `protocol`).
+        public var protocolMode: String?
         public var parameters: [String: JSONScalar]?
         public var serverVersion: String?
 
         enum CodingKeys: String, CodingKey {
             case clients, threads, seed, rate, begin, parameters
+            case protocolMode = "protocol"
             case requestedDurationSeconds = "requested_duration_s"
             case transactionsPerClient = "transactions_per_client"
             case warmupSeconds = "warmup_s"
@@ -175,6 +178,7 @@ public struct RunJSON: Codable, Sendable, Hashable {
             rate = record.schedule?.rate
             latencyLimitMilliseconds = record.schedule?.latencyLimitMilliseconds
             begin = record.begin
+            protocolMode = record.protocolMode
             parameters = record.parameters
             serverVersion = record.server?.version
         }

@@ -240,6 +240,10 @@ public struct RunRecord: Codable, Sendable, Hashable {
     public var begin: String?
     public static let beginWithFirstStatement = "with_first_statement"
     public static let beginSeparate = "separate"
+    /// How statements went out (`-M`): `simple`, `extended` or `prepared`;
+    /// absent in run.json files written before it was recorded (they were
+    /// all `extended`). Text, so a value from a newer version still loads.
+    public var protocolMode: String?
     public var requestedDurationSeconds: Double?
     public var transactionsPerClient: Int?
     public var measuredDurationSeconds: Double?
@@ -270,6 +274,7 @@ public struct RunRecord: Codable, Sendable, Hashable {
         case tool, version
         case commandLine = "command_line"
         case workload, variant, parameters, seed, clients, threads, begin
+        case protocolMode = "protocol"
         case requestedDurationSeconds = "requested_duration_s"
         case transactionsPerClient = "transactions_per_client"
         case measuredDurationSeconds = "measured_duration_s"
@@ -310,6 +315,7 @@ public struct RunRecord: Codable, Sendable, Hashable {
         clients = summary.clients
         threads = summary.threads
         begin = summary.separateBegin ? Self.beginSeparate : Self.beginWithFirstStatement
+        protocolMode = summary.protocolMode.rawValue
         self.requestedDurationSeconds = requestedDurationSeconds
         self.transactionsPerClient = transactionsPerClient
         measuredDurationSeconds = (summary.durationSeconds * 1_000).rounded() / 1_000

@@ -183,6 +183,7 @@ public struct ShardMerge: Sendable {
             counterNames: first.shard.counterNames
         )
         summary.separateBegin = first.record.begin == RunRecord.beginSeparate
+        summary.protocolMode = first.record.protocolMode.flatMap(ProtocolMode.init(rawValue:)) ?? .extended
         self.summary = summary
         for (name, stats) in zip(names, summary.stats.transactions) {
             mergedLog.entries.append(.init(tag: HistogramLog.transactionTag(name), startSeconds: 0, lengthSeconds: summary.durationSeconds, histogram: stats.latency))

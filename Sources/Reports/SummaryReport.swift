@@ -14,6 +14,7 @@ public enum SummaryReport {
     ) -> String {
         var out = ""
         var title = "\(summary.workload) / \(summary.variant): \(summary.clients) clients, \(summary.threads) threads, \(Format.fixed(summary.durationSeconds, digits: 1)) s, seed \(summary.seed)"
+        if summary.protocolMode != .extended { title += ", -M \(summary.protocolMode)" }
         if let server { title += ", PostgreSQL \(server)" }
         if summary.partial { title += "  [PARTIAL: stopped early]" }
         out += title + "\n\n"

@@ -1,5 +1,6 @@
 import ArgumentParser
 import LockstormApp
+import LockstormCore
 
 // The application layer does not depend on the argument parser: its value
 // types are made parseable here, where the flags are declared. Each parses
@@ -15,6 +16,9 @@ extension TimeSpan: ExpressibleByArgument {
 extension DeadlockTimeout: ExpressibleByArgument {
     public init?(argument: String) { self.init(parsing: argument) }
 }
+
+// `-M bogus`: "The value 'bogus' is invalid for '-M <mode>'. Please provide one of 'simple', 'extended' and 'prepared'."
+extension ProtocolMode: ExpressibleByArgument {}
 
 // The `transform:` of the flags that say what is allowed when they refuse a
 // value: "The value '0ms' is invalid for '--deadlock-timeout <duration>':

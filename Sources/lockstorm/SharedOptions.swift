@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import LockstormApp
+import LockstormCore
 
 /// Where the database comes from: `--dsn`, else `DATABASE_URL`, else an embedded server.
 struct DatabaseOptions: ParsableArguments {
@@ -81,6 +82,12 @@ struct LoadArguments: ParsableArguments {
     @Flag(name: .customLong("separate-begin"), help: "Send BEGIN in a round trip of its own, as psql, psycopg and pgbench do. By default it goes out together with each transaction's first statement, as pgjdbc and Npgsql send it: one round trip fewer, before any lock is taken.")
     var separateBegin = false
 
+    @Option(name: [.customShort("M"), .customLong("protocol")], help: ArgumentHelp(
+        "How statements go out, as pgbench's -M: extended (Parse/Bind/Execute of the unnamed statement each time), prepared (each statement prepared once per connection, then Bind/Execute), or simple (Query messages; only for workloads without bind parameters, BEGIN in a round trip of its own).",
+        valueName: "mode"
+    ))
+    var protocolMode = ProtocolMode.extended
+
     func validate() throws {
         if let clients, clients < 1 { throw ValidationError("-c/--clients is \(clients): give a number of clients of at least 1") }
         if let jobs, jobs < 1 { throw ValidationError("-j/--jobs is \(jobs): give a number of threads of at least 1") }
@@ -115,6 +122,7 @@ struct LoadArguments: ParsableArguments {
         settings.warmup = warmup
         settings.reconnectTimeout = reconnectTimeout
         settings.separateBegin = separateBegin
+        settings.protocolMode = protocolMode
         return settings
     }
 }

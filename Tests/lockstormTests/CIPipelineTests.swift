@@ -124,7 +124,7 @@ struct CIPipelineTests {
     static let documentedKeys: [String: [String]] = [
         "document": ["schema", "version", "tool", "verdict", "exit_status", "runs", "message"],
         "run": ["workload", "variant", "settings", "result_directory", "verdict", "partial", "ended", "window_s", "started_at", "ended_at", "summary", "outcomes", "errors", "checks", "baseline", "deadlocks", "lock_waits"],
-        "settings": ["clients", "threads", "seed", "requested_duration_s", "begin", "parameters", "server_version"],
+        "settings": ["clients", "threads", "seed", "requested_duration_s", "begin", "protocol", "parameters", "server_version"],
         "check": ["kind", "name", "verdict", "measured"],
         "baseline": ["source", "runs", "mismatches", "metrics"],
         "metric": ["metric", "baseline", "baseline_min", "baseline_max", "baseline_runs", "current", "delta", "relative_change_pct", "verdict"],

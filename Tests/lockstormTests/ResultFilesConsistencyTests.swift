@@ -61,6 +61,7 @@ struct ResultFilesConsistencyTests {
         #expect((record["parameters"] as? [String: Any])?["accounts"] as? Int == 10)
         #expect(record["partial"] as? Bool == false)
         #expect(record["begin"] as? String == "with_first_statement")
+        #expect(record["protocol"] as? String == "extended")
         #expect(record["interval_s"] as? Double == 0.5)
         #expect((record["peak_rss_bytes"] as? Int ?? 0) > 1_000_000)
 

@@ -38,6 +38,10 @@ public struct LoadOptions: Sendable {
     /// BEGIN waits for its own answer, as in psql, psycopg or pgbench. BEGIN
     /// takes no lock and no snapshot, so locking is the same either way.
     public var combineBegin = true
+    /// How statements go out (`-M`): `extended` sends the unnamed statement
+    /// each time, `prepared` prepares each once per connection, `simple`
+    /// sends Query messages (no parameters; BEGIN in a round trip of its own).
+    public var protocolMode = ProtocolMode.extended
     /// Errors the workload does not declare are counted without stopping a
     /// run whose first attempts all fail with them (`--allow-unexpected-errors`).
     public var allowUnexpectedErrors = false
@@ -151,12 +155,17 @@ public struct RunOutcome: Sendable {
     public var intervalLatency: [(interval: Int, start: Double, end: Double, encoded: [UInt8])] = []
     /// Clients of the whole run (a shard's summary counts its own).
     public var loadClients: Int? = nil
+    /// `-M prepared`: statements that did not prepare on some connection
+    /// (they went out unnamed there), with the server's first reason.
+    public var unpreparedStatements: [(sql: String, reason: String)] = []
 }
 
 /// Runs a compiled workload against a server: setup, load over event-loop
 /// threads, invariants, teardown.
 public enum LoadRunner {
     public static func run(plan: RunPlan, dsn: ConnectionString, options: LoadOptions, stop: StopSignal) throws(RunError) -> RunOutcome {
+        // The command line refuses this first, with the workload's path; a Query message cannot carry the parameters.
+        if options.protocolMode == .simple, let refusal = ProtocolMode.simpleRefusal(plan, file: "workload") { throw RunError(.setup, refusal) }
         let admin: PostgresConnection
         do {
             admin = try PostgresConnection(dsn: dsn, connectTimeout: options.connectTimeoutSeconds, applicationName: "lockstorm-admin")
@@ -228,7 +237,8 @@ public enum LoadRunner {
                 workerIndex: workerIndex, schedules: schedules.filter { clients.contains($0.key) },
                 lateLimitNanoseconds: options.lateLimitMilliseconds.map { UInt64($0 * 1e6) },
                 reconnectLimitNanoseconds: UInt64(options.reconnectTimeoutSeconds * 1e9), board: board,
-                deadlockTimeoutNanoseconds: deadlockTimeout, combineBegin: options.combineBegin, abort: abort,
+                deadlockTimeoutNanoseconds: deadlockTimeout, combineBegin: options.combineBegin && options.protocolMode != .simple,
+                protocolMode: options.protocolMode, abort: abort,
                 allowUnexpectedErrors: options.allowUnexpectedErrors || plan.allowUnexpectedErrors,
                 serverLog: serverLog, deadlockEvents: eventBudget
             )
@@ -304,6 +314,7 @@ public enum LoadRunner {
         var reconnects = 0
         var unreachable = false
         var deadlockEvents: [DeadlockEventRecord] = []
+        var unprepared: [Int32: String] = [:]
         // The measurement window ends at the deadline or the stop, whichever
         // came first; work finishing in the grace period after it is counted
         // (`TransactionStats.graceCommitted`) but does not stretch the window.
@@ -313,6 +324,7 @@ public enum LoadRunner {
             if let stoppedAt = result.stoppedAt { windowEnd = min(windowEnd, max(stoppedAt, start)) }
             stats.merge(result.stats)
             deadlockEvents += result.deadlockEvents
+            unprepared.merge(result.unprepared) { first, _ in first }
             lostConnections += result.lostConnections
             reconnects += result.reconnects
             unreachable = unreachable || result.serverUnreachable
@@ -372,7 +384,8 @@ public enum LoadRunner {
             durationSeconds: Double(windowEnd &- start) / 1e9, seed: options.seed, transactionNames: plan.transactions.map(\.name),
             stats: stats, invariants: invariants, partial: stop.isSet || abort.isSet || !adminHealthy, counterNames: plan.counterNames
         )
-        summary.separateBegin = !options.combineBegin
+        summary.separateBegin = !options.combineBegin || options.protocolMode == .simple
+        summary.protocolMode = options.protocolMode
         deadlockEvents.sort { $0.seconds < $1.seconds }
         var outcome = RunOutcome(
             summary: summary, server: server, lostConnections: lostConnections, reconnects: reconnects, serverLost: !adminHealthy, timeseries: rows,
@@ -380,6 +393,9 @@ public enum LoadRunner {
             serverDeadlocksDelta: serverDelta, samplerFailure: samplerFailure, lockSampling: lockSampling, brokenWorkload: abort.reason
         )
         outcome.deadlockEvents = deadlockEvents
+        outcome.unpreparedStatements = unprepared.sorted { $0.key < $1.key }.compactMap { id, reason in
+            Int(id) < plan.statementTexts.count ? (plan.statementTexts[Int(id)], reason) : nil
+        }
         outcome.serverLogFailure = serverLog?.failure
         outcome.shard = shardReport
         outcome.sessions = board.clientsByPID

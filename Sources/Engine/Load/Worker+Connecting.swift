@@ -34,6 +34,17 @@ extension Worker {
             descriptors.removeAll(keepingCapacity: true)
             owners.removeAll(keepingCapacity: true)
             for index in clients.indices {
+                if case .preparing = clients[index].io {
+                    // `-M prepared`: the new connection's Parse pipeline (`Worker+Preparing`).
+                    if now >= deadline {
+                        failure = PostgresError(kind: .connectionFailed, message: "timeout expired while preparing the workload's statements (-M prepared)")
+                        break
+                    }
+                    let wantWrite = clients[index].preparing?.wantWrite ?? false
+                    descriptors.append(pollfd(fd: clients[index].socket, events: Int16(wantWrite ? POLLIN | POLLOUT : POLLIN), revents: 0))
+                    owners.append(index)
+                    continue
+                }
                 guard case .connecting(let wantWrite) = clients[index].io, let pending = clients[index].pending else { continue }
                 if now >= deadline, case .failed(let error) = pending.poll(now: now) { failure = error; break }
                 descriptors.append(pollfd(fd: pending.socket, events: Int16(wantWrite ? POLLOUT : POLLIN), revents: 0))
@@ -45,6 +56,19 @@ extension Worker {
             guard ready > 0 else { continue }
             for (slot, descriptor) in descriptors.enumerated() where descriptor.revents != 0 {
                 let index = owners[slot]
+                if case .preparing = clients[index].io {
+                    do {
+                        if try readPrepareResults(client: index) {
+                            clients[index].preparing = nil
+                            setIO(.idle, client: index)
+                        }
+                    } catch let error as PostgresError {
+                        return error
+                    } catch {
+                        return PostgresError(kind: .client, message: "\(error)")
+                    }
+                    continue
+                }
                 guard let pending = clients[index].pending else { continue }
                 switch pending.poll(now: MonotonicClock.now()) {
                 case .wantRead: setIO(.connecting(wantWrite: false), client: index)
@@ -52,6 +76,15 @@ extension Worker {
                 case .ready(let connection):
                     if let error = adopt(connection, client: index) { return error }
                     setIO(.idle, client: index)
+                    if preparesStatements {
+                        do {
+                            try startPreparing(client: index, reconnect: false)
+                        } catch let error as PostgresError {
+                            return error
+                        } catch {
+                            return PostgresError(kind: .client, message: "\(error)")
+                        }
+                    }
                 case .failed(let error): return error
                 }
             }
@@ -91,6 +124,8 @@ extension Worker {
         clients[index].cancel = nil
         clients[index].exchange.reset()
         clients[index].pipelineStatements = []
+        clients[index].preparedStatements = []
+        clients[index].preparing = nil
         if clients[index].disconnectedSince == nil { clients[index].disconnectedSince = now }
         let attempts = min(clients[index].reconnectAttempts, 5)
         let delay = min(Self.reconnectBackoff << UInt64(attempts), Self.reconnectBackoffCap)
@@ -139,6 +174,15 @@ extension Worker {
             clients[index].disconnectedSince = nil
             clients[index].reconnectAttempts = 0
             setIO(.idle, client: index)
+            if preparesStatements {
+                // The machine hears `reconnected` once the statements are prepared again (`continuePreparing`).
+                do {
+                    try startPreparing(client: index, reconnect: true)
+                } catch {
+                    scheduleReconnect(client: index, now: now)
+                }
+                return
+            }
             perform(clients[index].machine.reconnected(now: now, stats: &stats), client: index, now: now)
         }
     }

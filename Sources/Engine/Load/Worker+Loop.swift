@@ -126,7 +126,7 @@ extension Worker {
         for index in clients.indices { finish(client: index) }
         return WorkerResult(
             stats: stats, backendPIDs: backendPIDs, lostConnections: lostConnections, reconnects: reconnects, serverUnreachable: serverUnreachable,
-            stoppedAt: stopping ? stopTime : nil, deadlockEvents: deadlockEvents
+            stoppedAt: stopping ? stopTime : nil, deadlockEvents: deadlockEvents, unprepared: unprepared
         )
     }
 

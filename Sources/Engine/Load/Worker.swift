@@ -29,6 +29,8 @@ final class Worker {
         case connecting(wantWrite: Bool)
         /// Disconnected; try to connect again at this time.
         case reconnectAt(UInt64)
+        /// Connected, preparing the plan's statements (`-M prepared`, `Worker+Preparing`).
+        case preparing
         case done
 
         var isConnecting: Bool {
@@ -67,6 +69,11 @@ final class Worker {
         var reconnectAttempts = 0
         /// When the connection being opened gives up.
         var connectDeadline: UInt64?
+        /// `-M prepared`: by statement id, whether this connection prepared it
+        /// (empty: none; a statement not prepared goes out unnamed).
+        var preparedStatements: [Bool] = []
+        /// The Parse pipeline being read after connecting (`-M prepared`).
+        var preparing: PrepareProgress?
     }
 
     /// A `PostgresError` on the heap: failures are rare, and inline (~120
@@ -85,7 +92,13 @@ final class Worker {
     @exclusivity(unchecked) var clients: [Client] = []
     /// Bind-parameter text for every connection of this worker: one buffer
     /// stays in cache where one per connection is cold at hundreds of clients.
-    @exclusivity(unchecked) private var parameterBuffer = ParameterBuffer()
+    @exclusivity(unchecked) var parameterBuffer = ParameterBuffer()
+    /// How statements go out (`-M`), and the prepared statements' names by id.
+    let protocolMode: ProtocolMode
+    let statementNames: [String]
+    /// `-M prepared`: statements some connection could not prepare (they went
+    /// out unnamed on it), by id, with the server's first reason.
+    var unprepared: [Int32: String] = [:]
     /// The sockets of the clients' established connections.
     let poller: Poller
     /// Clients in `.connecting` (reconnects): their sockets are polled apart.
@@ -135,6 +148,8 @@ final class Worker {
         }
         active = clients.count
         poller = Poller(capacity: clients.count)
+        protocolMode = assignment.protocolMode
+        statementNames = assignment.protocolMode == .prepared ? assignment.plan.statementTexts.indices.map(ProtocolMode.statementName) : []
     }
 
     /// Reads a computed property of a client's machine in place: a plain
@@ -159,7 +174,11 @@ final class Worker {
             )
             clients[index].exchange.sent(.plain, boardSequence: sequence)
             do {
-                try connection.send(sql, parameterCount: parameters.count, buffer: &parameterBuffer) { parameters[$0] }
+                if protocolMode == .extended {
+                    try connection.send(sql, parameterCount: parameters.count, buffer: &parameterBuffer) { parameters[$0] }
+                } else {
+                    try send(sql, parameters, statement: inPlace(index) { $0.statementInFlight() }, client: index, on: connection)
+                }
                 try flushThenRead(client: index, connection)
             } catch {
                 sendFailed(client: index, error, now: now)
@@ -176,8 +195,13 @@ final class Worker {
             clients[index].exchange.sent(.beginPrefixed, boardSequence: sequence)
             do {
                 try connection.enterPipelineMode()
-                try connection.send(begin, parameterCount: 0, buffer: &parameterBuffer) { _ in nil }
-                try connection.send(sql, parameterCount: parameters.count, buffer: &parameterBuffer) { parameters[$0] }
+                if protocolMode == .extended {
+                    try connection.send(begin, parameterCount: 0, buffer: &parameterBuffer) { _ in nil }
+                    try connection.send(sql, parameterCount: parameters.count, buffer: &parameterBuffer) { parameters[$0] }
+                } else {
+                    try send(begin, .empty, statement: assignment.plan.transactions[transaction].beginStatement, client: index, on: connection)
+                    try send(sql, parameters, statement: inPlace(index) { $0.statementInFlight() }, client: index, on: connection)
+                }
                 try connection.pipelineSync()
                 try flushThenRead(client: index, connection)
             } catch {
@@ -195,7 +219,11 @@ final class Worker {
             do {
                 try connection.enterPipelineMode()
                 for statement in statements {
-                    try connection.send(statement.sql, parameterCount: statement.parameters.count, buffer: &parameterBuffer) { statement.parameters[$0] }
+                    if protocolMode == .extended {
+                        try connection.send(statement.sql, parameterCount: statement.parameters.count, buffer: &parameterBuffer) { statement.parameters[$0] }
+                    } else {
+                        try send(statement.sql, statement.parameters, statement: statement.statement, client: index, on: connection)
+                    }
                 }
                 try connection.pipelineSync()
                 try flushThenRead(client: index, connection)
@@ -264,6 +292,9 @@ final class Worker {
         switch clients[index].io {
         case .reading, .writing:
             break
+        case .preparing:
+            continuePreparing(client: index, events: events, now: now)
+            return
         default:
             // Input no statement waits for (a notice, the server closing the
             // connection): read it, or the poller reports it again and again.

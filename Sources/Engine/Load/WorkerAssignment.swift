@@ -26,6 +26,8 @@ struct WorkerAssignment: Sendable {
     var deadlockTimeoutNanoseconds: UInt64 = 1_000_000_000
     /// Send BEGIN with each attempt's first statement (`LoadOptions.combineBegin`).
     var combineBegin = true
+    /// How statements go out (`LoadOptions.protocolMode`).
+    var protocolMode = ProtocolMode.extended
     /// Set when the workload turns out broken: every worker stops.
     var abort = RunAbort()
     /// Errors the workload does not declare do not stop the run (`LoadOptions.allowUnexpectedErrors`).
@@ -52,6 +54,8 @@ struct WorkerResult: Sendable {
     var stoppedAt: UInt64?
     /// Deadlocks as attributed (`Worker.deadlockEvents`).
     var deadlockEvents: [DeadlockEventRecord] = []
+    /// `-M prepared`: statements a connection could not prepare, by id (`Worker.unprepared`).
+    var unprepared: [Int32: String] = [:]
 }
 
 /// Shared timing of a run, set by the coordinator and read by workers.

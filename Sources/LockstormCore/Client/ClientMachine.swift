@@ -60,6 +60,8 @@ public struct ClientMachine: Sendable {
         public var parameters: StatementParameters
         /// The step it runs (`nil`: BEGIN, a setting or COMMIT).
         public var step: Int?
+        /// Its id in `RunPlan.statementTexts` (-1: none), for `-M prepared`.
+        public var statement: Int32 = -1
     }
 
     enum Phase: Sendable, Hashable {
@@ -233,6 +235,24 @@ public struct ClientMachine: Sendable {
     }
 
     public var isStopped: Bool { phase == .stopped }
+
+    /// The id in `RunPlan.statementTexts` of the statement the last `.send`
+    /// carries, or of the statement after BEGIN in `.beginAndSend` (-1: it
+    /// has none). Read by an engine that sends prepared statements (`-M
+    /// prepared`) only, so the default protocol pays nothing for it; the id
+    /// follows from the phase, which `.send` has just set.
+    public func statementInFlight() -> Int32 {
+        switch phase {
+        case .beginning: return plan.transactions[currentTransaction].beginStatement
+        case .setting(let index):
+            return index < plan.transactions[currentTransaction].settingStatements.count ? plan.transactions[currentTransaction].settingStatements[index] : -1
+        case .running(let index):
+            return index < plan.transactions[currentTransaction].stepStatements.count ? plan.transactions[currentTransaction].stepStatements[index] : -1
+        case .committing: return plan.commitStatement
+        case .rollingBack: return plan.rollbackStatement
+        default: return -1
+        }
+    }
 
     /// Whether a transaction is open on the server (a cancel may be needed).
     public var isInTransaction: Bool {
@@ -552,20 +572,28 @@ public struct ClientMachine: Sendable {
         let stepCount = plan.transactions[currentTransaction].steps.count
         var statements: [PipelinedStatement] = []
         statements.reserveCapacity(settingCount + stepCount + 2)
-        statements.append(PipelinedStatement(sql: plan.transactions[currentTransaction].begin, parameters: .empty, step: nil))
+        statements.append(PipelinedStatement(
+            sql: plan.transactions[currentTransaction].begin, parameters: .empty, step: nil, statement: plan.transactions[currentTransaction].beginStatement
+        ))
+        let settingIDs = plan.transactions[currentTransaction].settingStatements.count
+        let stepIDs = plan.transactions[currentTransaction].stepStatements.count
         for index in 0..<settingCount {
             statements.append(PipelinedStatement(
                 sql: plan.transactions[currentTransaction].settings[index].sql,
-                parameters: prepared[currentTransaction].settings[index], step: nil
+                parameters: prepared[currentTransaction].settings[index], step: nil,
+                statement: index < settingIDs ? plan.transactions[currentTransaction].settingStatements[index] : -1
             ))
         }
         for index in 0..<stepCount {
             // From `prepared`: matching `.sql(let sql, let sources, _)` copied the step's options too (~270 instructions a step).
             if let statement = prepared[currentTransaction].statements[index] {
-                statements.append(PipelinedStatement(sql: statement.sql, parameters: parameters(statement.sources), step: index))
+                statements.append(PipelinedStatement(
+                    sql: statement.sql, parameters: parameters(statement.sources), step: index,
+                    statement: index < stepIDs ? plan.transactions[currentTransaction].stepStatements[index] : -1
+                ))
             }
         }
-        statements.append(PipelinedStatement(sql: "COMMIT", parameters: .empty, step: nil))
+        statements.append(PipelinedStatement(sql: "COMMIT", parameters: .empty, step: nil, statement: plan.commitStatement))
         phase = .pipelining
         sentStatement = true
         return .pipeline(statements)

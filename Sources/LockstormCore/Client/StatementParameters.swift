@@ -39,7 +39,7 @@ public struct StatementParameters: Sendable, Hashable, RandomAccessCollection, E
 
     /// No parameters (BEGIN, COMMIT, ROLLBACK), made without an array to
     /// convert and release as `[]` has (~40 instructions).
-    static var empty: StatementParameters { StatementParameters(sources: [], variables: nil) }
+    public static var empty: StatementParameters { StatementParameters(sources: [], variables: nil) }
 
     private init(sources: [ParameterSource], variables: VariableTexts?) {
         self.sources = sources

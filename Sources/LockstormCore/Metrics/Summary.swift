@@ -188,6 +188,8 @@ public struct RunSummary: Sendable {
     /// BEGIN went out in a round trip of its own (`--separate-begin`), not
     /// with each transaction's first statement.
     public var separateBegin = false
+    /// How statements went out (`-M`).
+    public var protocolMode = ProtocolMode.extended
     /// The unit-of-work counters (`RunPlan.counterNames`), in order.
     public var counterNames: [String] = [] { didSet { rows = makeRows() } }
     /// One row per transaction type, then `total`.

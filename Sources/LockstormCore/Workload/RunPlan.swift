@@ -20,6 +20,14 @@ public struct RunPlan: Sendable {
     public var counterNames: [String] = []
     /// `allow_unexpected_errors: true`: undeclared errors do not fail the run.
     public var allowUnexpectedErrors = false
+    /// Every distinct text the clients send (BEGIN, settings, steps, COMMIT,
+    /// ROLLBACK), numbered once when the plan is built: a statement's id is
+    /// its index here, so `-M prepared` names its prepared statements without
+    /// hashing SQL per send (`numberStatements`).
+    public var statementTexts: [String] = []
+    /// The ids of `COMMIT` and `ROLLBACK` in `statementTexts` (-1: not numbered).
+    public var commitStatement: Int32 = -1
+    public var rollbackStatement: Int32 = -1
 
     /// The variant label used in result names: the variant, or `default`.
     public var variantLabel: String { variantName ?? "default" }
@@ -79,6 +87,35 @@ public enum ParameterSource: Sendable, Hashable {
 extension RunPlan {
     /// The built-in reference to the client's own number, as pgbench's `:client_id`.
     public static let clientIDName = "client_id"
+
+    /// Gives every statement text the clients send a small id, the same for
+    /// the same text (`statementTexts`): BEGIN per transaction, settings,
+    /// steps, COMMIT and ROLLBACK. Called once when the plan is built; a
+    /// statement added later (the fuzzer's settings) has no id and goes out
+    /// with the unnamed statement.
+    public mutating func numberStatements() {
+        var ids: [String: Int32] = [:]
+        var texts: [String] = []
+        func id(_ sql: String) -> Int32 {
+            if let known = ids[sql] { return known }
+            let next = Int32(texts.count)
+            ids[sql] = next
+            texts.append(sql)
+            return next
+        }
+        for index in transactions.indices {
+            transactions[index].beginStatement = transactions[index].autocommit ? -1 : id(transactions[index].begin)
+            transactions[index].settingStatements = transactions[index].settings.map { id($0.sql) }
+            transactions[index].stepStatements = transactions[index].steps.map { step in
+                guard case .sql(let sql, _, _) = step else { return -1 }
+                return id(sql)
+            }
+        }
+        let transactional = transactions.contains { !$0.autocommit }
+        commitStatement = transactional ? id("COMMIT") : -1
+        rollbackStatement = transactional ? id("ROLLBACK") : -1
+        statementTexts = texts
+    }
 }
 
 /// A random or constant value source, compiled.
@@ -243,6 +280,15 @@ public struct CompiledTransaction: Sendable {
     /// the client need not look at (parallel to `steps`; may be empty). Saves
     /// copying the step's options on every statement.
     public var plainSteps: [Bool] = []
+    /// Where each step is written in the workload file (parallel to `steps`;
+    /// may be empty), for messages about a step before anything runs.
+    public var stepLocations: [SourceLocation] = []
+    /// Ids in `RunPlan.statementTexts` (`RunPlan.numberStatements`): of
+    /// `begin` (-1 under autocommit), of each setting, and of each step (-1:
+    /// a pause). Empty or -1 where a statement has none.
+    public var beginStatement: Int32 = -1
+    public var settingStatements: [Int32] = []
+    public var stepStatements: [Int32] = []
 
     /// Whether the workload declares `state` for step `step` (its `expect`,
     /// the transaction's, or the retry policy's `on`).
@@ -422,6 +468,7 @@ struct PlanCompiler {
         )
         plan.counterNames = counterNames
         plan.allowUnexpectedErrors = workload.allowUnexpectedErrors
+        plan.numberStatements()
         return plan
     }
 
@@ -493,6 +540,7 @@ struct PlanCompiler {
 
         var steps: [CompiledStep] = []
         var stepNames: [[String]] = []
+        var stepLocations: [SourceLocation] = []
         /// Resolves a condition's names: variables known so far, parameters, `client_id`.
         func condition(_ expression: Expression?, key: String, location: SourceLocation) -> CompiledCondition? {
             guard let expression else { return nil }
@@ -568,10 +616,12 @@ struct PlanCompiler {
                 }
                 steps.append(.sql(sql: sqlTemplate.sql, parameters: sources, options: compiled))
                 stepNames.append(sqlTemplate.names)
+                stepLocations.append(location)
             case .pause(let distribution, let location):
                 if let compiled = compileDistribution(distribution, parameters: parameters, location: location, what: "a pause in \(context)") {
                     steps.append(.pause(compiled))
                     stepNames.append([])
+                    stepLocations.append(location)
                 }
             }
         }
@@ -637,6 +687,7 @@ struct PlanCompiler {
         compiled.autocommit = template.autocommit
         compiled.dedicatedClients = template.dedicatedClients ?? 0
         compiled.pipeline = template.pipeline
+        compiled.stepLocations = stepLocations
         compiled.plainSteps = steps.map { step in
             guard case .sql(_, _, let options) = step else { return false }
             return options.captureSlots.isEmpty && options.condition == nil && options.skipIf == nil && options.stopIf == nil && options.onEmpty == .continue
