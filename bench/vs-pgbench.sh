@@ -45,6 +45,10 @@
 #   SCALE_DURATIONS  seconds of the scale check's lockstorm runs    ["10 60"]
 #   QUICK=1   a quick try: CLIENTS="8 64" DURATION=3 REPEAT=1 SCALE_CLIENTS=0
 #             CONTENDED_DURATION=3 CONTENDED_REPEAT=1 (each still overridable)
+#   KERNEL=1  after the timed runs of each uncontended cell, one more run per
+#             tool under `strace -c -f` (system calls per transaction) and, when
+#             perf works, one under `perf record -g` (where the client's CPU goes:
+#             sending, waking the backend, receiving, waiting, switching in)
 #   LOCKSTORM_BIN  lockstorm binary to use (default: build bench/../.build-bench release)
 #   PGBENCH        pgbench binary to use (default: $(pg_config --bindir)/pgbench, else PATH)
 set -euo pipefail
@@ -62,6 +66,7 @@ REPEAT=${REPEAT:-3}
 VARIANTS=${VARIANTS:-"transfer separate pipeline"}
 SCALE_CLIENTS=${SCALE_CLIENTS:-1000}
 SCALE_DURATIONS=${SCALE_DURATIONS:-"10 60"}
+KERNEL=${KERNEL:-0}
 ACCOUNTS=${ACCOUNTS:-100000}
 THREADS=${THREADS:-2}
 CONTENDED_ACCOUNTS=${CONTENDED_ACCOUNTS:-1000}
@@ -84,6 +89,7 @@ esac
 is_count() { [[ $1 =~ ^[1-9][0-9]*$ ]]; }
 for c in $CLIENTS; do is_count "$c" || die "CLIENTS must be positive whole numbers, got '$c'"; done
 [[ -n ${CLIENTS// /} ]] || die "CLIENTS is empty"
+[[ $KERNEL == 0 || $KERNEL == 1 ]] || die "KERNEL must be 0 or 1, got '$KERNEL'"
 is_count "$DURATION" || die "DURATION must be whole seconds > 0, got '$DURATION'"
 is_count "$REPEAT" || die "REPEAT must be a whole number > 0, got '$REPEAT'"
 is_count "$THREADS" || die "THREADS must be a whole number > 0, got '$THREADS'"
@@ -176,6 +182,17 @@ if [[ -n $contended ]]; then
 fi
 if [[ -n $prepared ]] && ! "$lockstorm" run --help 2>&1 | grep -q -e '--protocol'; then
     die "VARIANTS=prepared needs 'lockstorm run --protocol prepared' (-M), which $lockstorm does not have: build lockstorm from a branch with --protocol, or set LOCKSTORM_BIN to one"
+fi
+
+# KERNEL=1: strace for the system calls, perf (when it may sample the kernel) for the time.
+kernel_perf=""
+if [[ $KERNEL == 1 ]]; then
+    command -v strace >/dev/null 2>&1 || die "KERNEL=1 needs strace (Debian: apt-get install strace)"
+    if command -v perf >/dev/null 2>&1 && perf record -q -g -o /dev/null true >/dev/null 2>&1; then
+        kernel_perf=1
+    else
+        log "note: perf record does not work here (install linux-perf, or lower kernel.perf_event_paranoid): KERNEL=1 counts system calls only"
+    fi
 fi
 
 # CPU and peak RSS of one process: GNU time, else a wait4() wrapper in Python.
@@ -295,7 +312,33 @@ reset_table "$(accounts_of "$first_variant")"
 results=$work/results.tsv
 : >"$results"
 
-usage_of() { tail -n 1 "$1"; }   # GNU time puts "Command exited with…" first on failure
+usage_of() { tail -n 1 "$1"; }
+
+wrap=()   # a tracer the runs go under (KERNEL=1), else nothing
+kernel_results=$work/kernel.tsv   # variant clients tool method committed user_s sys_s file
+: >"$kernel_results"
+
+# KERNEL=1: one run per tool under strace -c -f, and one under perf record -g.
+kernel_cell() {
+    local variant=$1 clients=$2 threads=$3 tool method file saved=$results
+    for tool in lockstorm pgbench; do
+        for method in strace perf; do
+            [[ $method == strace || -n $kernel_perf ]] || continue
+            file=$work/$method-$tool-$variant-$clients.out
+            case $method in
+                strace) wrap=(strace -c -f -o "$file") ;;
+                perf) wrap=(perf record -q -g -o "$file" --) ;;
+            esac
+            results=$work/kernel-run.tsv; : >"$results"
+            log "KERNEL=1: $tool under $method"
+            "run_$tool" "$variant" "$clients" "$threads" "$method"
+            wrap=()
+            # variant clients tool method committed user_s sys_s file
+            awk -F'\t' -v m="$method" -v f="$file" '{ print $1 "\t" $2 "\t" $3 "\t" m "\t" $6 "\t" $7 "\t" $8 "\t" f }' "$results" >>"$kernel_results"
+        done
+    done
+    results=$saved
+}   # GNU time puts "Command exited with…" first on failure
 
 run_lockstorm() {
     local variant=$1 clients=$2 threads=$3 run=$4 duration=${5:-$(duration_of "$1")}
@@ -304,7 +347,7 @@ run_lockstorm() {
     accounts=$(accounts_of "$variant")
     if is_contended "$variant"; then before=$(server_deadlocks) || die "cannot read pg_stat_database.deadlocks with psql"; fi
     log "lockstorm: $variant, $clients clients, $threads threads, ${duration}s (run $run)"
-    measured "$usage" "$logfile" "$lockstorm" run "$(workload_of "$variant")" \
+    measured "$usage" "$logfile" ${wrap[@]+"${wrap[@]}"} "$lockstorm" run "$(workload_of "$variant")" \
         -c "$clients" -j "$threads" -T "$duration" --keep-data $(lockstorm_options_of "$variant") \
         --set accounts="$accounts" --set max_amount="$MAX_AMOUNT" --out "$out" || status=$?
     if (( status != 0 )); then
@@ -353,7 +396,7 @@ run_pgbench() {
     reset_table "$accounts"   # a fresh table, as lockstorm's own setup gives it
     if is_contended "$variant"; then before=$(server_deadlocks) || die "cannot read pg_stat_database.deadlocks with psql"; fi
     log "pgbench:   $variant, $clients clients, $threads threads, ${duration}s (run $run)"
-    measured "$usage" "$logfile" "$pgbench" -n -M "$(pgbench_mode_of "$variant")" $(pgbench_options_of "$variant") \
+    measured "$usage" "$logfile" ${wrap[@]+"${wrap[@]}"} "$pgbench" -n -M "$(pgbench_mode_of "$variant")" $(pgbench_options_of "$variant") \
         -f "$(script_of "$variant")" -D accounts="$accounts" -D max_amount="$MAX_AMOUNT" \
         -c "$clients" -j "$threads" -T "$duration" "$DATABASE_URL" || status=$?
     if (( status != 0 )); then
@@ -405,6 +448,7 @@ for variant in $VARIANTS; do
                 run_lockstorm "$variant" "$clients" "$threads" "$run"
             fi
         done
+        if [[ $KERNEL == 1 ]] && ! is_contended "$variant"; then kernel_cell "$variant" "$clients" "$threads"; fi
     done
 done
 
@@ -550,6 +594,59 @@ if [[ -s $scale ]]; then
             if ($3 == "lockstorm") { if (first == "") { first = $9; firstd = $10 } last = $9; lastd = $10 }
         }
         END { if (first != "" && lastd != firstd) printf "lockstorm peak RSS at %s s vs %s s: %+.1f %%\n", lastd, firstd, (last - first) * 100 / first }' "$scale"
+fi
+
+# KERNEL=1: system calls per transaction (strace -c -f) and where the
+# client's CPU goes (perf record -g: inclusive shares of the kernel's entry
+# points, times the run's own CPU per transaction).
+strace_counts() {   # strace -c output → "sendto recvfrom eagain wait total" calls
+    awk '$NF == "total" { total = $(NF - 2) }
+         $1 ~ /^[0-9.]+$/ && $NF != "total" {
+             calls = (NF == 6) ? $4 : $4; errors = (NF == 6) ? $5 : 0
+             if ($NF == "sendto") send += calls
+             else if ($NF == "recvfrom") { recv += calls; eagain += errors }
+             else if ($NF ~ /^(epoll_wait|epoll_pwait|epoll_pwait2|ppoll|poll|select|pselect6)$/) wait += calls
+         }
+         END { print send + 0, recv + 0, eagain + 0, wait + 0, total + 0 }' "$1"
+}
+perf_shares() {   # perf record -g data → "kernel send wake recv wait switch" percent of samples
+    local children kernel
+    children=$(perf report -i "$1" --children --sort sym --stdio 2>/dev/null | grep -E '^ +[0-9.]+%')
+    kernel=$(perf report -i "$1" --sort dso --stdio 2>/dev/null | awk '/\[kernel\.kallsyms\]/ { sub("%", "", $1); print $1 }')
+    awk -v kernel="${kernel:-0}" '
+        { sub("%", "", $1); sub("%", "", $2) }
+        $NF == "__x64_sys_sendto" { send = $1 } $NF == "__x64_sys_recvfrom" { recv = $1 }
+        $NF ~ /^__x64_sys_(epoll_wait|epoll_pwait|epoll_pwait2|ppoll|poll|select|pselect6)$/ { wait += $1 }
+        $NF == "sock_def_readable" { wake = $1 } $NF ~ /^finish_task_switch/ { switchin += $2 }
+        END { print kernel + 0, send + 0, wake + 0, recv + 0, wait + 0, switchin + 0 }' <<<"$children"
+}
+if [[ -s $kernel_results ]]; then
+    echo
+    echo 'kernel (KERNEL=1), per committed transaction: system calls from one run per tool and cell under strace -c -f'
+    echo '(tracing slows both tools, so they sleep in wait more often than untraced); CPU in us: the cell'"'"'s untraced median,'
+    echo 'split by the shares of one run under perf record -g: send = sendto, wake = waking the backend inside it'
+    echo '(sock_def_readable), recv = recvfrom, wait = epoll_wait/ppoll/poll, switch = switching back in after a sleep (in wait)'
+    format="%-9s %7s %-10s %7s %8s %7s %6s %6s | %7s %6s %7s %6s %6s %6s %6s %7s\n"
+    printf "$format" variant clients tool sendto recvfrom EAGAIN wait all cpu_us user kernel send wake recv wait switch
+    while IFS=$'\t' read -r variant clients tool; do
+        s_line="- - - - -"; p_line="- - - - - - - -"
+        while IFS=$'\t' read -r v c t method committed user sys file; do
+            [[ $v == "$variant" && $c == "$clients" && $t == "$tool" && $committed -gt 0 ]] || continue
+            if [[ $method == strace ]]; then
+                s_line=$(strace_counts "$file" | awk -v n="$committed" '{ printf "%.2f %.2f %.2f %.2f %.2f", $1 / n, $2 / n, $3 / n, $4 / n, $5 / n }')
+            else
+                # perf's own CPU is in the traced run's: scale by the untraced runs' median.
+                cpu=$(awk -F'\t' -v v="$variant" -v c="$clients" -v t="$tool" '
+                    $1 == v && $2 == c && $3 == t && $6 > 0 { x[++n] = ($7 + $8) * 1e6 / $6 }
+                    END { if (n == 0) { print 0; exit }
+                          for (i = 2; i <= n; i++) { y = x[i]; for (j = i - 1; j >= 1 && x[j] > y; j--) x[j + 1] = x[j]; x[j + 1] = y }
+                          printf "%.1f", n % 2 ? x[(n + 1) / 2] : (x[n / 2] + x[n / 2 + 1]) / 2 }' "$results")
+                p_line=$(perf_shares "$file" | awk -v cpu="$cpu" '{ printf "%.1f %.1f %.1f %.1f %.1f %.1f %.1f %.1f", cpu, cpu * (100 - $1) / 100, cpu * $1 / 100, cpu * $2 / 100, cpu * $3 / 100, cpu * $4 / 100, cpu * $5 / 100, cpu * $6 / 100 }')
+            fi
+        done <"$kernel_results"
+        # shellcheck disable=SC2086
+        printf "$format" "$variant" "$clients" "$tool" $s_line $p_line
+    done < <(cut -f1-3 "$kernel_results" | awk '!seen[$0]++')
 fi
 
 echo
