@@ -10,7 +10,8 @@ import TestSupport
 @Suite("Pipelined transactions on a real server", .serialized, .disabled(if: TestServer.skipped, "LOCKSTORM_SKIP_DB_TESTS=1"))
 struct PipelineEngineTests {
     /// `fail_every`: the middle step divides by zero when the draw is a multiple of it.
-    private func workload(failEvery: Int) -> String {
+    /// (Also run under `-M prepared` by `ProtocolModeEngineTests`.)
+    static func workload(failEvery: Int) -> String {
         """
         name: pipelined
         params:
@@ -45,7 +46,7 @@ struct PipelineEngineTests {
         try TestServer.with { server in
             var options = LoadOptions(clients: 4, threads: 2, transactionsPerClient: 50, seed: 5)
             options.runTeardown = false
-            let plan = try WorkloadParser.parse(workload(failEvery: 1_000_000), file: "p.yaml").plan()
+            let plan = try WorkloadParser.parse(Self.workload(failEvery: 1_000_000), file: "p.yaml").plan()
             let outcome = try LoadRunner.run(plan: plan, dsn: server.dsn, options: options, stop: StopSignal())
             #expect(outcome.summary.stats.total.committed == 200)
             #expect(outcome.summary.stats.total.failed == 0)
@@ -61,7 +62,7 @@ struct PipelineEngineTests {
             var options = LoadOptions(clients: 3, threads: 2, transactionsPerClient: 60, seed: 9)
             options.runTeardown = false
             // Every third draw on average divides by zero.
-            let plan = try WorkloadParser.parse(workload(failEvery: 3), file: "p.yaml").plan()
+            let plan = try WorkloadParser.parse(Self.workload(failEvery: 3), file: "p.yaml").plan()
             let outcome = try LoadRunner.run(plan: plan, dsn: server.dsn, options: options, stop: StopSignal())
             let total = outcome.summary.stats.total
             #expect(total.attempts == 180)

@@ -106,26 +106,7 @@ struct ProtocolModeEngineTests {
 
     @Test("-M prepared with pipeline: true: whole transactions of prepared statements commit, and a failure mid-pipeline rolls back")
     func preparedPipeline() throws {
-        let text = """
-            name: prepared-pipeline
-            params:
-              fail_every: 4
-            setup: |
-              CREATE TABLE counter (id int PRIMARY KEY, n bigint NOT NULL);
-              INSERT INTO counter VALUES (1, 0), (2, 0);
-            teardown: DROP TABLE IF EXISTS counter;
-            transactions:
-              bump:
-                pipeline: true
-                settings:
-                  lock_timeout: 5s
-                let:
-                  k: uniform(1, 1000)
-                steps:
-                  - UPDATE counter SET n = n + 1 WHERE id = 1
-                  - SELECT 1 / (:k::int % :fail_every::int)
-                  - UPDATE counter SET n = n + 1 WHERE id = 2
-            """
+        let text = PipelineEngineTests.workload(failEvery: 4)
         try TestServer.with { server in
             let (_, outcome) = try run(text, mode: .prepared, options: LoadOptions(clients: 3, threads: 2, transactionsPerClient: 40, seed: 9), on: server)
             let total = outcome.summary.stats.total
