@@ -166,7 +166,12 @@ struct ProtocolModeEngineTests {
             #expect(outcome.summary.invariants.allSatisfy { $0.passed })
             // Sessions opened after the terminations prepared too: no ledger row saw fewer.
             let seen = try ledger(server)
-            #expect(seen.rows == Int64(outcome.summary.stats.total.committed))
+            // A termination that lands after the server committed but before
+            // the client read the reply leaves that commit in doubt: the row
+            // exists, the client counted a lost connection. At most one per
+            // terminated session (CI saw 6,235 rows for 6,234 committed).
+            let committed = Int64(outcome.summary.stats.total.committed)
+            #expect(seen.rows >= committed && seen.rows <= committed + Int64(outcome.lostConnections), "rows \(seen.rows), committed \(committed)")
             #expect(seen.least >= Int64(plan.statementTexts.count))
         }
     }
